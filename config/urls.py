@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from config.views import healthz
+from diary import views as diary_views
+
+urlpatterns = [
+    path("", diary_views.home, name="home"),
+    path("children/new/", diary_views.child_create, name="child_create"),
+    path("children/<int:pk>/", diary_views.child_detail, name="child_detail"),
+    path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
+    path("children/<int:pk>/invite/", diary_views.child_invite, name="child_invite"),
+    path("sites/<slug:code>/members/", diary_views.site_members, name="site_members"),
+    path(
+        "sites/<slug:code>/members/<int:membership_pk>/remove/",
+        diary_views.site_member_remove,
+        name="site_member_remove",
+    ),
+    path("invitations/<int:pk>/revoke/", diary_views.revoke_invitation, name="revoke_invitation"),
+    path("accounts/invite/<str:token>/", diary_views.accept_invitation, name="accept_invitation"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", diary_views.set_language, name="set_language"),
+    path("healthz", healthz, name="healthz"),
+    path("api/auth/token/", obtain_auth_token, name="api_token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("api/", include("config.api_router")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,48 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from diary.models import CareLink, Child, Invitation, Site, SiteMembership, User
+
+
+@admin.register(User)
+class DiaryUserAdmin(UserAdmin):
+    fieldsets = UserAdmin.fieldsets + (("Preferences", {"fields": ("language",)}),)
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
+
+
+class MembershipInline(admin.TabularInline):
+    model = SiteMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Site)
+class SiteAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "country")
+    search_fields = ("code", "name")
+    inlines = [MembershipInline]
+
+
+class CareLinkInline(admin.TabularInline):
+    model = CareLink
+    extra = 0
+    autocomplete_fields = ["caregiver"]
+
+
+@admin.register(Child)
+class ChildAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "site", "diagnosis", "date_of_birth")
+    list_filter = ("site", "diagnosis")
+    search_fields = ("first_name", "last_name", "reference")
+    inlines = [CareLinkInline]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(SimpleHistoryAdmin):
+    list_display = ("email", "child", "site", "role", "created", "accepted_at", "revoked_at")
+    readonly_fields = ("accepted_at", "accepted_by")
+
+
+admin.site.register(SiteMembership, SimpleHistoryAdmin)
+admin.site.register(CareLink, SimpleHistoryAdmin)

@@ -1,0 +1,101 @@
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.translation import gettext_lazy as _
+
+from diary.models import Child, Relationship, Role
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ChildForm(forms.ModelForm):
+    class Meta:
+        model = Child
+        fields = [
+            "site",
+            "reference",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "diagnosis",
+            "genotype",
+            "country",
+            "timezone",
+            "language",
+            "consent_version",
+            "consent_date",
+            "consent_withdrawn_date",
+        ]
+        widgets = {
+            "date_of_birth": DateInput,
+            "consent_date": DateInput,
+            "consent_withdrawn_date": DateInput,
+        }
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A clinician can only place a child at one of their own sites.
+        self.fields["site"].queryset = sites
+        if sites.count() == 1 and not self.instance.pk:
+            self.fields["site"].initial = sites.first()
+
+    def clean(self):
+        cleaned = super().clean()
+        site, reference = cleaned.get("site"), cleaned.get("reference")
+        if site and reference:
+            clash = Child.objects.filter(site=site, reference=reference).exclude(
+                pk=self.instance.pk
+            )
+            if clash.exists():
+                self.add_error("reference", _("Another child at this site has this reference."))
+        return cleaned
+
+
+class CaregiverInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Caregiver's email"))
+    relationship = forms.ChoiceField(label=_("Relationship to the child"), choices=Relationship)
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role)
+
+
+class AcceptInvitationForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords differ."))
+        elif p1:
+            user = get_user_model()(
+                username=self.email,
+                email=self.email,
+                first_name=cleaned.get("first_name", ""),
+                last_name=cleaned.get("last_name", ""),
+            )
+            try:
+                password_validation.validate_password(p1, user)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

@@ -1,0 +1,109 @@
+"""Named people shared by the tests: two families at two sites, their clinicians, a researcher."""
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from django.conf import settings
+
+from diary.models import CareLink, Child, Role, Site, SiteMembership, User
+
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_configure(config):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # CI sets REQUIRE_ALL_TESTS=1: a missing browser or service must fail, not skip.
+    if os.environ.get("REQUIRE_ALL_TESTS") == "1":
+        config.pluginmanager.register(_NoSkips(), "no-skips")
+
+
+class _NoSkips:
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.skipped and not hasattr(report, "wasxfail"):
+            report.outcome = "failed"
+            report.longrepr = f"skipped, but REQUIRE_ALL_TESTS=1: {report.longrepr}"
+
+
+@dataclass
+class World:
+    north: Site
+    south: Site
+    alice: User  # mother of Amy (north)
+    bob: User  # father of Ben (south)
+    carol: User  # clinician at north
+    dan: User  # clinician at south
+    sam: User  # site administrator at north
+    rita: User  # researcher at both sites
+    amy: Child
+    ben: Child
+
+
+def make_user(username: str, **extra) -> User:
+    return User.objects.create_user(
+        username=username, email=f"{username}@example.org", password=PASSWORD, **extra
+    )
+
+
+def make_child(site: Site, first_name: str, **extra) -> Child:
+    fields = {
+        "last_name": "Test",
+        "date_of_birth": date(2019, 5, 1),
+        "sex": "F",
+        "diagnosis": "AGS2",
+        "genotype": "RNASEH2B c.529G>A",
+        "country": "GB",
+        "timezone": "Europe/London",
+    }
+    fields.update(extra)
+    return Child.objects.create(site=site, first_name=first_name, **fields)
+
+
+@pytest.fixture
+def world(db) -> World:
+    north = Site.objects.create(code="north", name="North Hospital", country="GB")
+    south = Site.objects.create(code="south", name="South Hospital", country="FR")
+    people = {
+        name: make_user(name, first_name=name.title())
+        for name in ("alice", "bob", "carol", "dan", "sam", "rita")
+    }
+    SiteMembership.objects.create(user=people["carol"], site=north, role=Role.CLINICIAN)
+    SiteMembership.objects.create(user=people["dan"], site=south, role=Role.CLINICIAN)
+    SiteMembership.objects.create(user=people["sam"], site=north, role=Role.SITE_ADMIN)
+    SiteMembership.objects.create(user=people["rita"], site=north, role=Role.RESEARCHER)
+    SiteMembership.objects.create(user=people["rita"], site=south, role=Role.RESEARCHER)
+    amy = make_child(north, "Amy")
+    ben = make_child(south, "Ben", diagnosis="CANDLE", genotype="PSMB8", country="FR")
+    CareLink.objects.create(caregiver=people["alice"], child=amy, relationship="mother")
+    CareLink.objects.create(caregiver=people["bob"], child=ben, relationship="father")
+    return World(north=north, south=south, amy=amy, ben=ben, **people)
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client signed in as the given user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def api_for():
+    from rest_framework.test import APIClient
+
+    def sign_in(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        return api
+
+    return sign_in

@@ -1,9 +1,19 @@
 from rest_framework.routers import DefaultRouter
 
-from diary.api.views import ChildViewSet
+from diary.api.views import (
+    ChildViewSet,
+    DoseViewSet,
+    EntryViewSet,
+    GrowthViewSet,
+    SteroidViewSet,
+)
 
 router = DefaultRouter()
 router.register("children", ChildViewSet, basename="child")
+router.register("entries", EntryViewSet, basename="entry")
+router.register("doses", DoseViewSet, basename="dose")
+router.register("steroids", SteroidViewSet, basename="steroid")
+router.register("growth", GrowthViewSet, basename="growth")
 
 app_name = "api"
 urlpatterns = router.urls

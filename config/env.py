@@ -90,6 +90,8 @@ def env_database(name: str, default: str, environ=None) -> dict:
         # Web, worker and beat share one file: wait for locks, let readers run during writes.
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
+        # Tests use a file too: in-memory SQLite locks tables without waiting.
+        config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
         config["OPTIONS"] = {
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",

@@ -190,6 +190,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "JakInhibitorEnum": "diary.doses.Drug",
+        "SteroidEnum": "diary.doses.Steroid",
+    },
 }
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")

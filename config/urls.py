@@ -5,12 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from config.views import healthz
+from diary import entry_views, pwa
 from diary import views as diary_views
 
 urlpatterns = [
     path("", diary_views.home, name="home"),
     path("children/new/", diary_views.child_create, name="child_create"),
     path("children/<int:pk>/", diary_views.child_detail, name="child_detail"),
+    path("children/<int:pk>/diary/", entry_views.day_page, name="day"),
+    path("children/<int:pk>/diary/days/", entry_views.days_page, name="days"),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
     path("children/<int:pk>/invite/", diary_views.child_invite, name="child_invite"),
     path("sites/<slug:code>/members/", diary_views.site_members, name="site_members"),
@@ -29,6 +32,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
     path("api/auth/token/", obtain_auth_token, name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),

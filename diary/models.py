@@ -1,6 +1,8 @@
 """People, sites and children, and who may see which child."""
 
+import uuid
 import zoneinfo
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -11,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
+
+from diary import instruments
+from diary.doses import SLOTS, Drug, Slot, Steroid
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -190,6 +195,13 @@ class Child(models.Model):
         choices=settings.LANGUAGES,
         default=settings.LANGUAGE_CODE,
     )
+    instrument = models.CharField(
+        _("diary"),
+        max_length=20,
+        choices=instruments.CHOICES,
+        blank=True,
+        help_text=_("Leave empty to use the diary of the diagnosis."),
+    )
     consent_version = models.CharField(_("research consent version"), max_length=40, blank=True)
     consent_date = models.DateField(_("research consent date"), null=True, blank=True)
     consent_withdrawn_date = models.DateField(_("consent withdrawn on"), null=True, blank=True)
@@ -255,6 +267,16 @@ class Child(models.Model):
     @property
     def disease_group(self) -> str:
         return disease_group(self.diagnosis)
+
+    def get_instrument(self) -> instruments.Instrument:
+        return instruments.get(self.instrument or instruments.default_for(self.diagnosis))
+
+    def local_now(self) -> datetime:
+        """Now on the family's clock: their days, not the server's, are the diary's days."""
+        return timezone.now().astimezone(zoneinfo.ZoneInfo(self.timezone))
+
+    def today(self) -> date:
+        return self.local_now().date()
 
     @property
     def has_research_consent(self) -> bool:
@@ -341,3 +363,216 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.child or self.site}"
+
+
+# --- What families record ---------------------------------------------------------------
+
+
+class ChildDataQuerySet(models.QuerySet):
+    """Rows that belong to one child: scoped, by child, by date."""
+
+    def visible_to(self, user):
+        return self.filter(child__in=Child.objects.visible_to(user))
+
+    def for_child(self, child):
+        return self.filter(child=child)
+
+    def between(self, first, last):
+        return self.filter(date__gte=first, date__lte=last)
+
+
+class Recorded(models.Model):
+    """What every recorded row has: a client-made id (so a replay never duplicates), the child,
+    the family's local day, who reported it, and a version for optimistic concurrency."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(_("date"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("reported by"),
+    )
+    version = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ChildDataQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.child_id} {self.date}"
+
+
+class DiaryEntry(Recorded):
+    instrument_key = models.CharField(max_length=20)
+    instrument_version = models.PositiveSmallIntegerField()
+    scores = models.JSONField(_("scores"), default=dict)
+    score = models.FloatField(_("daily score"), null=True, blank=True)
+    subscores = models.JSONField(default=dict, blank=True)
+    answered = models.PositiveSmallIntegerField(default=0)
+    no_symptoms = models.BooleanField(_("no symptoms today"), default=False)
+    fever = models.BooleanField(_("fever"), default=False)
+    max_temperature = models.DecimalField(
+        _("highest temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    illness = models.BooleanField(_("illness or infection"), default=False)
+    note = models.TextField(_("note"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta(Recorded.Meta):
+        verbose_name = _("diary entry")
+        verbose_name_plural = _("diary entries")
+        constraints = [
+            models.UniqueConstraint(fields=["child", "date"], name="one_entry_per_child_and_day"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=24),
+                name="entry_score_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_temperature__isnull=True)
+                | Q(max_temperature__gte=34, max_temperature__lte=43),
+                name="entry_temperature_plausible",
+            ),
+        ]
+
+
+class PrescriptionReason(models.TextChoices):
+    INITIAL = "initial", _("Initial")
+    ESCALATION = "escalation", _("Escalation")
+    REDUCTION = "reduction", _("Reduction")
+    INTERRUPTION = "interruption", _("Interruption")
+    RESTART = "restart", _("Restart")
+    STOP = "stop", _("Stop")
+
+
+class PrescriptionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(child__in=Child.objects.visible_to(user))
+
+    def in_force_on(self, day) -> "PrescriptionQuerySet":
+        """The latest prescription of each drug started on or before DAY (first in order)."""
+        return self.filter(start_date__lte=day).order_by("-start_date", "-pk")
+
+
+class Prescription(models.Model):
+    """A JAK inhibitor regimen from its start date; a dose change is a new prescription."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="prescriptions")
+    drug = models.CharField(_("drug"), max_length=20, choices=Drug.choices)
+    start_date = models.DateField(_("start date"))
+    morning_mg = models.DecimalField(_("morning (mg)"), max_digits=6, decimal_places=2, default=0)
+    afternoon_mg = models.DecimalField(
+        _("afternoon (mg)"), max_digits=6, decimal_places=2, default=0
+    )
+    evening_mg = models.DecimalField(_("evening (mg)"), max_digits=6, decimal_places=2, default=0)
+    reason = models.CharField(_("reason"), max_length=20, choices=PrescriptionReason.choices)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = PrescriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        verbose_name = _("prescription")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(morning_mg__gte=0, afternoon_mg__gte=0, evening_mg__gte=0),
+                name="prescription_doses_not_negative",
+            ),
+            models.UniqueConstraint(
+                fields=["child", "drug", "start_date"], name="one_prescription_per_drug_and_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_drug_display()} {self.total_mg} mg/day from {self.start_date}"
+
+    def slot_mg(self, slot: str):
+        return getattr(self, f"{slot}_mg")
+
+    @property
+    def total_mg(self):
+        return self.morning_mg + self.afternoon_mg + self.evening_mg
+
+    @property
+    def slots(self) -> list[tuple[str, object]]:
+        """The slots with a dose, in the order of the day."""
+        return [(slot, self.slot_mg(slot)) for slot in SLOTS if self.slot_mg(slot) > 0]
+
+
+class DoseStatus(models.TextChoices):
+    GIVEN = "given", _("Given as prescribed")
+    MISSED = "missed", _("Missed")
+    DIFFERENT = "different", _("A different amount")
+
+
+class DoseAdministration(Recorded):
+    """What a caregiver gave of a JAK inhibitor in one slot of one day."""
+
+    slot = models.CharField(_("time of day"), max_length=10, choices=Slot.choices)
+    drug = models.CharField(_("drug"), max_length=20, choices=Drug.choices)
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    prescribed_mg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DoseStatus.choices)
+    given_mg = models.DecimalField(_("amount given (mg)"), max_digits=6, decimal_places=2)
+    history = HistoricalRecords()
+
+    class Meta(Recorded.Meta):
+        verbose_name = _("dose given")
+        verbose_name_plural = _("doses given")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "date", "drug", "slot"], name="one_dose_per_slot_and_day"
+            ),
+            models.CheckConstraint(condition=Q(given_mg__gte=0), name="dose_given_not_negative"),
+        ]
+
+
+class SteroidDose(Recorded):
+    drug = models.CharField(_("steroid"), max_length=20, choices=Steroid.choices)
+    mg = models.DecimalField(_("dose (mg)"), max_digits=7, decimal_places=2)
+    history = HistoricalRecords()
+
+    class Meta(Recorded.Meta):
+        verbose_name = _("steroid dose")
+        constraints = [
+            models.CheckConstraint(condition=Q(mg__gt=0), name="steroid_dose_positive"),
+        ]
+
+
+class GrowthMeasurement(Recorded):
+    weight_kg = models.DecimalField(
+        _("weight (kg)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    height_cm = models.DecimalField(
+        _("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta(Recorded.Meta):
+        verbose_name = _("weight and height")
+        verbose_name_plural = _("weights and heights")
+        constraints = [
+            models.UniqueConstraint(fields=["child", "date"], name="one_measurement_per_day"),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=False) | Q(height_cm__isnull=False),
+                name="measurement_has_a_value",
+            ),
+            models.CheckConstraint(
+                condition=(Q(weight_kg__isnull=True) | Q(weight_kg__gt=0))
+                & (Q(height_cm__isnull=True) | Q(height_cm__gt=0)),
+                name="measurement_positive",
+            ),
+        ]

@@ -3,8 +3,13 @@
 Deterministic for a given seed, so a demo looks the same on every machine.
 """
 
-from dataclasses import dataclass
-from datetime import date
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from diary import instruments
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,12 @@ class ChildSpec:
     language: str
     consent_version: str = ""
     consent_date: date | None = None
+    # The course, in days from the start of the diary: (day, drug, morning, afternoon, evening,
+    # reason). Empty: never treated.
+    course: tuple = ()
+    weight_kg: float = 15.0  # at the start of the diary
+    height_cm: float = 95.0
+    infection_day: int | None = None  # a week of infection, treatment interrupted
 
 
 DEMO_SITES = [
@@ -37,7 +48,10 @@ DEMO_SITES = [
     SiteSpec("south", "Hôpital des Enfants du Sud", "FR", "Europe/Paris"),
 ]
 
+BARI = "baricitinib"
+
 DEMO_CHILDREN = [
+    # Escalation in three steps, then the optimal dose for a year.
     ChildSpec(
         "north",
         "N-001",
@@ -52,7 +66,16 @@ DEMO_CHILDREN = [
         "en",
         "2.1",
         date(2024, 5, 2),
+        course=(
+            (150, BARI, 2, 0, 2, "initial"),
+            (178, BARI, 2, 2, 2, "escalation"),
+            (206, BARI, 2, 4, 2, "escalation"),
+        ),
+        weight_kg=15.5,
+        height_cm=98,
+        infection_day=330,
     ),
+    # Started recently and still escalating.
     ChildSpec(
         "north",
         "N-002",
@@ -67,7 +90,11 @@ DEMO_CHILDREN = [
         "en",
         "2.1",
         date(2024, 9, 20),
+        course=((440, BARI, 2, 0, 2, "initial"), (500, BARI, 2, 2, 2, "escalation")),
+        weight_kg=10.5,
+        height_cm=80,
     ),
+    # Interrupted for a serious infection, then restarted.
     ChildSpec(
         "north",
         "N-003",
@@ -80,6 +107,15 @@ DEMO_CHILDREN = [
         "IE",
         "Europe/Dublin",
         "en",
+        course=(
+            (120, BARI, 4, 0, 2, "initial"),
+            (200, BARI, 4, 0, 4, "escalation"),
+            (330, BARI, 0, 0, 0, "interruption"),
+            (341, BARI, 4, 0, 4, "restart"),
+        ),
+        weight_kg=29,
+        height_cm=132,
+        infection_day=330,
     ),
     ChildSpec(
         "south",
@@ -95,7 +131,11 @@ DEMO_CHILDREN = [
         "fr",
         "1.0",
         date(2023, 2, 1),
+        course=((90, BARI, 4, 0, 2, "initial"), (160, BARI, 4, 0, 4, "escalation")),
+        weight_kg=24,
+        height_cm=120,
     ),
+    # Never treated.
     ChildSpec(
         "south",
         "S-002",
@@ -108,8 +148,12 @@ DEMO_CHILDREN = [
         "FR",
         "Europe/Paris",
         "fr",
+        weight_kg=14,
+        height_cm=96,
     ),
 ]
+
+DIARY_DAYS = 548  # 18 months
 
 # username, first name, last name, language, links: (site, role) or (child reference, relationship)
 DEMO_PEOPLE = [
@@ -125,3 +169,117 @@ DEMO_PEOPLE = [
         [("site", "north", "researcher"), ("site", "south", "researcher")],
     ),
 ]
+
+
+# --- Generated histories ---------------------------------------------------------------------
+
+
+@dataclass
+class History:
+    """Plain rows for one child, ready for bulk loading."""
+
+    prescriptions: list[dict] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    doses: list[dict] = field(default_factory=list)
+    steroids: list[dict] = field(default_factory=list)
+    growth: list[dict] = field(default_factory=list)
+
+
+def _severity(day: int, spec: ChildSpec, first_dose: int | None, rng: random.Random) -> float:
+    """How unwell (0–1) the child is on DAY: high at baseline, easing on treatment."""
+    level = 0.45
+    if first_dose is not None and day >= first_dose:
+        level = 0.12 + 0.33 * math.exp(-(day - first_dose) / 60)
+    if spec.infection_day is not None and 0 <= day - spec.infection_day < 7:
+        level += 0.3
+    return min(1.0, max(0.0, rng.gauss(level, 0.07)))
+
+
+def _scores(instrument, severity: float, rng: random.Random) -> dict[str, int]:
+    return {
+        item.key: max(0, min(item.max, round(rng.gauss(severity * item.max, 0.5))))
+        for item in instrument.items
+    }
+
+
+def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -> History:
+    """Deterministic diary, doses, steroids and growth for SPEC over DAYS ending on END."""
+    rng = random.Random(f"{seed}-{spec.reference}")
+    instrument = instruments.get(instruments.default_for(spec.diagnosis))
+    start = end - timedelta(days=days - 1)
+    out = History()
+    first_dose = spec.course[0][0] if spec.course else None
+    regimen = None
+    course = list(spec.course)
+    for day in range(days):
+        when = start + timedelta(days=day)
+        while course and course[0][0] <= day:
+            _day, drug, morning, afternoon, evening, reason = course.pop(0)
+            regimen = {
+                "drug": drug,
+                "start_date": when,
+                "morning_mg": Decimal(morning),
+                "afternoon_mg": Decimal(afternoon),
+                "evening_mg": Decimal(evening),
+                "reason": reason,
+            }
+            out.prescriptions.append(regimen)
+        if day % 30 == 0:
+            growth = day / 365
+            out.growth.append(
+                {
+                    "date": when,
+                    "weight_kg": Decimal(str(round(spec.weight_kg + 2.2 * growth, 1))),
+                    "height_cm": Decimal(str(round(spec.height_cm + 6 * growth, 1))),
+                }
+            )
+        ill = spec.infection_day is not None and 0 <= day - spec.infection_day < 7
+        if regimen is not None:
+            for slot in ("morning", "afternoon", "evening"):
+                mg = regimen[f"{slot}_mg"]
+                if mg > 0:
+                    missed = rng.random() < 0.04
+                    out.doses.append(
+                        {
+                            "date": when,
+                            "slot": slot,
+                            "drug": regimen["drug"],
+                            "prescribed_mg": mg,
+                            "status": "missed" if missed else "given",
+                            "given_mg": Decimal(0) if missed else mg,
+                        }
+                    )
+        # Prednisolone from before treatment, tapered once the JAK inhibitor works.
+        if first_dose is None or day < first_dose + 240:
+            taper = (
+                1.0
+                if first_dose is None or day < first_dose
+                else max(0.25, 1 - (day - first_dose) / 240)
+            )
+            mg = round(spec.weight_kg * 0.4 * taper)
+            if mg > 0:
+                out.steroids.append({"date": when, "drug": "prednisolone", "mg": Decimal(mg)})
+        if rng.random() < 0.1:  # a missed diary day
+            continue
+        scores = _scores(instrument, _severity(day, spec, first_dose, rng), rng)
+        if ill:
+            scores["fever"] = max(scores.get("fever", 0), 2)
+        result = instrument.score(scores)
+        temperature = Decimal("38.9") if ill else None
+        out.entries.append(
+            {
+                "date": when,
+                "instrument_key": instrument.key,
+                "instrument_version": instrument.version,
+                "scores": scores,
+                "score": result.value,
+                "subscores": result.subscores,
+                "answered": result.answered,
+                "no_symptoms": not any(scores.values()),
+                "fever": scores.get("fever", 0) > 0 or ill,
+                "max_temperature": temperature,
+                "illness": ill,
+                "note": "",
+            }
+        )
+    return out

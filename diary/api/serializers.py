@@ -1,7 +1,16 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from diary.models import Child, Site
+from diary.doses import Drug, Slot, Steroid
+from diary.models import (
+    Child,
+    DiaryEntry,
+    DoseAdministration,
+    DoseStatus,
+    GrowthMeasurement,
+    Site,
+    SteroidDose,
+)
 
 
 class ChildSerializer(serializers.ModelSerializer):
@@ -61,4 +70,155 @@ class ChildSerializer(serializers.ModelSerializer):
             f.name: getattr(self.instance, f.name)
             for f in Child._meta.concrete_fields
             if f.name not in ("id", "created_by")
+        }
+
+
+# --- What families record: input shapes (validated further by diary.recording) -------------
+
+
+class RecordIn(serializers.Serializer):
+    id = serializers.UUIDField(help_text="Made by the client; sending the same id again is safe.")
+    child = serializers.IntegerField(min_value=1)
+    date = serializers.DateField()
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="On a change: the version it was made against."
+    )
+
+
+class EntryIn(RecordIn):
+    scores = serializers.DictField(child=serializers.IntegerField(), required=False)
+    no_symptoms = serializers.BooleanField(required=False, default=False)
+    max_temperature = serializers.DecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True
+    )
+    illness = serializers.BooleanField(required=False, default=False)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class DoseIn(RecordIn):
+    drug = serializers.ChoiceField(choices=Drug.choices)
+    slot = serializers.ChoiceField(choices=Slot.choices)
+    status = serializers.ChoiceField(choices=DoseStatus.choices)
+    given_mg = serializers.DecimalField(
+        max_digits=8, decimal_places=2, required=False, allow_null=True
+    )
+
+
+class SteroidIn(RecordIn):
+    drug = serializers.ChoiceField(choices=Steroid.choices)
+    mg = serializers.DecimalField(max_digits=9, decimal_places=2)
+
+
+class GrowthIn(RecordIn):
+    weight_kg = serializers.DecimalField(
+        max_digits=7, decimal_places=2, required=False, allow_null=True
+    )
+    height_cm = serializers.DecimalField(
+        max_digits=6, decimal_places=1, required=False, allow_null=True
+    )
+
+
+# --- … and as stored ------------------------------------------------------------------------
+
+
+class RecordOut(serializers.ModelSerializer):
+    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        fields = ["id", "child", "date", "version", "reported_by", "created", "updated"]
+        read_only_fields = fields
+
+
+class EntryOut(RecordOut):
+    class Meta(RecordOut.Meta):
+        model = DiaryEntry
+        fields = RecordOut.Meta.fields + [
+            "instrument_key",
+            "instrument_version",
+            "scores",
+            "score",
+            "subscores",
+            "answered",
+            "no_symptoms",
+            "fever",
+            "max_temperature",
+            "illness",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class DoseOut(RecordOut):
+    class Meta(RecordOut.Meta):
+        model = DoseAdministration
+        fields = RecordOut.Meta.fields + [
+            "drug",
+            "slot",
+            "status",
+            "given_mg",
+            "prescribed_mg",
+            "prescription",
+        ]
+        read_only_fields = fields
+
+
+class SteroidOut(RecordOut):
+    class Meta(RecordOut.Meta):
+        model = SteroidDose
+        fields = RecordOut.Meta.fields + ["drug", "mg"]
+        read_only_fields = fields
+
+
+class GrowthOut(RecordOut):
+    class Meta(RecordOut.Meta):
+        model = GrowthMeasurement
+        fields = RecordOut.Meta.fields + ["weight_kg", "height_cm"]
+        read_only_fields = fields
+
+
+class ChoiceOut(serializers.Serializer):
+    value = serializers.IntegerField()
+    label = serializers.CharField()
+
+
+class ItemOut(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+    group = serializers.CharField()
+    choices = ChoiceOut(many=True)
+
+
+class InstrumentOut(serializers.Serializer):
+    key = serializers.CharField()
+    version = serializers.IntegerField()
+    name = serializers.CharField()
+    rule = serializers.CharField()
+    max_score = serializers.IntegerField()
+    min_answered = serializers.FloatField()
+    items = ItemOut(many=True)
+
+    def to_representation(self, instrument):
+        return {
+            "key": instrument.key,
+            "version": instrument.version,
+            "name": str(instrument.name),
+            "rule": instrument.rule,
+            "max_score": instrument.max_score,
+            "min_answered": instrument.min_answered,
+            "items": [
+                {
+                    "key": item.key,
+                    "label": str(item.label),
+                    "min": item.min,
+                    "max": item.max,
+                    "group": item.group,
+                    "choices": [
+                        {"value": n, "label": str(wording)}
+                        for n, wording in enumerate(item.choices)
+                    ],
+                }
+                for item in instrument.items
+            ],
         }

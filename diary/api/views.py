@@ -1,7 +1,31 @@
-from rest_framework import mixins, permissions, viewsets
+from decimal import Decimal
 
-from diary.api.serializers import ChildSerializer
-from diary.models import Child
+import django_filters
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from diary import recording
+from diary.api.serializers import (
+    ChildSerializer,
+    DoseIn,
+    DoseOut,
+    EntryIn,
+    EntryOut,
+    GrowthIn,
+    GrowthOut,
+    InstrumentOut,
+    SteroidIn,
+    SteroidOut,
+)
+from diary.models import Child, DiaryEntry, DoseAdministration, GrowthMeasurement, SteroidDose
 
 
 class IsClinicianOrReadOnly(permissions.BasePermission):
@@ -39,3 +63,154 @@ class ChildViewSet(
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
+
+    @extend_schema(responses=InstrumentOut)
+    @action(detail=True, methods=["get"])
+    def instrument(self, request, pk=None):
+        """The child's diary: items, score ranges and the wording of every score."""
+        return Response(InstrumentOut(self.get_object().get_instrument()).data)
+
+
+class RecordFilter(django_filters.FilterSet):
+    date = django_filters.DateFromToRangeFilter(
+        help_text="Filter with date_after and date_before (YYYY-MM-DD, inclusive)."
+    )
+
+    class Meta:
+        fields = ["child", "date"]
+
+
+def _nested(errors: dict[str, str]) -> dict:
+    """{"scores.fever": msg} → {"scores": {"fever": [msg]}}, the way DRF nests field errors."""
+    out: dict = {}
+    for key, message in errors.items():
+        head, _dot, tail = key.partition(".")
+        if tail:
+            out.setdefault(head, {})[tail] = [message]
+        else:
+            out[head] = [message]
+    return out
+
+
+def _as_input(row, serializer_class) -> dict:
+    """ROW in the input shape, so that a PATCH changes only what it names."""
+    out = {}
+    for name in serializer_class().fields:
+        if name not in ("id", "child", "date", "version"):
+            value = getattr(row, name, None)
+            out[name] = str(value) if isinstance(value, Decimal) else value
+    return out
+
+
+class ConflictOut(serializers.Serializer):
+    detail = serializers.CharField()
+    current = serializers.DictField(help_text="The row as stored now.")
+
+
+def record_schema(incoming, outgoing):
+    errors = {
+        400: OpenApiResponse(description="Field errors"),
+        404: OpenApiResponse(description="No such child or row for this user"),
+        409: ConflictOut,
+    }
+    return extend_schema_view(
+        create=extend_schema(request=incoming, responses={201: outgoing, 200: outgoing, **errors}),
+        update=extend_schema(request=incoming, responses={200: outgoing, **errors}),
+        partial_update=extend_schema(request=incoming, responses={200: outgoing, **errors}),
+    )
+
+
+class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Rows a family records. A create is idempotent on the client's `id` (a replay returns
+    the stored row with 200); a change names the `version` it was made against and gets 409
+    with the stored row when someone saved after it. Nothing is deleted."""
+
+    model: type
+    input_serializer: type
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        return (
+            self.model.objects.visible_to(self.request.user)
+            .select_related("reported_by")
+            .order_by("-date", "created")
+        )
+
+    @property
+    def filterset_class(self):
+        meta = type("Meta", (RecordFilter.Meta,), {"model": self.model})
+        return type(f"{self.model.__name__}Filter", (RecordFilter,), {"Meta": meta})
+
+    def _child(self, child_id: int) -> Child:
+        try:
+            return Child.objects.visible_to(self.request.user).get(pk=child_id)
+        except Child.DoesNotExist:
+            raise NotFound(_("No such child.")) from None
+
+    def _record(self, data: dict, base_version):
+        child = self._child(data.pop("child"))
+        row_id, day = data.pop("id"), data.pop("date")
+        data.pop("version", None)
+        try:
+            saved = recording.record(
+                self.model, child, self.request.user, row_id, day, data, base_version
+            )
+        except recording.Invalid as invalid:
+            return Response(_nested(invalid.errors), status=status.HTTP_400_BAD_REQUEST)
+        except recording.Conflict as conflict:
+            body = {
+                "detail": _("Someone else saved this after the version you started from."),
+                "current": self.get_serializer(conflict.current).data,
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
+        return Response(self.get_serializer(saved.row).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        incoming = self.input_serializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        return self._record(dict(incoming.validated_data), base_version=None)
+
+    def update(self, request, *args, **kwargs):
+        row = self.get_object()
+        if "version" not in request.data:
+            return Response(
+                {"version": [_("Give the version your change was made against.")]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        merged = {**_as_input(row, self.input_serializer), **request.data}
+        merged.update(id=str(row.pk), child=row.child_id, date=row.date.isoformat())
+        incoming = self.input_serializer(data=merged)
+        incoming.is_valid(raise_exception=True)
+        return self._record(dict(incoming.validated_data), incoming.validated_data["version"])
+
+    partial_update = update
+
+
+@record_schema(EntryIn, EntryOut)
+class EntryViewSet(RecordViewSet):
+    model = DiaryEntry
+    serializer_class = EntryOut
+    input_serializer = EntryIn
+
+
+@record_schema(DoseIn, DoseOut)
+class DoseViewSet(RecordViewSet):
+    model = DoseAdministration
+    serializer_class = DoseOut
+    input_serializer = DoseIn
+
+
+@record_schema(SteroidIn, SteroidOut)
+class SteroidViewSet(RecordViewSet):
+    model = SteroidDose
+    serializer_class = SteroidOut
+    input_serializer = SteroidIn
+
+
+@record_schema(GrowthIn, GrowthOut)
+class GrowthViewSet(RecordViewSet):
+    model = GrowthMeasurement
+    serializer_class = GrowthOut
+    input_serializer = GrowthIn

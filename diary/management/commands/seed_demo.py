@@ -1,9 +1,49 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from diary.models import CareLink, Child, Site, SiteMembership, User
-from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES
+from diary.models import (
+    CareLink,
+    Child,
+    DiaryEntry,
+    DoseAdministration,
+    GrowthMeasurement,
+    Prescription,
+    Site,
+    SiteMembership,
+    SteroidDose,
+    User,
+)
+from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, history
+
+CHILD_FIELDS = {f.name for f in Child._meta.concrete_fields} - {"site", "reference"}
+
+
+def load_history(child, generated, reported_by, prescribed_by) -> None:
+    """Bulk-load a generated history (demo and benchmark data: no per-row audit trail)."""
+    prescriptions = Prescription.objects.bulk_create(
+        Prescription(child=child, created_by=prescribed_by, **row)
+        for row in generated.prescriptions
+    )
+    by_start = sorted(prescriptions, key=lambda p: p.start_date)
+
+    def in_force(day):
+        return next((p for p in reversed(by_start) if p.start_date <= day), None)
+
+    common = {"child": child, "reported_by": reported_by}
+    DiaryEntry.objects.bulk_create(DiaryEntry(**common, **row) for row in generated.entries)
+    DoseAdministration.objects.bulk_create(
+        DoseAdministration(**common, prescription=in_force(row["date"]), **row)
+        for row in generated.doses
+    )
+    SteroidDose.objects.bulk_create(SteroidDose(**common, **row) for row in generated.steroids)
+    GrowthMeasurement.objects.bulk_create(
+        GrowthMeasurement(**common, **row) for row in generated.growth
+    )
+
 
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, printed at seeding
 
@@ -27,7 +67,7 @@ class Command(BaseCommand):
             }
             children = {}
             for spec in DEMO_CHILDREN:
-                fields = {k: v for k, v in vars(spec).items() if k not in ("site", "reference")}
+                fields = {k: v for k, v in vars(spec).items() if k in CHILD_FIELDS}
                 children[spec.reference], _ = Child.objects.get_or_create(
                     site=sites[spec.site], reference=spec.reference, defaults=fields
                 )
@@ -42,6 +82,20 @@ class Command(BaseCommand):
                         CareLink.objects.get_or_create(
                             caregiver=user, child=children[key], defaults={"relationship": role}
                         )
+            clinicians = {
+                m.site_id: m.user for m in SiteMembership.objects.filter(role="site_admin")
+            }
+            today = timezone.localdate()
+            for spec in DEMO_CHILDREN:
+                child = children[spec.reference]
+                if not DiaryEntry.objects.filter(child=child).exists():
+                    reporter = child.care_links.first()
+                    load_history(
+                        child,
+                        history(spec, end=today - timedelta(days=1)),
+                        reported_by=reporter.caregiver if reporter else None,
+                        prescribed_by=clinicians.get(child.site_id),
+                    )
             admin = self._user("admin", "Site", "Admin", "en", password)
             if not admin.is_superuser:
                 admin.is_superuser = admin.is_staff = True

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ run: $(VENV)/.run-installed
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with a Celery worker and beat. Ctrl-C stops everything."
 	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho --procfile Procfile start
 
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# axe-core for the accessibility checks, from the npm registry (they skip without npm).
+browser-deps:
+	@if [ -f tests/browser/node_modules/axe-core/axe.min.js ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then npm ci --prefix tests/browser --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility checks will skip"; fi
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

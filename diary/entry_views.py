@@ -1,6 +1,7 @@
 """The phone pages: record a day, and the last 30 days."""
 
 import uuid
+import zoneinfo
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -8,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diary import recording
@@ -26,7 +28,10 @@ HISTORY_DAYS = 30
 
 
 def _child(request, pk: int) -> Child:
-    return get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+    child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+    # Times on these pages are the family's: "saved at 22:40" means their evening.
+    timezone.activate(zoneinfo.ZoneInfo(child.timezone))
+    return child
 
 
 def _day_from(request, child: Child) -> tuple[date, str | None]:
@@ -68,7 +73,6 @@ def day_page(request, pk: int):
     if request.method == "POST":
         outcome = _save_day(request, child, day)
         if outcome is None:
-            messages.success(request, _("Saved. Thank you."))
             return redirect(f"{reverse('day', args=[child.pk])}?date={day.isoformat()}&saved=1")
         context.update(outcome)
         context["posted"] = request.POST

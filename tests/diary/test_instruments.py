@@ -34,9 +34,9 @@ def test_nih_diaries_are_means_of_items_scored_0_to_4():
     assert [i.key for i in CANDLE_V1.items] == ["fever", "rash", "pain", "headache", "fatigue"]
     assert [i.key for i in SAVI_V1.items] == ["fever", "skin", "breathing", "pain", "fatigue"]
     # NIH median before treatment was 1.3: e.g. scores 1, 2, 1, 1, 1.5 average.
-    assert CANDLE_V1.score({"fever": 1, "rash": 2, "pain": 1, "headache": 1, "fatigue": 2}).value == (
-        1.4
-    )
+    assert CANDLE_V1.score(
+        {"fever": 1, "rash": 2, "pain": 1, "headache": 1, "fatigue": 2}
+    ).value == (1.4)
 
 
 def test_every_score_has_a_wording():
@@ -86,8 +86,13 @@ def test_validation_messages():
 
 @pytest.mark.parametrize(
     ("diagnosis", "key"),
-    [("AGS1", "ags"), ("AGS9", "ags"), ("CANDLE", "nih-candle"), ("SAVI", "nih-savi"),
-     ("OTHER", "nih-other")],
+    [
+        ("AGS1", "ags"),
+        ("AGS9", "ags"),
+        ("CANDLE", "nih-candle"),
+        ("SAVI", "nih-savi"),
+        ("OTHER", "nih-other"),
+    ],
 )
 def test_default_instrument_by_diagnosis(diagnosis, key):
     assert instruments.default_for(diagnosis) == key

@@ -43,7 +43,7 @@
     }
     var scores = {};
     fd.forEach(function (value, key) { if (key.indexOf("item-") === 0) scores[key.slice(5)] = Number(value); });
-    var entry = {scores: scores, no_symptoms: noSymptoms, max_temperature: (fd.get("max_temperature") || "").trim() || null,
+    var entry = {scores: scores, no_symptoms: noSymptoms, max_temperature: (fd.get("max_temperature") || "").trim().replace(",", ".") || null,
                  illness: fd.get("illness") === "on", note: fd.get("note") || ""};
     if (Number(fd.get("entry_version")) || noSymptoms || Object.keys(scores).length || entry.max_temperature || entry.illness || entry.note.trim()) {
       call("entries", fd.get("entry_id"), fd.get("entry_version"), entry);
@@ -195,6 +195,7 @@
           var saved = document.createElement("p"); saved.className = "msg success"; saved.setAttribute("role", "status");
           saved.textContent = form.dataset.savedMsg;
           box.parentNode.insertBefore(saved, box);
+          saved.scrollIntoView();
           form.reset();
           Array.prototype.forEach.call(form.querySelectorAll("input[name$='-id'], input[name=entry_id], input[name=steroid-id]"), function (f) { f.value = uuid(); });
         } else if (result.status === 401 || result.status === 403) {

@@ -1,0 +1,271 @@
+"""The phone page for one day: record, correct, conflicts, the late-night question."""
+
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from diary.models import (
+    DiaryEntry,
+    DoseAdministration,
+    GrowthMeasurement,
+    Prescription,
+    SteroidDose,
+)
+
+ANSWERS = {
+    "item-irritability": "2",
+    "item-crying": "1",
+    "item-sleep": "1",
+    "item-seizures": "0",
+    "item-fever": "0",
+    "item-neuro": "0",
+    "item-skin_trunk": "1",
+    "item-skin_arms": "0",
+    "item-skin_legs": "0",
+}
+
+
+def form(day, **extra):
+    data = {"date": day.isoformat(), "entry_id": str(uuid.uuid4()), "entry_version": "0"}
+    data.update(ANSWERS)
+    data.update(extra)
+    return data
+
+
+@pytest.fixture
+def parent(world, client):
+    client.force_login(world.alice)
+    return client
+
+
+def url(world, day=None):
+    base = reverse("day", args=[world.amy.pk])
+    return f"{base}?date={day.isoformat()}" if day else base
+
+
+def test_the_page_says_which_day_and_shows_every_wording(world, parent):
+    page = parent.get(url(world)).content.decode()
+    assert "Today" in page and world.amy.today().strftime("%Y") in page
+    assert "Calm and content, as usual" in page and "Hardly slept" in page
+    assert (
+        "checked" not in page.split('id="day-form"')[1].split("Medicine")[0]
+    )  # nothing preselected
+
+
+def test_record_today(world, parent):
+    today = world.amy.today()
+    response = parent.post(url(world), form(today))
+    assert response.status_code == 302 and "saved=1" in response["Location"]
+    entry = DiaryEntry.objects.get()
+    assert entry.date == today and entry.score == 5 and entry.reported_by == world.alice
+    page = parent.get(response["Location"]).content.decode()
+    assert "Daily score, last 7 days" in page and "Saved. Thank you." in page
+
+
+def test_no_symptoms_is_one_tap(world, parent):
+    today = world.amy.today()
+    data = {
+        "date": today.isoformat(),
+        "entry_id": str(uuid.uuid4()),
+        "entry_version": "0",
+        "no_symptoms": "1",
+    }
+    assert parent.post(url(world), data).status_code == 302
+    assert DiaryEntry.objects.get().score == 0
+
+
+def test_double_submit_makes_one_entry(world, parent):
+    data = form(world.amy.today())
+    parent.post(url(world), data)
+    parent.post(url(world), data)
+    assert DiaryEntry.objects.count() == 1
+
+
+def test_all_doses_given_is_one_tap(world, parent):
+    Prescription.objects.create(
+        child=world.amy,
+        drug="baricitinib",
+        start_date=date(2024, 1, 1),
+        morning_mg=2,
+        afternoon_mg=4,
+        evening_mg=2,
+        reason="initial",
+    )
+    today = world.amy.today()
+    page = parent.get(url(world)).content.decode()
+    assert "All doses given as prescribed" in page
+    parent.post(url(world), form(today, all_given="on"))
+    given = {d.slot: (d.status, d.given_mg) for d in DoseAdministration.objects.all()}
+    assert given == {"morning": ("given", 2), "afternoon": ("given", 4), "evening": ("given", 2)}
+
+
+def test_a_missed_and_a_different_dose(world, parent):
+    Prescription.objects.create(
+        child=world.amy,
+        drug="baricitinib",
+        start_date=date(2024, 1, 1),
+        morning_mg=2,
+        evening_mg=2,
+        reason="initial",
+    )
+    today = world.amy.today()
+    parent.post(
+        url(world),
+        form(
+            today,
+            **{
+                "dose-baricitinib-morning-status": "missed",
+                "dose-baricitinib-evening-status": "different",
+                "dose-baricitinib-evening-mg": "1,5",
+            },
+        ),
+    )
+    given = {d.slot: (d.status, str(d.given_mg)) for d in DoseAdministration.objects.all()}
+    assert given == {"morning": ("missed", "0.00"), "evening": ("different", "1.50")}
+
+
+def test_steroid_and_weight(world, parent):
+    today = world.amy.today()
+    parent.post(
+        url(world),
+        form(
+            today,
+            **{
+                "steroid-drug": "prednisolone",
+                "steroid-mg": "5",
+                "steroid-id": str(uuid.uuid4()),
+                "weight_kg": "17,2",
+            },
+        ),
+    )
+    assert SteroidDose.objects.get().mg == 5
+    assert str(GrowthMeasurement.objects.get().weight_kg) == "17.20"
+
+
+def test_bad_input_is_explained_and_nothing_is_stored(world, parent):
+    Prescription.objects.create(
+        child=world.amy,
+        drug="baricitinib",
+        start_date=date(2024, 1, 1),
+        morning_mg=2,
+        reason="initial",
+    )
+    today = world.amy.today()
+    response = parent.post(
+        url(world),
+        form(
+            today,
+            **{
+                "max_temperature": "48",
+                "dose-baricitinib-morning-status": "different",
+                "steroid-mg": "-2",
+                "steroid-drug": "prednisolone",
+                "weight_kg": "400",
+            },
+        ),
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was saved" in page
+    assert "Enter a value between 34 and 43 °C." in page
+    assert "Give the amount that was given." in page
+    assert "A dose must be more than 0 mg." in page
+    assert "Enter a value between 0.5 and 200 kg." in page
+    # The parent's answers are still there to correct.
+    assert 'value="2" checked' in page
+    assert not DiaryEntry.objects.exists() and not DoseAdministration.objects.exists()
+    assert not SteroidDose.objects.exists() and not GrowthMeasurement.objects.exists()
+
+
+def test_a_valid_entry_is_not_saved_when_another_part_is_wrong(world, parent):
+    parent.post(url(world), form(world.amy.today(), weight_kg="0.1"))
+    assert not DiaryEntry.objects.exists()
+
+
+def test_future_date_is_refused(world, parent):
+    tomorrow = world.amy.today() + timedelta(days=1)
+    response = parent.get(url(world, tomorrow), follow=True)
+    assert "The date cannot be in the future." in response.content.decode()
+    response = parent.post(url(world, tomorrow), form(tomorrow))
+    assert not DiaryEntry.objects.exists()
+
+
+def test_a_past_day_can_be_filled_and_corrected(world, parent):
+    day = world.amy.today() - timedelta(days=4)
+    parent.post(url(world, day), form(day))
+    entry = DiaryEntry.objects.get(date=day)
+    page = parent.get(url(world, day)).content.decode()
+    dayline = page.split('id="dayline"')[1].split("</p>")[0]
+    assert f"<strong>{day:%A} {day.day} {day:%B %Y}</strong>" in dayline
+    assert "Today," not in dayline
+    data = form(day, entry_id=str(entry.pk), entry_version="1", **{"item-sleep": "3"})
+    parent.post(url(world, day), data)
+    entry.refresh_from_db()
+    assert entry.scores["sleep"] == 3 and entry.version == 2
+    assert entry.history.count() == 2
+
+
+def test_stale_edit_shows_both_versions_and_overwrites_nothing(world, parent, client_for):
+    day = world.amy.today()
+    parent.post(url(world), form(day))
+    entry = DiaryEntry.objects.get()
+    # Carol saves a change after Alice opened the page at version 1.
+    from django.test import Client
+
+    carol = Client()
+    carol.force_login(world.carol)
+    carol.post(
+        url(world), form(day, entry_id=str(entry.pk), entry_version="1", **{"item-crying": "3"})
+    )
+    response = parent.post(
+        url(world), form(day, entry_id=str(entry.pk), entry_version="1", **{"item-sleep": "2"})
+    )
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "Someone else saved this day while you were editing" in page
+    assert "Carol saved it at" in page
+    entry.refresh_from_db()
+    assert entry.scores["crying"] == 3 and entry.scores["sleep"] == 1 and entry.version == 2
+    # Saving again from the conflict page is a deliberate overwrite of version 2.
+    assert 'name="entry_version" value="2"' in page
+    parent.post(
+        url(world), form(day, entry_id=str(entry.pk), entry_version="2", **{"item-sleep": "2"})
+    )
+    entry.refresh_from_db()
+    assert entry.scores["sleep"] == 2 and entry.version == 3
+
+
+def test_after_midnight_the_page_asks_about_yesterday(world, parent):
+    london = ZoneInfo("Europe/London")
+    with time_machine.travel(datetime(2026, 3, 10, 1, 30, tzinfo=london)):
+        page = parent.get(url(world)).content.decode()
+        assert "It is after midnight. Is this entry for yesterday?" in page
+        assert "?date=2026-03-09" in page
+        # Once a day is chosen, it is not asked again.
+        page = parent.get(url(world, date(2026, 3, 10))).content.decode()
+        assert "after midnight" not in page
+    with time_machine.travel(datetime(2026, 3, 10, 9, 0, tzinfo=london)):
+        assert "after midnight" not in parent.get(url(world)).content.decode()
+
+
+def test_days_follow_the_familys_time_zone(world, parent):
+    world.amy.timezone = "Pacific/Auckland"
+    world.amy.save()
+    # 20:00 in London on 9 March is already 10 March in Auckland.
+    with time_machine.travel(datetime(2026, 3, 9, 20, 0, tzinfo=ZoneInfo("Europe/London"))):
+        parent.post(url(world), form(date(2026, 3, 10)))
+    assert DiaryEntry.objects.get().date == date(2026, 3, 10)
+
+
+def test_past_days_highlight_missing_days(world, parent):
+    today = world.amy.today()
+    for n in (0, 2, 5):
+        day = today - timedelta(days=n)
+        parent.post(url(world, day), form(day))
+    page = parent.get(reverse("days", args=[world.amy.pk])).content.decode()
+    assert page.count('class="missing"') == 27
+    assert "27 days without an entry in this list." in page

@@ -15,11 +15,11 @@ def no_horizontal_scroll(page) -> bool:
 def test_parent_signs_in_on_a_phone(world, phone, live_server):
     sign_in(phone, live_server.url, "alice", PASSWORD)
     phone.get_by_role("heading", name="Your children").wait_for()
-    assert phone.get_by_role("link", name="Amy").is_visible()
+    assert phone.get_by_role("link", name="Amy", exact=True).is_visible()
     assert phone.get_by_text("Ben").count() == 0
     assert no_horizontal_scroll(phone)
     screenshot(phone, "home-parent-390")
-    phone.get_by_role("link", name="Amy").click()
+    phone.get_by_role("link", name="Amy", exact=True).click()
     phone.get_by_role("heading", name="Amy Test").wait_for()
     # The smallest phones: nothing spills sideways at 320 px.
     phone.set_viewport_size({"width": 320, "height": 640})

@@ -21,6 +21,7 @@ class ChildForm(forms.ModelForm):
             "sex",
             "diagnosis",
             "genotype",
+            "instrument",
             "country",
             "timezone",
             "language",

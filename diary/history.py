@@ -3,7 +3,17 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from diary.models import CareLink, Child
+from diary.models import (
+    CareLink,
+    Child,
+    DiaryEntry,
+    DoseAdministration,
+    GrowthMeasurement,
+    Prescription,
+    SteroidDose,
+)
+
+RECORDED = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement, Prescription)
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -52,20 +62,36 @@ def _changes(records, describe) -> list[Change]:
     return changes
 
 
+def _describe_record(record) -> str:
+    label = str(record.instance._meta.verbose_name)
+    date = getattr(record, "date", None) or getattr(record, "start_date", None)
+    return f"{label} {date:%Y-%m-%d}" if date else label
+
+
 def changes_for_child(child: Child, limit: int = 200) -> list[Change]:
-    child_records = child.history.select_related("history_user").order_by("-history_date")[:limit]
-    link_records = (
+    """The newest LIMIT changes to the child and everything recorded about them."""
+    changes = _changes(
+        list(child.history.select_related("history_user").order_by("-history_date")[:limit]),
+        lambda r: str(r.instance._meta.verbose_name),
+    )
+    links = (
         CareLink.history.filter(child_id=child.pk)
         .select_related("history_user", "caregiver")
         .order_by("-history_date")[:limit]
     )
-    changes = _changes(list(child_records), lambda r: str(r.instance._meta.verbose_name))
     changes += _changes(
-        list(link_records),
+        list(links),
         lambda r: (
             f"{r.instance._meta.verbose_name}: {r.caregiver.display_name}"
             f" ({r.get_relationship_display()})"
         ),
     )
+    for model in RECORDED:
+        records = (
+            model.history.filter(child_id=child.pk)
+            .select_related("history_user")
+            .order_by("-history_date")[:limit]
+        )
+        changes += _changes(list(records), _describe_record)
     changes.sort(key=lambda c: c.when, reverse=True)
     return changes[:limit]

@@ -31,6 +31,7 @@ class ChildSerializer(serializers.ModelSerializer):
             "diagnosis",
             "disease_group",
             "genotype",
+            "instrument",
             "country",
             "timezone",
             "language",

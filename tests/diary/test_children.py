@@ -15,6 +15,7 @@ FORM = {
     "sex": "F",
     "diagnosis": "AGS2",
     "genotype": "RNASEH2B c.529G>A",
+    "instrument": "",
     "country": "GB",
     "timezone": "Europe/London",
     "language": "en",
@@ -169,3 +170,21 @@ def test_api_caregiver_cannot_write(world, api_for):
     assert api.post("/api/children/", body, format="json").status_code == 403
     world.amy.refresh_from_db()
     assert world.amy.first_name == "Amy"
+
+
+def test_the_diary_follows_the_diagnosis_unless_chosen(world, client):
+    assert world.amy.get_instrument().key == "ags"
+    assert world.ben.get_instrument().key == "nih-candle"
+    client.force_login(world.carol)
+    data = {
+        **FORM,
+        "site": world.north.pk,
+        "reference": "",
+        "first_name": "Amy",
+        "last_name": "Test",
+        "date_of_birth": "2019-05-01",
+        "instrument": "nih-other",
+    }
+    client.post(reverse("child_edit", args=[world.amy.pk]), data)
+    world.amy.refresh_from_db()
+    assert world.amy.get_instrument().key == "nih-other"

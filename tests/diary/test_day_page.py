@@ -269,3 +269,20 @@ def test_past_days_highlight_missing_days(world, parent):
     page = parent.get(reverse("days", args=[world.amy.pk])).content.decode()
     assert page.count('class="missing"') == 27
     assert "27 days without an entry in this list." in page
+
+
+def test_clinicians_see_who_changed_the_diary_and_what_it_was(world, parent, client_for):
+    day = world.amy.today()
+    parent.post(url(world), form(day))
+    entry = DiaryEntry.objects.get()
+    parent.post(
+        url(world), form(day, entry_id=str(entry.pk), entry_version="1", max_temperature="38.2")
+    )
+    from django.test import Client
+
+    carol = Client()
+    carol.force_login(world.carol)
+    page = carol.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
+    assert f"diary entry {day:%Y-%m-%d} changed" in page
+    assert "highest temperature (°C): – → 38.2" in page
+    assert "Alice" in page.split('id="history"')[1]

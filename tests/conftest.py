@@ -46,6 +46,34 @@ class World:
     ben: Child
 
 
+# One day of the AGS diary, answered: daily score 5, skin sub-score 1.
+AGS_ANSWERS = {
+    "irritability": 2,
+    "crying": 1,
+    "sleep": 1,
+    "seizures": 0,
+    "fever": 0,
+    "neuro": 0,
+    "skin_trunk": 1,
+    "skin_arms": 0,
+    "skin_legs": 0,
+}
+
+
+def prescribe(child: Child, morning=2, afternoon=0, evening=2, start=date(2024, 1, 1)):
+    from diary.models import Prescription
+
+    return Prescription.objects.create(
+        child=child,
+        drug="baricitinib",
+        start_date=start,
+        morning_mg=morning,
+        afternoon_mg=afternoon,
+        evening_mg=evening,
+        reason="initial",
+    )
+
+
 def make_user(username: str, **extra) -> User:
     return User.objects.create_user(
         username=username, email=f"{username}@example.org", password=PASSWORD, **extra

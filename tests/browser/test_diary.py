@@ -2,43 +2,25 @@
 
 import gzip
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.utils import translation
 
-from diary.models import CareLink, DiaryEntry, DoseAdministration, Prescription
+from diary.models import CareLink, DiaryEntry, DoseAdministration
 from tests.browser.conftest import ARTIFACTS, PHONE, screenshot, sign_in
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import AGS_ANSWERS, PASSWORD, make_user, prescribe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-ANSWERS = {
-    "irritability": 2,
-    "crying": 1,
-    "sleep": 1,
-    "seizures": 0,
-    "fever": 0,
-    "neuro": 0,
-    "skin_trunk": 1,
-    "skin_arms": 0,
-    "skin_legs": 0,
-}
+ANSWERS = AGS_ANSWERS
 
 
 @pytest.fixture
 def treated(world):
-    Prescription.objects.create(
-        child=world.amy,
-        drug="baricitinib",
-        start_date=date(2024, 1, 1),
-        morning_mg=2,
-        afternoon_mg=2,
-        evening_mg=2,
-        reason="initial",
-    )
+    prescribe(world.amy, afternoon=2)
     return world
 
 

@@ -12,21 +12,11 @@ from diary.models import (
     DiaryEntry,
     DoseAdministration,
     GrowthMeasurement,
-    Prescription,
     SteroidDose,
 )
+from tests.conftest import AGS_ANSWERS, prescribe
 
-ANSWERS = {
-    "item-irritability": "2",
-    "item-crying": "1",
-    "item-sleep": "1",
-    "item-seizures": "0",
-    "item-fever": "0",
-    "item-neuro": "0",
-    "item-skin_trunk": "1",
-    "item-skin_arms": "0",
-    "item-skin_legs": "0",
-}
+ANSWERS = {f"item-{key}": str(score) for key, score in AGS_ANSWERS.items()}
 
 
 def form(day, **extra):
@@ -86,15 +76,7 @@ def test_double_submit_makes_one_entry(world, parent):
 
 
 def test_all_doses_given_is_one_tap(world, parent):
-    Prescription.objects.create(
-        child=world.amy,
-        drug="baricitinib",
-        start_date=date(2024, 1, 1),
-        morning_mg=2,
-        afternoon_mg=4,
-        evening_mg=2,
-        reason="initial",
-    )
+    prescribe(world.amy, afternoon=4)
     today = world.amy.today()
     page = parent.get(url(world)).content.decode()
     assert "All doses given as prescribed" in page
@@ -104,14 +86,7 @@ def test_all_doses_given_is_one_tap(world, parent):
 
 
 def test_a_missed_and_a_different_dose(world, parent):
-    Prescription.objects.create(
-        child=world.amy,
-        drug="baricitinib",
-        start_date=date(2024, 1, 1),
-        morning_mg=2,
-        evening_mg=2,
-        reason="initial",
-    )
+    prescribe(world.amy)
     today = world.amy.today()
     parent.post(
         url(world),
@@ -147,13 +122,7 @@ def test_steroid_and_weight(world, parent):
 
 
 def test_bad_input_is_explained_and_nothing_is_stored(world, parent):
-    Prescription.objects.create(
-        child=world.amy,
-        drug="baricitinib",
-        start_date=date(2024, 1, 1),
-        morning_mg=2,
-        reason="initial",
-    )
+    prescribe(world.amy, evening=0)
     today = world.amy.today()
     response = parent.post(
         url(world),

@@ -2,7 +2,7 @@
 
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,21 +12,11 @@ from diary.models import (
     DiaryEntry,
     DoseAdministration,
     GrowthMeasurement,
-    Prescription,
     SteroidDose,
 )
+from tests.conftest import AGS_ANSWERS, prescribe
 
-SCORES = {
-    "irritability": 2,
-    "crying": 1,
-    "sleep": 1,
-    "seizures": 0,
-    "fever": 0,
-    "neuro": 0,
-    "skin_trunk": 1,
-    "skin_arms": 0,
-    "skin_legs": 0,
-}
+SCORES = AGS_ANSWERS
 
 
 def entry_body(child, **extra):
@@ -221,15 +211,7 @@ def test_list_filters(world, api_for):
 
 @pytest.fixture
 def prescribed(world):
-    return Prescription.objects.create(
-        child=world.amy,
-        drug="baricitinib",
-        start_date=date(2024, 1, 1),
-        morning_mg=2,
-        afternoon_mg=2,
-        evening_mg=2,
-        reason="initial",
-    )
+    return prescribe(world.amy, afternoon=2)
 
 
 def dose_body(child, **extra):

@@ -7,6 +7,7 @@ from diary.api.views import (
     GrowthViewSet,
     SteroidViewSet,
 )
+from outcomes.api.views import PrescriptionViewSet
 
 router = DefaultRouter()
 router.register("children", ChildViewSet, basename="child")
@@ -14,6 +15,7 @@ router.register("entries", EntryViewSet, basename="entry")
 router.register("doses", DoseViewSet, basename="dose")
 router.register("steroids", SteroidViewSet, basename="steroid")
 router.register("growth", GrowthViewSet, basename="growth")
+router.register("prescriptions", PrescriptionViewSet, basename="prescription")
 
 app_name = "api"
 urlpatterns = router.urls

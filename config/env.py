@@ -4,6 +4,7 @@ import os
 import secrets
 import time
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -56,6 +57,17 @@ def env_int(name: str, default: int, environ=None, minimum: int | None = None) -
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name}={value!r} must be at least {minimum}")
+    return number
+
+
+def env_decimal(name: str, default: str, environ=None) -> Decimal:
+    value = env_str(name, default, environ)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ImproperlyConfigured(f"{name}={value!r} must be a positive number")
     return number
 
 

@@ -11,6 +11,7 @@ from config.env import (
     broker_url,
     env_bool,
     env_database,
+    env_decimal,
     env_email,
     env_int,
     env_list,
@@ -197,6 +198,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
+
+# Clinical defaults a clinic may change (DOMAIN §5, §7).
+EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 bedside Schwartz
+PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 0: all days
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -7,6 +7,8 @@ from rest_framework.authtoken.views import obtain_auth_token
 from config.views import healthz
 from diary import entry_views, pwa
 from diary import views as diary_views
+from outcomes import views as outcome_views
+from outcomes.api.views import GuidelineDoseView, PhasesView
 
 urlpatterns = [
     path("", diary_views.home, name="home"),
@@ -14,6 +16,23 @@ urlpatterns = [
     path("children/<int:pk>/", diary_views.child_detail, name="child_detail"),
     path("children/<int:pk>/diary/", entry_views.day_page, name="day"),
     path("children/<int:pk>/diary/days/", entry_views.days_page, name="days"),
+    path("children/<int:pk>/treatment/", outcome_views.treatment_page, name="treatment"),
+    path(
+        "children/<int:pk>/treatment/prescriptions/new/",
+        outcome_views.prescription_create,
+        name="prescription_create",
+    ),
+    path(
+        "children/<int:pk>/treatment/steroids/new/",
+        outcome_views.steroid_prescription_create,
+        name="steroid_prescription_create",
+    ),
+    path("children/<int:pk>/treatment/markers/", outcome_views.markers_edit, name="markers_edit"),
+    path(
+        "children/<int:pk>/treatment/creatinine/",
+        outcome_views.creatinine_create,
+        name="creatinine_create",
+    ),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
     path("children/<int:pk>/invite/", diary_views.child_invite, name="child_invite"),
     path("sites/<slug:code>/members/", diary_views.site_members, name="site_members"),
@@ -37,6 +56,8 @@ urlpatterns = [
     path("api/auth/token/", obtain_auth_token, name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
+    path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/", include("config.api_router")),
     path("admin/", admin.site.urls),
 ]

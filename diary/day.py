@@ -44,11 +44,9 @@ class Day:
 
 
 def prescriptions_in_force(child: Child, day: date) -> list[Prescription]:
-    """The latest prescription of each drug on DAY; stopped drugs (all slots 0) left out."""
-    latest: dict[str, Prescription] = {}
-    for prescription in Prescription.objects.filter(child=child).in_force_on(day):
-        latest.setdefault(prescription.drug, prescription)
-    return [p for p in latest.values() if p.total_mg > 0]
+    """The prescription in force on DAY, unless it is an interruption or a stop."""
+    prescription = Prescription.objects.filter(child=child).in_force_on(day)
+    return [prescription] if prescription is not None and prescription.total_mg > 0 else []
 
 
 def load_day(child: Child, day: date) -> Day:

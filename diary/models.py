@@ -2,7 +2,7 @@
 
 import uuid
 import zoneinfo
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -15,7 +15,9 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from diary import instruments
-from diary.doses import SLOTS, Drug, Slot, Steroid
+from diary.doses import SLOTS, Drug, Slot, Steroid, dose_problem
+
+FUTURE_PRESCRIPTION_DAYS = 90  # a planned change may be entered ahead, not further
 
 TIMEZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz)
 
@@ -201,6 +203,20 @@ class Child(models.Model):
         choices=instruments.CHOICES,
         blank=True,
         help_text=_("Leave empty to use the diary of the diagnosis."),
+    )
+    optimal_dose_date = models.DateField(
+        _("optimal dose reached on"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Leave empty to derive it: the start of the latest prescription unchanged for 90 days."
+        ),
+    )
+    final_visit_date = models.DateField(
+        _("final visit / data cut-off"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to use today."),
     )
     consent_version = models.CharField(_("research consent version"), max_length=40, blank=True)
     consent_date = models.DateField(_("research consent date"), null=True, blank=True)
@@ -455,16 +471,32 @@ class PrescriptionQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self.filter(child__in=Child.objects.visible_to(user))
 
-    def in_force_on(self, day) -> "PrescriptionQuerySet":
-        """The latest prescription of each drug started on or before DAY (first in order)."""
-        return self.filter(start_date__lte=day).order_by("-start_date", "-pk")
+    def in_force_on(self, day) -> "Prescription | None":
+        """The prescription in force on DAY: the latest started on or before it.
+
+        One timeline per child: a switch of drug, an interruption or a stop is simply the
+        next prescription."""
+        return self.filter(start_date__lte=day).order_by("-start_date").first()
+
+
+class Indication(models.TextChoices):
+    INTERFERONOPATHY = "interferonopathy", _("Type I interferonopathy")
+    JDM = "jdm", _("Juvenile dermatomyositis")
+    JIA = "jia", _("Juvenile idiopathic arthritis")
 
 
 class Prescription(models.Model):
-    """A JAK inhibitor regimen from its start date; a dose change is a new prescription."""
+    """A JAK inhibitor regimen from its start date until the next prescription: a dose change,
+    a switch of drug, an interruption (all slots 0) or a stop is a new prescription."""
 
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="prescriptions")
     drug = models.CharField(_("drug"), max_length=20, choices=Drug.choices)
+    indication = models.CharField(
+        _("indication"),
+        max_length=20,
+        choices=Indication.choices,
+        default=Indication.INTERFERONOPATHY,
+    )
     start_date = models.DateField(_("start date"))
     morning_mg = models.DecimalField(_("morning (mg)"), max_digits=6, decimal_places=2, default=0)
     afternoon_mg = models.DecimalField(
@@ -473,6 +505,11 @@ class Prescription(models.Model):
     evening_mg = models.DecimalField(_("evening (mg)"), max_digits=6, decimal_places=2, default=0)
     reason = models.CharField(_("reason"), max_length=20, choices=PrescriptionReason.choices)
     note = models.TextField(_("note"), blank=True)
+    override_reason = models.TextField(
+        _("reason for going beyond the guideline"),
+        blank=True,
+        help_text=_("Required when the prescription raises a guideline warning."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -490,12 +527,43 @@ class Prescription(models.Model):
                 name="prescription_doses_not_negative",
             ),
             models.UniqueConstraint(
-                fields=["child", "drug", "start_date"], name="one_prescription_per_drug_and_day"
+                fields=["child", "start_date"], name="one_prescription_per_child_and_day"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_drug_display()} {self.total_mg} mg/day from {self.start_date}"
+
+    def clean(self) -> None:
+        errors = {}
+        doses = [self.morning_mg, self.afternoon_mg, self.evening_mg]
+        if any(mg is not None and mg < 0 for mg in doses):
+            errors["morning_mg"] = _("A dose cannot be negative.")
+        elif self.reason not in (
+            PrescriptionReason.INTERRUPTION,
+            PrescriptionReason.STOP,
+        ) and not any(doses):
+            errors["morning_mg"] = _("Give the dose of at least one time of day.")
+        elif self.reason in (PrescriptionReason.INTERRUPTION, PrescriptionReason.STOP) and any(
+            doses
+        ):
+            errors["reason"] = _("An interruption or a stop has no dose: set every time to 0.")
+        elif self.drug and (problem := dose_problem(self.drug, sum(d or 0 for d in doses))):
+            errors["morning_mg"] = problem
+        if self.start_date and self.child_id:
+            if self.start_date < self.child.date_of_birth:
+                errors["start_date"] = _("The start date is before the child's date of birth.")
+            elif self.start_date > self.child.today() + timedelta(days=FUTURE_PRESCRIPTION_DAYS):
+                errors["start_date"] = _("The start date is more than %(days)d days ahead.") % {
+                    "days": FUTURE_PRESCRIPTION_DAYS
+                }
+            clash = Prescription.objects.filter(child_id=self.child_id, start_date=self.start_date)
+            if clash.exclude(pk=self.pk).exists():
+                errors["start_date"] = _(
+                    "Another prescription starts on this day: change that one instead."
+                )
+        if errors:
+            raise ValidationError(errors)
 
     def slot_mg(self, slot: str):
         return getattr(self, f"{slot}_mg")
@@ -576,3 +644,42 @@ class GrowthMeasurement(Recorded):
                 name="measurement_positive",
             ),
         ]
+
+
+class SteroidPrescription(models.Model):
+    """A corticosteroid regimen from its start date until the next one (0 mg/day: stopped)."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="steroid_prescriptions")
+    drug = models.CharField(_("steroid"), max_length=20, choices=Steroid.choices)
+    start_date = models.DateField(_("start date"))
+    mg_per_day = models.DecimalField(_("mg per day"), max_digits=7, decimal_places=2)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = PrescriptionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        verbose_name = _("steroid prescription")
+        constraints = [
+            models.CheckConstraint(condition=Q(mg_per_day__gte=0), name="steroid_rx_not_negative"),
+            models.UniqueConstraint(
+                fields=["child", "start_date"], name="one_steroid_prescription_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_drug_display()} {self.mg_per_day} mg/day from {self.start_date}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.mg_per_day is not None and (problem := dose_problem(self.drug, self.mg_per_day)):
+            errors["mg_per_day"] = problem
+        if self.start_date and self.child_id and self.start_date < self.child.date_of_birth:
+            errors["start_date"] = _("The start date is before the child's date of birth.")
+        if errors:
+            raise ValidationError(errors)

@@ -134,11 +134,9 @@ def clean_dose(child: Child, day, data: dict) -> dict:
             errors[name] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(allowed.values)}
     if errors:
         raise Invalid(errors)
-    prescription = (
-        Prescription.objects.filter(child=child, drug=drug).in_force_on(day).first()
-        if drug
-        else None
-    )
+    prescription = Prescription.objects.filter(child=child).in_force_on(day)
+    if prescription is not None and prescription.drug != drug:
+        prescription = None
     prescribed = prescription.slot_mg(slot) if prescription and slot else None
     given = decimal_or_none(data.get("given_mg"), "given_mg", errors)
     if status == DoseStatus.GIVEN:

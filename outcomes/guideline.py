@@ -136,11 +136,18 @@ def dose_guidance(
         maximum = escalation.total
         if high and band == ">40":
             maximum = BARICITINIB_TERTIARY_MAXIMUM
-            notes.append(_("The evening dose may go up to 6 mg (12 mg/day) if tolerated, after "
-                           "discussion with the tertiary team."))
+            notes.append(
+                _(
+                    "The evening dose may go up to 6 mg (12 mg/day) if tolerated, after "
+                    "discussion with the tertiary team."
+                )
+            )
         notes.append(_("Escalate if baseline bloods are normal."))
-        source = (f"{GUIDELINE} §6.3 (eGFR > 120 mL/min/1.73m²)" if high
-                  else f"{GUIDELINE} §6.4, appendix 2 (eGFR ≤ 120 mL/min/1.73m²)")
+        source = (
+            f"{GUIDELINE} §6.3 (eGFR > 120 mL/min/1.73m²)"
+            if high
+            else f"{GUIDELINE} §6.4, appendix 2 (eGFR ≤ 120 mL/min/1.73m²)"
+        )
         return DoseGuidance(initial, escalation, maximum, source, tuple(notes))
 
     if drug == "baricitinib" and indication == "jdm":
@@ -148,7 +155,10 @@ def dose_guidance(
             raise GuidelineInputError("age_years", _("Give the age in years."))
         mg = 2 if age < 6 else 4
         return DoseGuidance(
-            regimen(mg, 0, 0), None, Decimal(mg), f"{GUIDELINE} §6.5 (BAR-JDM protocol)",
+            regimen(mg, 0, 0),
+            None,
+            Decimal(mg),
+            f"{GUIDELINE} §6.5 (BAR-JDM protocol)",
             (_("Dose increases can be considered at 3 or 6 months as per §6.3."),),
         )
 
@@ -162,7 +172,10 @@ def dose_guidance(
             )
         mg = 2 if whole <= 8 else 4
         return DoseGuidance(
-            regimen(mg, 0, 0), None, Decimal(mg), f"{GUIDELINE} §6.6, appendix 3 (JUVE-BASIS)",
+            regimen(mg, 0, 0),
+            None,
+            Decimal(mg),
+            f"{GUIDELINE} §6.6, appendix 3 (JUVE-BASIS)",
             (_("Tofacitinib is first line for this indication."),),
         )
 
@@ -172,7 +185,10 @@ def dose_guidance(
         for lower, mg in TOFACITINIB_JIA:
             if weight >= lower:
                 return DoseGuidance(
-                    regimen(mg, 0, mg), None, mg * 2, f"{GUIDELINE} §5.3 (BNFC; Ruperto et al.)",
+                    regimen(mg, 0, mg),
+                    None,
+                    mg * 2,
+                    f"{GUIDELINE} §5.3 (BNFC; Ruperto et al.)",
                     (_("Under 40 kg: the 1 mg/mL oral solution."),) if weight < 40 else (),
                 )
         raise GuidelineInputError(
@@ -182,8 +198,11 @@ def dose_guidance(
     if drug == "ruxolitinib":
         raise GuidelineInputError(
             "drug",
-            _("The guideline gives no ruxolitinib dose: decide case by case with the MDT "
-              "(%(source)s §3.3).") % {"source": GUIDELINE},
+            _(
+                "The guideline gives no ruxolitinib dose: decide case by case with the MDT "
+                "(%(source)s §3.3)."
+            )
+            % {"source": GUIDELINE},
         )
     raise GuidelineInputError(
         "indication",
@@ -230,25 +249,39 @@ def prescription_warnings(
     except GuidelineInputError:
         guidance = None
     if guidance is not None and total_mg > guidance.maximum_total:
-        warnings.append(Caution(
-            _("%(total)s mg/day is above the guideline's maximum of %(max)s mg/day for this "
-              "child.") % {"total": _number(total_mg), "max": _number(guidance.maximum_total)},
-            guidance.source,
-        ))
+        warnings.append(
+            Caution(
+                _(
+                    "%(total)s mg/day is above the guideline's maximum of %(max)s mg/day for this "
+                    "child."
+                )
+                % {"total": _number(total_mg), "max": _number(guidance.maximum_total)},
+                guidance.source,
+            )
+        )
     if drug == "baricitinib" and weight_kg:
         per_kg = total_mg / Decimal(str(weight_kg))
         if per_kg > CHOP_MAX_MG_PER_KG:
-            warnings.append(Caution(
-                _("%(per_kg)s mg/kg/day is above 0.6 mg/kg/day, the highest dose of the CHOP "
-                  "programme.") % {"per_kg": round(per_kg, 2)},
-                "CHOP baricitinib programme (Vanderver et al., NEJM 2020)",
-            ))
+            warnings.append(
+                Caution(
+                    _(
+                        "%(per_kg)s mg/kg/day is above 0.6 mg/kg/day, the highest dose of the CHOP "
+                        "programme."
+                    )
+                    % {"per_kg": round(per_kg, 2)},
+                    "CHOP baricitinib programme (Vanderver et al., NEJM 2020)",
+                )
+            )
     if drug == "baricitinib" and egfr is not None and Decimal(str(egfr)) < 30:
-        warnings.append(Caution(
-            _("Baricitinib is not recommended below a creatinine clearance of 30 mL/min "
-              "(adults; below 10 mL/min in severe renal failure)."),
-            f"{GUIDELINE} §6.1, §6.2b (EMC)",
-        ))
+        warnings.append(
+            Caution(
+                _(
+                    "Baricitinib is not recommended below a creatinine clearance of 30 mL/min "
+                    "(adults; below 10 mL/min in severe renal failure)."
+                ),
+                f"{GUIDELINE} §6.1, §6.2b (EMC)",
+            )
+        )
     return warnings
 
 

@@ -94,8 +94,9 @@ def phases(
     if first_dose is None:
         if baseline_days is not None:
             start = max(start, cutoff - timedelta(days=baseline_days - 1))
-        return Phases(cutoff, None, None, False,
-                      {1: _interval(start, cutoff), 2: None, 3: None, 4: None})
+        return Phases(
+            cutoff, None, None, False, {1: _interval(start, cutoff), 2: None, 3: None, 4: None}
+        )
 
     phase1_start = start
     if baseline_days is not None:
@@ -108,13 +109,24 @@ def phases(
         # A marker outside the treated period cannot start phase 3.
         optimal = max(first_dose, optimal) if optimal <= cutoff else None
     if optimal is None:
-        return Phases(cutoff, first_dose, None, derived,
-                      {1: phase1, 2: _interval(first_dose, cutoff), 3: None, 4: None})
+        return Phases(
+            cutoff,
+            first_dose,
+            None,
+            derived,
+            {1: phase1, 2: _interval(first_dose, cutoff), 3: None, 4: None},
+        )
 
     phase4_start = max(cutoff - timedelta(days=LAST_DAYS - 1), optimal)
-    return Phases(cutoff, first_dose, optimal, derived, {
-        1: phase1,
-        2: _interval(first_dose, optimal - timedelta(days=1)),
-        3: _interval(optimal, phase4_start - timedelta(days=1)),
-        4: _interval(phase4_start, cutoff),
-    })
+    return Phases(
+        cutoff,
+        first_dose,
+        optimal,
+        derived,
+        {
+            1: phase1,
+            2: _interval(first_dose, optimal - timedelta(days=1)),
+            3: _interval(optimal, phase4_start - timedelta(days=1)),
+            4: _interval(phase4_start, cutoff),
+        },
+    )

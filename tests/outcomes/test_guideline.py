@@ -31,10 +31,12 @@ BARICITINIB_ROWS = [
 
 @pytest.mark.parametrize(("egfr", "weight", "initial", "escalation", "maximum"), BARICITINIB_ROWS)
 def test_baricitinib_interferonopathy(egfr, weight, initial, escalation, maximum):
-    guidance = g.dose_guidance("baricitinib", "interferonopathy", weight_kg=weight, egfr=egfr,
-                               age_years=6)
+    guidance = g.dose_guidance(
+        "baricitinib", "interferonopathy", weight_kg=weight, egfr=egfr, age_years=6
+    )
     assert (guidance.initial.morning, guidance.initial.afternoon, guidance.initial.evening) == (
-        tuple(D(x) for x in initial))
+        tuple(D(x) for x in initial)
+    )
     esc = guidance.escalation
     assert (esc.morning, esc.afternoon, esc.evening) == tuple(D(x) for x in escalation)
     assert guidance.initial.total == sum(initial) and esc.total == sum(escalation)
@@ -44,11 +46,11 @@ def test_baricitinib_interferonopathy(egfr, weight, initial, escalation, maximum
 
 
 def test_the_issue_example():
-    guidance = g.dose_guidance("baricitinib", "interferonopathy", weight_kg=25, egfr=130,
-                               age_years=6)
+    guidance = g.dose_guidance(
+        "baricitinib", "interferonopathy", weight_kg=25, egfr=130, age_years=6
+    )
     assert guidance.initial.as_dict() == {"morning": 4, "afternoon": 0, "evening": 2, "total": 6}
-    assert guidance.escalation.as_dict() == {"morning": 4, "afternoon": 0, "evening": 4,
-                                             "total": 8}
+    assert guidance.escalation.as_dict() == {"morning": 4, "afternoon": 0, "evening": 4, "total": 8}
 
 
 @pytest.mark.parametrize(("age", "mg"), [(0, 2), (5, 2), (5.9, 2), (6, 4), (15, 4)])
@@ -74,8 +76,18 @@ def test_baricitinib_jia_outside_the_ages(age):
 
 @pytest.mark.parametrize(
     ("weight", "mg"),
-    [(5, "2"), (6.9, "2"), (7, "2.5"), (9.9, "2.5"), (10, "3.2"), (19.9, "3.2"), (20, "4"),
-     (39.9, "4"), (40, "5"), (80, "5")],
+    [
+        (5, "2"),
+        (6.9, "2"),
+        (7, "2.5"),
+        (9.9, "2.5"),
+        (10, "3.2"),
+        (19.9, "3.2"),
+        (20, "4"),
+        (39.9, "4"),
+        (40, "5"),
+        (80, "5"),
+    ],
 )
 def test_tofacitinib_jia(weight, mg):
     guidance = g.dose_guidance("tofacitinib", "jia", weight_kg=weight)
@@ -95,16 +107,26 @@ def test_tofacitinib_below_5_kg():
         ({"drug": "aspirin", "indication": "jia"}, "drug"),
         ({"drug": "ruxolitinib", "indication": "interferonopathy", "weight_kg": 20}, "drug"),
         ({"drug": "baricitinib", "indication": "lupus"}, "indication"),
-        ({"drug": "tofacitinib", "indication": "interferonopathy", "weight_kg": 20},
-         "indication"),
+        ({"drug": "tofacitinib", "indication": "interferonopathy", "weight_kg": 20}, "indication"),
         ({"drug": "baricitinib", "indication": "interferonopathy", "egfr": 130}, "weight_kg"),
         ({"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": 20}, "egfr"),
-        ({"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": -2, "egfr": 130},
-         "weight_kg"),
-        ({"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": "heavy",
-          "egfr": 130}, "weight_kg"),
-        ({"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": 20, "egfr": 0},
-         "egfr"),
+        (
+            {"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": -2, "egfr": 130},
+            "weight_kg",
+        ),
+        (
+            {
+                "drug": "baricitinib",
+                "indication": "interferonopathy",
+                "weight_kg": "heavy",
+                "egfr": 130,
+            },
+            "weight_kg",
+        ),
+        (
+            {"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": 20, "egfr": 0},
+            "egfr",
+        ),
         ({"drug": "baricitinib", "indication": "jdm", "age_years": 40}, "age_years"),
     ],
 )
@@ -122,7 +144,8 @@ def test_warnings_above_the_maximum_and_per_kg():
     # 12 kg, 8 mg/day: within the table (< 20 kg escalation) but 0.67 mg/kg/day > 0.6.
     caution = g.prescription_warnings("baricitinib", "interferonopathy", D(8), 12, 3, 130)
     assert [c.source for c in caution] == [
-        "CHOP baricitinib programme (Vanderver et al., NEJM 2020)"]
+        "CHOP baricitinib programme (Vanderver et al., NEJM 2020)"
+    ]
     assert "0.67 mg/kg/day" in caution[0].message
     # Exactly 0.6 mg/kg/day is not above it.
     assert g.prescription_warnings("baricitinib", "interferonopathy", D(6), 10, 3, 130) == []
@@ -150,8 +173,13 @@ def test_egfr_worked_examples():
 
 @pytest.mark.parametrize(
     ("drug", "mg", "prednisone"),
-    [("prednisone", 5, 5), ("prednisolone", 5, 5), ("methylprednisolone", 4, 5),
-     ("hydrocortisone", 20, 5), ("dexamethasone", "0.75", "5.0025")],
+    [
+        ("prednisone", 5, 5),
+        ("prednisolone", 5, 5),
+        ("methylprednisolone", 4, 5),
+        ("hydrocortisone", 20, 5),
+        ("dexamethasone", "0.75", "5.0025"),
+    ],
 )
 def test_prednisone_equivalents(drug, mg, prednisone):
     assert g.prednisone_equivalent(drug, mg) == D(str(prednisone))

@@ -24,15 +24,22 @@ def test_still_escalating():
     doses = [Dose(date(2026, 5, 1), Decimal(4)), Dose(date(2026, 6, 1), Decimal(6))]
     result = phases(doses, CUTOFF, DIARY_FROM)
     assert result.optimal_date is None
-    assert result.intervals == {1: iv("2025-01-01", "2026-04-30"), 2: iv("2026-05-01",
-                                "2026-06-30"), 3: None, 4: None}
+    assert result.intervals == {
+        1: iv("2025-01-01", "2026-04-30"),
+        2: iv("2026-05-01", "2026-06-30"),
+        3: None,
+        4: None,
+    }
     assert result.current == 2
 
 
 def test_derived_optimal_dose_and_all_four_phases():
     # Escalations on 1 Feb, 1 Mar, 1 Apr 2025; unchanged since 1 Apr 2025 (456 days).
-    doses = [Dose(date(2025, 2, 1), Decimal(4)), Dose(date(2025, 3, 1), Decimal(6)),
-             Dose(date(2025, 4, 1), Decimal(8))]
+    doses = [
+        Dose(date(2025, 2, 1), Decimal(4)),
+        Dose(date(2025, 3, 1), Decimal(6)),
+        Dose(date(2025, 4, 1), Decimal(8)),
+    ]
     result = phases(doses, CUTOFF, DIARY_FROM)
     assert result.optimal_date == date(2025, 4, 1) and result.optimal_derived
     # Phase 4: the 90 days ending 30 June 2026 start on 2 April 2026.
@@ -73,8 +80,12 @@ def test_a_change_exactly_90_days_before_the_cutoff_counts():
 
 def test_an_interruption():
     # 8 mg from 1 Mar 2025, interrupted 1–10 Nov 2025 for an infection, restarted 11 Nov 2025.
-    doses = [Dose(date(2025, 2, 1), Decimal(4)), Dose(date(2025, 3, 1), Decimal(8)),
-             Dose(date(2025, 11, 1), Decimal(0)), Dose(date(2025, 11, 11), Decimal(8))]
+    doses = [
+        Dose(date(2025, 2, 1), Decimal(4)),
+        Dose(date(2025, 3, 1), Decimal(8)),
+        Dose(date(2025, 11, 1), Decimal(0)),
+        Dose(date(2025, 11, 11), Decimal(8)),
+    ]
     result = phases(doses, CUTOFF, DIARY_FROM)
     # The restart has run unchanged 11 Nov 2025 → 30 Jun 2026 (232 days): the latest qualifying.
     assert result.optimal_date == date(2025, 11, 11)
@@ -86,8 +97,10 @@ def test_an_interruption():
 
 
 def test_a_switch_of_drug_counts_from_the_first_jaki_dose():
-    doses = [Dose(date(2025, 2, 1), Decimal(10), "ruxolitinib"),
-             Dose(date(2025, 9, 1), Decimal(6), "baricitinib")]
+    doses = [
+        Dose(date(2025, 2, 1), Decimal(10), "ruxolitinib"),
+        Dose(date(2025, 9, 1), Decimal(6), "baricitinib"),
+    ]
     result = phases(doses, CUTOFF, DIARY_FROM)
     assert result.first_dose == date(2025, 2, 1)
     assert result.optimal_date == date(2025, 9, 1)

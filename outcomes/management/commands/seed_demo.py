@@ -18,6 +18,8 @@ from diary.models import (
     User,
 )
 from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, history
+from outcomes.labs import record_lab
+from outcomes.models import Analyte
 
 CHILD_FIELDS = {f.name for f in Child._meta.concrete_fields} - {"site", "reference"}
 
@@ -90,12 +92,22 @@ class Command(BaseCommand):
                 child = children[spec.reference]
                 if not DiaryEntry.objects.filter(child=child).exists():
                     reporter = child.care_links.first()
+                    generated = history(spec, end=today - timedelta(days=1))
                     load_history(
                         child,
-                        history(spec, end=today - timedelta(days=1)),
+                        generated,
                         reported_by=reporter.caregiver if reporter else None,
                         prescribed_by=clinicians.get(child.site_id),
                     )
+                    for day, creatinine in generated.creatinine:
+                        record_lab(
+                            child,
+                            clinicians.get(child.site_id),
+                            Analyte.CREATININE,
+                            day,
+                            creatinine,
+                            "µmol/L",
+                        )
             admin = self._user("admin", "Site", "Admin", "en", password)
             if not admin.is_superuser:
                 admin.is_superuser = admin.is_staff = True

@@ -1,0 +1,160 @@
+from datetime import date
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from diary.models import Child, Prescription
+from outcomes import guideline, treatment
+from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
+
+
+class PrescriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """JAK-inhibitor prescriptions. Clinicians of the child's site create and change them;
+    one that raises a guideline warning needs an `override_reason`, kept in its history."""
+
+    serializer_class = PrescriptionSerializer
+    filterset_fields = ["child", "drug"]
+
+    def get_queryset(self):
+        return (
+            Prescription.objects.visible_to(self.request.user)
+            .select_related("child", "created_by")
+            .order_by("child", "-start_date")
+        )
+
+    def _check_managed(self, child: Child) -> None:
+        if not Child.objects.visible_to(self.request.user).filter(pk=child.pk).exists():
+            raise NotFound(_("No such child."))
+        if not Child.objects.managed_by(self.request.user).filter(pk=child.pk).exists():
+            raise PermissionDenied(_("Only the child's clinicians can prescribe."))
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        if hasattr(serializer, "fields") and "child" in serializer.fields:
+            serializer.fields["child"].queryset = Child.objects.all()
+        return serializer
+
+    def create(self, request, *args, **kwargs):
+        child_id = request.data.get("child")
+        child = Child.objects.filter(pk=child_id).first() if str(child_id).isdigit() else None
+        if child is None:
+            raise NotFound(_("No such child."))
+        self._check_managed(child)
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+    def perform_update(self, serializer):
+        self._check_managed(serializer.instance.child)
+        if "child" in serializer.validated_data and (
+            serializer.validated_data["child"] != serializer.instance.child
+        ):
+            raise ValidationError({"child": [_("A prescription cannot move to another child.")]})
+        serializer.save()
+
+
+def _cutoff(request) -> date | None:
+    raw = request.query_params.get("cutoff")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({"cutoff": [_("Use a date as YYYY-MM-DD.")]}) from None
+
+
+class PhasesView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "cutoff",
+                OpenApiTypes.DATE,
+                description=(
+                    "Final visit / data cut-off (default: the child's final visit, else today)"
+                ),
+            )
+        ],
+        responses=PhasesOut,
+    )
+    def get(self, request, pk: int):
+        """The four NIH treatment phases of a child, derived from prescriptions and markers."""
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+        cutoff = _cutoff(request)
+        if cutoff is not None and cutoff < child.date_of_birth:
+            raise ValidationError({"cutoff": [_("The date is before the child's date of birth.")]})
+        result = treatment.child_phases(child, cutoff)
+        return Response(
+            PhasesOut(
+                {
+                    "cutoff": result.cutoff,
+                    "first_dose": result.first_dose,
+                    "optimal_date": result.optimal_date,
+                    "optimal_derived": result.optimal_derived,
+                    "current": result.current,
+                    "phases": [
+                        {
+                            "phase": n,
+                            "start": iv.start if iv else None,
+                            "end": iv.end if iv else None,
+                            "days": iv.days if iv else 0,
+                        }
+                        for n, iv in result.intervals.items()
+                    ],
+                }
+            ).data
+        )
+
+
+class GuidelineDoseView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("drug", str, required=True, enum=list(guideline.DRUGS)),
+            OpenApiParameter("indication", str, required=True, enum=list(guideline.INDICATIONS)),
+            OpenApiParameter("weight_kg", float),
+            OpenApiParameter("egfr", float, description="mL/min/1.73m²"),
+            OpenApiParameter("age_years", float),
+        ],
+        responses=DoseGuidanceOut,
+    )
+    def get(self, request):
+        """The guideline's initial and escalation regimens (mg per slot) for one child."""
+        params = request.query_params
+        for required in ("drug", "indication"):
+            if not params.get(required):
+                raise ValidationError({required: [_("This parameter is required.")]})
+        try:
+            result = guideline.dose_guidance(
+                params["drug"],
+                params["indication"],
+                params.get("weight_kg"),
+                params.get("age_years"),
+                params.get("egfr"),
+            )
+        except guideline.GuidelineInputError as error:
+            raise ValidationError({error.parameter: [error.message]}) from None
+        return Response(
+            {
+                "initial": result.initial.as_dict(),
+                "escalation": result.escalation.as_dict() if result.escalation else None,
+                "maximum_total": float(result.maximum_total),
+                "source": result.source,
+                "notes": list(result.notes),
+            }
+        )

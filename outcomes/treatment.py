@@ -1,0 +1,138 @@
+"""A child's treatment as the guideline functions need it: weights, age, eGFR, prescriptions,
+phases. Reads the diary's models; the clinical rules stay in guideline.py and phases.py."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+
+from diary.models import Child, DiaryEntry, GrowthMeasurement, Prescription
+from outcomes import guideline
+from outcomes.models import Analyte, LabResult
+from outcomes.phases import Dose, Phases, phases
+
+
+def weights(child: Child) -> list[tuple[date, Decimal]]:
+    return list(
+        GrowthMeasurement.objects.filter(child=child, weight_kg__isnull=False)
+        .order_by("date")
+        .values_list("date", "weight_kg")
+    )
+
+
+def height_on_or_before(child: Child, day: date) -> Decimal | None:
+    return (
+        GrowthMeasurement.objects.filter(child=child, date__lte=day, height_cm__isnull=False)
+        .order_by("-date")
+        .values_list("height_cm", flat=True)
+        .first()
+    )
+
+
+def latest_egfr(child: Child, day: date) -> LabResult | None:
+    return (
+        LabResult.objects.filter(
+            child=child, analyte=Analyte.CREATININE, sample_date__lte=day, egfr__isnull=False
+        )
+        .order_by("-sample_date", "-pk")
+        .first()
+    )
+
+
+def set_egfr(result: LabResult) -> None:
+    """Fill RESULT's eGFR from its creatinine and the height on or nearest before the sample."""
+    height = height_on_or_before(result.child, result.sample_date)
+    if result.analyte != Analyte.CREATININE or height is None:
+        result.egfr = result.egfr_constant = result.egfr_height_cm = None
+        return
+    computed = guideline.schwartz_egfr(height, result.value, constant=settings.EGFR_CONSTANT)
+    result.egfr, result.egfr_constant, result.egfr_height_cm = (
+        computed.value,
+        computed.constant,
+        computed.height_cm,
+    )
+
+
+@dataclass
+class ChildInputs:
+    """What the dose guidance needs to know about a child on a day."""
+
+    day: date
+    weight_kg: Decimal | None
+    age_years: int
+    egfr: LabResult | None
+
+    @property
+    def egfr_value(self) -> Decimal | None:
+        return self.egfr.egfr if self.egfr else None
+
+
+def inputs_for(child: Child, day: date) -> ChildInputs:
+    return ChildInputs(
+        day=day,
+        weight_kg=guideline.weight_on(day, weights(child)),
+        age_years=child.age_in_years(day),
+        egfr=latest_egfr(child, day),
+    )
+
+
+def guidance_for(drug: str, indication: str, inputs: ChildInputs):
+    """(DoseGuidance, None) or (None, the reason the guideline cannot be applied)."""
+    try:
+        return guideline.dose_guidance(
+            drug, indication, inputs.weight_kg, inputs.age_years, inputs.egfr_value
+        ), None
+    except guideline.GuidelineInputError as error:
+        return None, error.message
+
+
+def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guideline.Caution]:
+    if prescription.total_mg <= 0:
+        return []
+    return guideline.prescription_warnings(
+        prescription.drug,
+        prescription.indication,
+        prescription.total_mg,
+        inputs.weight_kg,
+        inputs.age_years,
+        inputs.egfr_value,
+    )
+
+
+@dataclass
+class TimelineRow:
+    prescription: Prescription
+    weight_kg: Decimal | None
+    mg_per_kg: Decimal | None
+
+
+def timeline(child: Child) -> list[TimelineRow]:
+    """Every prescription, newest first, with its mg/kg/day at the start date."""
+    known = weights(child)
+    rows = []
+    for prescription in child.prescriptions.select_related("created_by").order_by("-start_date"):
+        weight = guideline.weight_on(prescription.start_date, known)
+        rows.append(
+            TimelineRow(prescription, weight, guideline.mg_per_kg(prescription.total_mg, weight))
+        )
+    return rows
+
+
+def child_phases(child: Child, cutoff: date | None = None) -> Phases:
+    cutoff = cutoff or child.final_visit_date or child.today()
+    doses = [
+        Dose(start, total, drug)
+        for start, total, drug in (
+            (p.start_date, p.total_mg, p.drug) for p in child.prescriptions.all()
+        )
+    ]
+    first_recorded = (
+        DiaryEntry.objects.filter(child=child)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    return phases(
+        doses, cutoff, first_recorded, child.optimal_dose_date, settings.PHASE1_BASELINE_DAYS
+    )

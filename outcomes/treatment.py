@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from diary.models import Child, DiaryEntry, GrowthMeasurement, Prescription
+from diary.models import Child, DiaryEntry, GrowthMeasurement, Prescription, SteroidDose
 from outcomes import guideline
 from outcomes.models import Analyte, LabResult
 from outcomes.phases import Dose, Phases, phases
@@ -136,3 +136,20 @@ def child_phases(child: Child, cutoff: date | None = None) -> Phases:
     return phases(
         doses, cutoff, first_recorded, child.optimal_dose_date, settings.PHASE1_BASELINE_DAYS
     )
+
+
+def steroid_mg_per_kg_by_day(child: Child, first: date, last: date) -> dict[date, Decimal]:
+    """Prednisone-equivalent mg/kg/day for each day with a steroid dose given (DOMAIN §4),
+    using the weight on, or most recently before, the day (nearest after if none)."""
+    known = weights(child)
+    totals: dict[date, Decimal] = {}
+    for day, drug, mg in SteroidDose.objects.filter(
+        child=child, date__gte=first, date__lte=last
+    ).values_list("date", "drug", "mg"):
+        totals[day] = totals.get(day, Decimal(0)) + guideline.prednisone_equivalent(drug, mg)
+    result = {}
+    for day, mg in sorted(totals.items()):
+        per_kg = guideline.mg_per_kg(mg, guideline.weight_on(day, known))
+        if per_kg is not None:
+            result[day] = per_kg
+    return result

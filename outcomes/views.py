@@ -1,6 +1,7 @@
 """The treatment page: prescriptions, guidance and warnings, markers, phases, eGFR."""
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,7 +33,14 @@ def treatment_page(request, pk: int):
     child = _visible(request, pk)
     can_manage = Child.objects.managed_by(request.user).filter(pk=pk).exists()
     result = treatment.child_phases(child)
+    today = child.today()
+    steroid_week = treatment.steroid_mg_per_kg_by_day(child, today - timedelta(days=6), today)
     context = {
+        "steroid_week_mean": (sum(steroid_week.values()) / len(steroid_week)).quantize(
+            Decimal("0.01")
+        )
+        if steroid_week
+        else None,
         "child": child,
         "can_manage": can_manage,
         "rows": treatment.timeline(child),

@@ -207,3 +207,24 @@ def test_a_steroid_prescription(world, amy, client):
     )
     assert response.status_code == 302
     assert amy.steroid_prescriptions.get().mg_per_day == Decimal("7.5")
+
+
+def test_steroids_as_prednisone_equivalent_per_kg(world):
+    from diary.models import SteroidDose
+    from outcomes.treatment import steroid_mg_per_kg_by_day
+
+    child = world.amy
+    GrowthMeasurement.objects.create(child=child, date=date(2026, 1, 10), weight_kg=20)
+    GrowthMeasurement.objects.create(child=child, date=date(2026, 2, 1), weight_kg=25)
+    for day, drug, mg in [
+        (date(2026, 1, 5), "prednisolone", 10),  # before any weight: 20 kg
+        (date(2026, 1, 20), "methylprednisolone", 8),  # 10 mg pred-eq, 20 kg
+        (date(2026, 1, 20), "hydrocortisone", 20),  # + 5 mg pred-eq
+        (date(2026, 2, 1), "dexamethasone", 3),
+    ]:  # 20.01 mg at 25 kg
+        SteroidDose.objects.create(child=child, date=day, drug=drug, mg=mg)
+    assert steroid_mg_per_kg_by_day(child, date(2026, 1, 1), date(2026, 2, 28)) == {
+        date(2026, 1, 5): Decimal("0.500"),
+        date(2026, 1, 20): Decimal("0.750"),
+        date(2026, 2, 1): Decimal("0.800"),
+    }

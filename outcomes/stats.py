@@ -286,18 +286,21 @@ def _numeric_gradient(f, theta, steps) -> np.ndarray:
 def _numeric_hessian(f, theta, steps) -> np.ndarray:
     k = len(theta)
     hessian = np.zeros((k, k))
+
+    def shifted(i, j, di, dj):
+        point = np.array(theta, float)
+        point[i] += di * steps[i]
+        point[j] += dj * steps[j]
+        return f(point)
+
     for i in range(k):
         for j in range(k):
-
-            def shifted(di, dj):
-                point = np.array(theta, float)
-                point[i] += di * steps[i]
-                point[j] += dj * steps[j]
-                return f(point)
-
-            hessian[i, j] = (shifted(1, 1) - shifted(1, -1) - shifted(-1, 1) + shifted(-1, -1)) / (
-                4 * steps[i] * steps[j]
-            )
+            hessian[i, j] = (
+                shifted(i, j, 1, 1)
+                - shifted(i, j, 1, -1)
+                - shifted(i, j, -1, 1)
+                + shifted(i, j, -1, -1)
+            ) / (4 * steps[i] * steps[j])
     return hessian
 
 

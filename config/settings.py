@@ -130,6 +130,16 @@ STORAGES = {
     },
 }
 
+# Rendered charts, shared by the processes of one machine (a cache, never needed state).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "TIMEOUT": 7 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
+
 # Email: files under var/mail/ unless EMAIL_URL names an SMTP server.
 _email = env_email("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
@@ -201,6 +211,10 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD")
 
 # Clinical defaults a clinic may change (DOMAIN §5, §7).
 EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 bedside Schwartz
+# Clinical response (DOMAIN §6, NIH remission rule for CANDLE, unconfirmed): phase-4 mean
+# diary score and prednisone-equivalent mg/kg/day below these, and CRP normal.
+RESPONSE_MAX_SCORE = float(env_decimal("RESPONSE_MAX_SCORE", "0.15"))
+RESPONSE_MAX_PREDNISONE = float(env_decimal("RESPONSE_MAX_PREDNISONE", "0.15"))
 PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 0: all days
 
 SESSION_COOKIE_HTTPONLY = True

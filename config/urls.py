@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
@@ -8,7 +8,20 @@ from config.views import healthz
 from diary import entry_views, pwa
 from diary import views as diary_views
 from outcomes import views as outcome_views
-from outcomes.api.views import GuidelineDoseView, PhasesView
+from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView
+
+
+class ChartFormat:
+    regex = "svg|png"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ChartFormat, "chart")
 
 urlpatterns = [
     path("", diary_views.home, name="home"),
@@ -33,6 +46,15 @@ urlpatterns = [
         outcome_views.creatinine_create,
         name="creatinine_create",
     ),
+    path(
+        "children/<int:pk>/chart.<chart:fmt>",
+        outcome_views.timeline_chart_view,
+        name="timeline_chart",
+    ),
+    path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
+    path("cohort/", outcome_views.cohort_page, name="cohort"),
+    path("cohort/chart.<chart:fmt>", outcome_views.cohort_chart, name="cohort_chart"),
+    path("dashboard/", outcome_views.dashboard, name="dashboard"),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
     path("children/<int:pk>/invite/", diary_views.child_invite, name="child_invite"),
     path("sites/<slug:code>/members/", diary_views.site_members, name="site_members"),
@@ -58,6 +80,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
+    path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),
     path("admin/", admin.site.urls),
 ]

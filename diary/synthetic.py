@@ -266,9 +266,10 @@ def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -
                 out.steroids.append({"date": when, "drug": "prednisolone", "mg": Decimal(mg)})
         if rng.random() < 0.1:  # a missed diary day
             continue
-        scores = _scores(instrument, _severity(day, spec, first_dose, rng), rng)
-        if ill:
-            scores["fever"] = max(scores.get("fever", 0), 2)
+        severity = _severity(day, spec, first_dose, rng)
+        scores = _scores(instrument, severity, rng)
+        # Fever comes in episodes, not every day a child is unwell.
+        scores["fever"] = 2 if ill else (1 if rng.random() < severity * 0.15 else 0)
         result = instrument.score(scores)
         temperature = Decimal("38.9") if ill else None
         out.entries.append(

@@ -6,11 +6,13 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from diary import instruments
 from diary.models import Child, Drug, Indication, Prescription, SteroidPrescription
-from outcomes import treatment
+from outcomes import charts, pages, report, summaries, treatment
 from outcomes.forms import CreatinineForm, MarkersForm, PrescriptionForm, SteroidPrescriptionForm
 from outcomes.labs import record_lab
 from outcomes.models import Analyte
@@ -185,3 +187,143 @@ def creatinine_create(request, pk: int):
             for error in errors:
                 messages.error(request, error)
     return redirect("treatment", pk=pk)
+
+
+# --- Charts, cohort, dashboard, report ---------------------------------------------------------
+
+CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+@login_required
+def timeline_chart_view(request, pk: int, fmt: str):
+    child = _visible(request, pk)
+    response = HttpResponse(pages.timeline_chart(child, fmt), content_type=CONTENT_TYPES[fmt])
+    if fmt == "png":
+        response["Content-Disposition"] = f'attachment; filename="timeline-{child.pk}.png"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _cohort_for(request) -> tuple:
+    """The clinician's sites and children, or 403."""
+    sites = request.user.clinical_sites()
+    if not sites.exists():
+        raise PermissionDenied(_("The cohort pages are for clinicians."))
+    codes = request.GET.getlist("site")
+    children = Child.objects.filter(site__in=sites)
+    if codes:
+        children = children.filter(site__code__in=codes)
+    return sites, children.select_related("site")
+
+
+def _cohort_summary(request):
+    _sites, children = _cohort_for(request)
+    instrument = request.GET.get("instrument", "ags")
+    if instrument not in instruments.CURRENT:
+        instrument = "ags"
+    return summaries.cohort_summary(children, instrument=instrument), instrument
+
+
+@login_required
+def cohort_page(request):
+    sites, _children = _cohort_for(request)
+    summary, instrument = _cohort_summary(request)
+    return render(
+        request,
+        "outcomes/cohort.html",
+        {
+            "summary": summary,
+            "sites": sites,
+            "instrument": instruments.get(instrument),
+            "instruments": instruments.CHOICES,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@login_required
+def cohort_chart(request, fmt: str):
+    summary, instrument = _cohort_summary(request)
+    figure = charts.cohort_figure(summary, str(instruments.get(instrument).name))
+    return HttpResponse(charts.render(figure, fmt), content_type=CONTENT_TYPES[fmt])
+
+
+NO_ENTRY_FLAG_DAYS = 3
+
+
+@login_required
+def dashboard(request):
+    _sites, children = _cohort_for(request)
+    children = list(children)
+    data = summaries.load(children)
+    rows = []
+    for child in children:
+        child_data = data[child.pk]
+        summary = summaries.summarise(child_data)
+        today = child.today()
+        dated = [(d, s) for d, s, *_ in child_data.entries]
+        last = dated[-1][0] if dated else None
+        recent = sum(1 for d, s in dated if s is not None and (today - d).days < 30)
+        latest_score = next((s for d, s in reversed(dated) if s is not None), None)
+        phase3 = summary.by_phase()[3].mean
+        rows.append(
+            {
+                "child": child,
+                "phase": summary.phases.current,
+                "days_since": (today - last).days if last else None,
+                "completeness": round(100 * recent / 30),
+                "latest_score": latest_score,
+                "phase3_mean": phase3,
+                "versus": None if latest_score is None or phase3 is None else latest_score - phase3,
+                "flag": last is None or (today - last).days >= NO_ENTRY_FLAG_DAYS,
+            }
+        )
+    sort = request.GET.get("sort", "flag")
+    keys = {
+        "name": lambda r: (r["child"].last_name, r["child"].first_name),
+        "phase": lambda r: (r["phase"] or 0,),
+        "days": lambda r: (-(r["days_since"] if r["days_since"] is not None else 10**6),),
+        "completeness": lambda r: (r["completeness"],),
+        "score": lambda r: (-(r["versus"] if r["versus"] is not None else -(10**6)),),
+        "flag": lambda r: (not r["flag"], -(r["days_since"] or 0)),
+    }
+    rows.sort(key=keys.get(sort, keys["flag"]))
+    return render(
+        request,
+        "outcomes/dashboard.html",
+        {"rows": rows, "sort": sort, "flag_days": NO_ENTRY_FLAG_DAYS},
+    )
+
+
+@login_required
+def visit_report_view(request, pk: int):
+    child = _visible(request, pk)
+    clinician = Child.objects.managed_by(request.user).filter(pk=pk).exists()
+    today = child.today()
+    try:
+        last = date.fromisoformat(request.GET.get("to") or today.isoformat())
+        first = date.fromisoformat(
+            request.GET.get("from") or (last - timedelta(days=365)).isoformat()
+        )
+    except ValueError:
+        return HttpResponse(
+            _("Dates must be YYYY-MM-DD."), status=400, content_type="text/plain; charset=utf-8"
+        )
+    if first > last:
+        return HttpResponse(
+            _("The start of the range is after its end."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    paper = request.GET.get("paper", "a4")
+    if paper not in report.PAPER:
+        paper = "a4"
+    copy = request.GET.get("copy", "clinician" if clinician else "family")
+    body = report.visit_report(
+        child, first, last, paper, clinician_copy=clinician and copy == "clinician"
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="visit-report-{child.pk}-{last.isoformat()}-{paper}.pdf"'
+    )
+    return response

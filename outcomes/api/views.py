@@ -9,9 +9,13 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from diary.models import Child, Prescription
+from diary import instruments
+from diary.models import Child, Prescription, Role, Site
 from outcomes import guideline, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
+from outcomes.summaries import as_dict, cohort_summary
+
+SMALL_CELL = 5  # aggregate cells of 1–4 children are suppressed for researchers (DOMAIN §9)
 
 
 class PrescriptionViewSet(
@@ -158,3 +162,51 @@ class GuidelineDoseView(APIView):
                 "notes": list(result.notes),
             }
         )
+
+
+class CohortSummaryView(APIView):
+    """The NIH-style cohort summary. Clinicians: the children of their sites. Researchers: the
+    consenting children of the sites whose studies they belong to, with cells of 1–4 children
+    suppressed (DOMAIN §9)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("site", str, many=True, description="site code(s); default all yours"),
+            OpenApiParameter("cutoff", OpenApiTypes.DATE),
+            OpenApiParameter("instrument", str, enum=sorted(instruments.CURRENT)),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        user = request.user
+        clinical = user.clinical_sites()
+        research = Site.objects.filter(memberships__user=user, memberships__role=Role.RESEARCHER)
+        if clinical.exists():
+            sites, children, min_cell = clinical, Child.objects.filter(site__in=clinical), 0
+        elif research.exists():
+            consenting = Child.objects.filter(
+                site__in=research, consent_date__isnull=False, consent_withdrawn_date__isnull=True
+            )
+            sites, children, min_cell = research, consenting, SMALL_CELL
+        else:
+            raise PermissionDenied(_("Cohort statistics are for clinicians and researchers."))
+        codes = request.query_params.getlist("site")
+        if codes:
+            unknown = set(codes) - set(sites.values_list("code", flat=True))
+            if unknown:
+                raise NotFound(
+                    _("No such site: %(codes)s.") % {"codes": ", ".join(sorted(unknown))}
+                )
+            children = children.filter(site__code__in=codes)
+        instrument = request.query_params.get("instrument", "ags")
+        if instrument not in instruments.CURRENT:
+            raise ValidationError({"instrument": [_("Unknown diary.")]})
+        summary = cohort_summary(
+            children.select_related("site"),
+            instrument=instrument,
+            cutoff=_cutoff(request),
+            min_cell=min_cell,
+        )
+        return Response(as_dict(summary))

@@ -1,9 +1,13 @@
 """Nobody sees a child they are not linked to: scoping, and 404 for strangers everywhere."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from diary.models import Child
+
+
+# Values for the other parts of a child's URLs.
+OTHER_KWARGS = {"fmt": "svg"}
 
 
 def child_url_names(patterns=None, prefix="", namespace=""):
@@ -25,9 +29,17 @@ def child_url_names(patterns=None, prefix="", namespace=""):
     return sorted(set(found))
 
 
+def child_url(name: str, pk: int) -> str:
+    try:
+        return reverse(name, kwargs={"pk": pk})
+    except NoReverseMatch:
+        return reverse(name, kwargs={"pk": pk, **OTHER_KWARGS})
+
+
 def test_the_walk_finds_the_pages_and_the_api():
     names = child_url_names()
-    assert {"child_detail", "child_edit", "child_invite", "api:child-detail"} <= set(names)
+    assert {"child_detail", "child_edit", "child_invite", "api:child-detail", "timeline_chart",
+            "visit_report", "treatment", "api_phases"} <= set(names)
 
 
 def test_visible_to(world):
@@ -57,7 +69,7 @@ def test_visible_to_anonymous_and_inactive(world):
 def test_strangers_get_404_on_every_child_url(world, client, stranger, method):
     client.force_login(getattr(world, stranger))
     for name in child_url_names():
-        url = reverse(name, kwargs={"pk": world.amy.pk})
+        url = child_url(name, world.amy.pk)
         response = getattr(client, method)(url, content_type="application/json")
         assert response.status_code in (404, 405), (name, method, response.status_code)
         if response.status_code == 405:

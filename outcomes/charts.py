@@ -1,0 +1,191 @@
+"""Server-side charts (matplotlib's object API: no pyplot, so no global state or lock shared
+between requests). SVG for pages, PNG for downloads, PDF pages for the visit report."""
+
+import io
+from datetime import date, timedelta
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from outcomes import guideline  # noqa: E402
+from outcomes.phases import Phases  # noqa: E402
+
+PHASE_COLOURS = {1: "#f3e0c6", 2: "#fbf3d1", 3: "#dcefe0", 4: "#d6e6f5"}
+INK, ACCENT, MUTED = "#111111", "#0b57a4", "#767676"
+EGFR_LINES = [
+    (40, "#b00020", "eGFR 40: consider stopping or adjusting (SPARN §6.7)"),
+    (120, MUTED, "eGFR 120: dosing table threshold (SPARN §6.2b)"),
+]
+
+
+def rolling_mean(points: list[tuple[date, float]], days: int = 7, minimum: int = 4):
+    """The mean of the scores of the last DAYS calendar days, where at least MINIMUM exist."""
+    out = []
+    values = dict(points)
+    for day, _ in points:
+        window = [values[d] for d in (day - timedelta(days=n) for n in range(days)) if d in values]
+        if len(window) >= minimum:
+            out.append((day, sum(window) / len(window)))
+    return out
+
+
+def render(figure: Figure, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure)
+    figure.savefig(
+        buffer,
+        format=fmt,
+        dpi=150 if fmt == "png" else None,
+        metadata={"Date": None} if fmt == "svg" else None,
+    )
+    return buffer.getvalue()
+
+
+def _shade(ax, phases: Phases, label: bool):
+    for number, interval in phases.intervals.items():
+        if interval is None:
+            continue
+        ax.axvspan(
+            interval.start,
+            interval.end + timedelta(days=1),
+            color=PHASE_COLOURS[number],
+            zorder=0,
+            lw=0,
+        )
+        if label:
+            middle = interval.start + (interval.end - interval.start) / 2
+            ax.text(
+                middle,
+                1.01,
+                str(number),
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                color=INK,
+            )
+
+
+def timeline_figure(
+    data, phases: Phases, title: str, max_score: int, egfr=(), size=(10, 7.5)
+) -> Figure:
+    """A child's course on one time axis: daily score with its 7-day mean, phases, JAK inhibitor
+    and steroid mg/kg/day, and eGFR against the guideline's thresholds when there are results."""
+    panels = 4 if egfr else 3
+    figure = Figure(figsize=size, layout="constrained")
+    axes = figure.subplots(
+        panels, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 1.2, 1.2][:panels]}
+    )
+    score_ax, jaki_ax, steroid_ax = axes[0], axes[1], axes[2]
+    cutoff = phases.cutoff
+    points = [(d, s) for d, s, *_ in data.entries if s is not None and d <= cutoff]
+    for ax in axes:
+        _shade(ax, phases, label=ax is score_ax)
+        ax.grid(axis="y", color="#dddddd", lw=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+    if points:
+        # Thousands of dots: drawn as one image inside the SVG, which keeps pages light.
+        score_ax.scatter(
+            [d for d, _ in points],
+            [s for _, s in points],
+            s=6,
+            color=ACCENT,
+            alpha=0.45,
+            lw=0,
+            label="daily score",
+            rasterized=True,
+        )
+        smooth = rolling_mean(points)
+        score_ax.plot(
+            [d for d, _ in smooth], [m for _, m in smooth], color=INK, lw=1.6, label="7-day mean"
+        )
+        score_ax.legend(loc="upper right", frameon=False, fontsize=8)
+    score_ax.set_ylim(0, max_score)
+    score_ax.set_ylabel("daily score")
+    score_ax.set_title(title, loc="left", fontsize=11, pad=16)
+
+    steps = []
+    for dose in sorted(data.doses, key=lambda d: d.start):
+        weight = guideline.weight_on(dose.start, data.weights)
+        per_kg = guideline.mg_per_kg(dose.total_mg, weight) if weight else None
+        steps.append((dose.start, float(per_kg) if per_kg is not None else 0.0))
+    if steps:
+        steps.append((cutoff, steps[-1][1]))
+        jaki_ax.step([d for d, _ in steps], [v for _, v in steps], where="post", color=ACCENT)
+    jaki_ax.set_ylabel("JAKi\nmg/kg/day")
+    jaki_ax.set_ylim(bottom=0)
+
+    steroid = sorted(
+        (d, float(guideline.mg_per_kg(mg, guideline.weight_on(d, data.weights)) or 0))
+        for d, mg in data.steroid_mg.items()
+        if d <= cutoff
+    )
+    if steroid:
+        steroid_ax.plot([d for d, _ in steroid], [v for _, v in steroid], color="#8a4b00", lw=1)
+    steroid_ax.set_ylabel("steroid\nmg/kg/day")
+    steroid_ax.set_ylim(bottom=0)
+
+    if egfr:
+        egfr_ax = axes[3]
+        egfr_ax.plot([d for d, _ in egfr], [float(v) for _, v in egfr], "o-", color=INK, ms=3, lw=1)
+        for value, colour, text in EGFR_LINES:
+            egfr_ax.axhline(value, color=colour, lw=1, ls="--")
+            egfr_ax.text(
+                0.005,
+                value,
+                text,
+                transform=egfr_ax.get_yaxis_transform(),
+                fontsize=7,
+                color=colour,
+                va="bottom",
+            )
+        egfr_ax.set_ylabel("eGFR")
+        egfr_ax.set_ylim(0, max(160, max(float(v) for _, v in egfr) * 1.1))
+    first = min([d for d, _ in points] + [d.start for d in data.doses] + [cutoff])
+    axes[-1].set_xlim(first, cutoff + timedelta(days=1))
+    locator = AutoDateLocator()
+    axes[-1].xaxis.set_major_locator(locator)
+    axes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    return figure
+
+
+def cohort_figure(summary, title: str, size=(7, 5)) -> Figure:
+    """Like NIH Figure 1B: LS means with 95% CIs per phase, and each child's phase means."""
+    figure = Figure(figsize=size, layout="constrained")
+    ax = figure.subplots()
+    for means in summary.child_means.values():
+        xs = sorted(means)
+        ax.plot(xs, [means[x] for x in xs], color="#b9c3cf", lw=0.8, marker="o", ms=2.5, zorder=1)
+    rows = [r for r in summary.phases if r.ls_mean is not None]
+    if rows:
+        ax.errorbar(
+            [r.phase for r in rows],
+            [r.ls_mean for r in rows],
+            yerr=[
+                [r.ls_mean - (r.ci_low if r.ci_low is not None else r.ls_mean) for r in rows],
+                [(r.ci_high if r.ci_high is not None else r.ls_mean) - r.ls_mean for r in rows],
+            ],
+            fmt="s",
+            color=INK,
+            ms=7,
+            capsize=5,
+            lw=1.6,
+            zorder=3,
+            label="LS mean (95% CI)",
+        )
+        ax.legend(frameon=False, fontsize=8)
+    ax.set_xticks(
+        [1, 2, 3, 4],
+        ["1 before\ntreatment", "2 dose\nescalation", "3 optimal\ndose", "4 last\n90 days"],
+    )
+    ax.set_xlim(0.6, 4.4)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("mean daily score")
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    return figure

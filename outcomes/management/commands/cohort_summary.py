@@ -1,0 +1,81 @@
+import csv
+import json
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from diary import instruments
+from diary.models import Child, Site
+from outcomes.summaries import CSV_COLUMNS, as_dict, cohort_summary
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the NIH-style cohort summary: per phase the median (IQR) of the children's "
+        "mean daily score, least-squares means with 95% CIs, and paired comparisons."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--site", action="append", help="site code (repeatable; default all)")
+        parser.add_argument(
+            "--cutoff",
+            help="data cut-off YYYY-MM-DD (default: each child's final visit, else today)",
+        )
+        parser.add_argument("--instrument", default="ags", choices=sorted(instruments.CURRENT))
+        parser.add_argument("--format", choices=["json", "csv"], default="json")
+
+    def handle(self, *args, site=None, cutoff=None, instrument="ags", format="json", **options):
+        children = Child.objects.select_related("site")
+        if site:
+            unknown = set(site) - set(
+                Site.objects.filter(code__in=site).values_list("code", flat=True)
+            )
+            if unknown:
+                raise CommandError(f"unknown site: {', '.join(sorted(unknown))}")
+            children = children.filter(site__code__in=site)
+        if cutoff:
+            try:
+                cutoff = date.fromisoformat(cutoff)
+            except ValueError:
+                raise CommandError(f"--cutoff {cutoff!r}: use YYYY-MM-DD") from None
+        summary = as_dict(cohort_summary(children, instrument=instrument, cutoff=cutoff))
+        if format == "json":
+            self.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False))
+            return
+        writer = csv.writer(self.stdout)
+        writer.writerow(CSV_COLUMNS)
+        for row in summary["phases"]:
+            writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
+        writer.writerow([])
+        writer.writerow(
+            [
+                "comparison",
+                "n",
+                "mean_difference",
+                "t",
+                "df",
+                "p_t_test",
+                "wilcoxon_statistic",
+                "p_wilcoxon",
+                "note",
+            ]
+        )
+        for c in summary["comparisons"]:
+            writer.writerow(
+                [
+                    f"{c['phases'][0]} vs {c['phases'][1]}",
+                    c["n"],
+                    *(
+                        "" if c[k] is None else c[k]
+                        for k in (
+                            "mean_difference",
+                            "t",
+                            "df",
+                            "p_t_test",
+                            "wilcoxon_statistic",
+                            "p_wilcoxon",
+                            "note",
+                        )
+                    ),
+                ]
+            )

@@ -1,0 +1,383 @@
+"""From the database to the statistics: per child and phase, and for a cohort.
+
+Queries are set-based (a handful per call, whatever the number of children or days); the
+arithmetic is in stats.py and the phase rules in phases.py.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Min
+
+from diary.models import (
+    Child,
+    DiaryEntry,
+    DoseAdministration,
+    GrowthMeasurement,
+    Prescription,
+    SteroidDose,
+)
+from outcomes import guideline, stats
+from outcomes.phases import Dose, Phases, phases
+
+PHASES = (1, 2, 3, 4)
+
+
+@dataclass
+class ChildData:
+    """Everything recorded about one child that the summaries need, as plain values."""
+
+    child: Child
+    entries: list[tuple]  # (date, score, skin, fever, scores)
+    doses: list[Dose]
+    weights: list[tuple[date, Decimal]]
+    steroid_mg: dict[date, Decimal]  # prednisone-equivalent mg per day
+    jaki_mg: dict[date, Decimal]  # JAK inhibitor mg given per day
+
+    def phases(self, cutoff: date | None = None) -> Phases:
+        cutoff = cutoff or self.child.final_visit_date or self.child.today()
+        first = self.entries[0][0] if self.entries else None
+        return phases(
+            self.doses, cutoff, first, self.child.optimal_dose_date, settings.PHASE1_BASELINE_DAYS
+        )
+
+    def days(self, last: date | None = None) -> list[stats.Day]:
+        """One Day per recorded diary day (steroid and JAK-inhibitor doses as mg/kg)."""
+        out = []
+        for day, score, skin, fever, _scores in self.entries:
+            if last is not None and day > last:
+                continue
+            weight = guideline.weight_on(day, self.weights)
+            steroid = guideline.mg_per_kg(self.steroid_mg.get(day, 0), weight)
+            jaki = self.jaki_mg.get(day)
+            out.append(
+                stats.Day(
+                    day,
+                    score,
+                    skin,
+                    fever,
+                    float(steroid) if steroid is not None else None,
+                    float(guideline.mg_per_kg(jaki, weight))
+                    if jaki is not None and weight
+                    else None,
+                )
+            )
+        return out
+
+
+def load(children) -> dict[int, ChildData]:
+    """ChildData for CHILDREN in six queries, whatever their number."""
+    children = list(children)
+    ids = [c.pk for c in children]
+    entries = defaultdict(list)
+    for child_id, day, score, subscores, fever, scores in (
+        DiaryEntry.objects.filter(child_id__in=ids)
+        .order_by("child_id", "date")
+        .values_list("child_id", "date", "score", "subscores", "fever", "scores")
+    ):
+        entries[child_id].append((day, score, (subscores or {}).get("skin"), fever, scores))
+    doses = defaultdict(list)
+    for child_id, start, m, a, e, drug in Prescription.objects.filter(child_id__in=ids).values_list(
+        "child_id", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "drug"
+    ):
+        doses[child_id].append(Dose(start, m + a + e, drug))
+    weights = defaultdict(list)
+    for child_id, day, kg in (
+        GrowthMeasurement.objects.filter(child_id__in=ids, weight_kg__isnull=False)
+        .order_by("date")
+        .values_list("child_id", "date", "weight_kg")
+    ):
+        weights[child_id].append((day, kg))
+    steroid = defaultdict(lambda: defaultdict(Decimal))
+    for child_id, day, drug, mg in SteroidDose.objects.filter(child_id__in=ids).values_list(
+        "child_id", "date", "drug", "mg"
+    ):
+        steroid[child_id][day] += guideline.prednisone_equivalent(drug, mg)
+    jaki = defaultdict(lambda: defaultdict(Decimal))
+    for child_id, day, mg in DoseAdministration.objects.filter(child_id__in=ids).values_list(
+        "child_id", "date", "given_mg"
+    ):
+        jaki[child_id][day] += mg
+    return {
+        c.pk: ChildData(
+            c, entries[c.pk], doses[c.pk], weights[c.pk], dict(steroid[c.pk]), dict(jaki[c.pk])
+        )
+        for c in children
+    }
+
+
+@dataclass
+class ChildSummary:
+    phases: Phases
+    summaries: list[stats.PhaseSummary]
+    item_means: dict[int, dict[str, float]]  # phase → item → mean score
+
+    def by_phase(self) -> dict[int, stats.PhaseSummary]:
+        return {s.phase: s for s in self.summaries}
+
+
+def summarise(data: ChildData, cutoff: date | None = None) -> ChildSummary:
+    result = data.phases(cutoff)
+    days = data.days(result.cutoff)
+    summaries = []
+    item_means: dict[int, dict[str, float]] = {}
+    for number in PHASES:
+        interval = result.intervals[number]
+        summaries.append(
+            stats.phase_summary(
+                number,
+                interval.start if interval else None,
+                interval.end if interval else None,
+                days,
+            )
+        )
+        if interval:
+            sums, counts = defaultdict(float), defaultdict(int)
+            for day, _score, _skin, _fever, scores in data.entries:
+                if interval.start <= day <= interval.end:
+                    for key, value in (scores or {}).items():
+                        sums[key] += value
+                        counts[key] += 1
+            item_means[number] = {k: sums[k] / counts[k] for k in sums}
+    return ChildSummary(result, summaries, item_means)
+
+
+def child_summary(child: Child, cutoff: date | None = None) -> ChildSummary:
+    return summarise(load([child])[child.pk], cutoff)
+
+
+# --- Cohort ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PhaseRow:
+    phase: int
+    n_children: int
+    median: float | None
+    q1: float | None
+    q3: float | None
+    ls_mean: float | None
+    se: float | None
+    df: float | None
+    ci_low: float | None
+    ci_high: float | None
+    steroid_n: int
+    steroid_median: float | None
+    steroid_q1: float | None
+    steroid_q3: float | None
+    reason: str | None = None
+
+
+@dataclass
+class CohortSummary:
+    instrument: str
+    cutoff: date | None
+    n_children: int
+    phases: list[PhaseRow]
+    comparisons: list[stats.Paired]
+    responders: int | None
+    response_criteria: dict
+    child_means: dict = field(default_factory=dict)  # child pk → {phase: mean}
+    suppressed: int = 0
+
+
+def per_child_means(data: dict[int, ChildData], cutoff: date | None):
+    """{child: {phase: mean daily score}} and the same for steroid mg/kg/day."""
+    scores, steroids = {}, {}
+    for pk, child_data in data.items():
+        summary = summarise(child_data, cutoff)
+        scores[pk] = {s.phase: s.mean for s in summary.summaries if s.mean is not None}
+        steroids[pk] = {
+            s.phase: s.steroid_mg_per_kg
+            for s in summary.summaries
+            if s.steroid_mg_per_kg is not None
+        }
+    return scores, steroids
+
+
+def cohort_summary(
+    children,
+    instrument: str = "ags",
+    cutoff: date | None = None,
+    comparisons=((1, 4), (1, 3), (2, 4)),
+    min_cell: int = 0,
+) -> CohortSummary:
+    """The NIH-style cohort summary of the CHILDREN who keep the INSTRUMENT's diary (scores of
+    different instruments are not on one scale). Cells counting fewer than MIN_CELL children
+    (1–4 for researchers, DOMAIN §9) are suppressed."""
+    children = [c for c in children if c.get_instrument().key == instrument]
+    data = load(children)
+    scores, steroids = per_child_means(data, cutoff)
+    model = stats.mixed_model(
+        [(pk, phase, mean) for pk, means in scores.items() for phase, mean in means.items()]
+    )
+    rows, suppressed = [], 0
+    for phase in PHASES:
+        values = [m[phase] for m in scores.values() if phase in m]
+        spread = stats.spread(values)
+        steroid = stats.spread([m[phase] for m in steroids.values() if phase in m])
+        ls = model.ls_means.get(phase)
+        reason = ls.reason if ls else (model.reason or stats.NOT_ENOUGH)
+        row = PhaseRow(
+            phase,
+            spread.n,
+            spread.median,
+            spread.q1,
+            spread.q3,
+            ls.estimate if ls else None,
+            ls.se if ls else None,
+            ls.df if ls else None,
+            ls.ci_low if ls else None,
+            ls.ci_high if ls else None,
+            steroid.n,
+            steroid.median,
+            steroid.q1,
+            steroid.q3,
+            reason,
+        )
+        if min_cell and 0 < spread.n < min_cell:
+            suppressed += 1
+            row = PhaseRow(
+                phase,
+                0,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                0,
+                None,
+                None,
+                None,
+                f"suppressed: fewer than {min_cell} children",
+            )
+        rows.append(row)
+    paired = [stats.paired_tests(scores, a, b) for a, b in comparisons]
+    if min_cell:
+        paired = [
+            p
+            if not 0 < p.n < min_cell
+            else stats.Paired(
+                p.phase_a,
+                p.phase_b,
+                0,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                f"suppressed: fewer than {min_cell} children",
+            )
+            for p in paired
+        ]
+    criteria = {
+        "phase": 4,
+        "max_mean_score": settings.RESPONSE_MAX_SCORE,
+        "max_prednisone_mg_per_kg": settings.RESPONSE_MAX_PREDNISONE,
+        "crp_normal": "not evaluated: no CRP results are recorded yet",
+    }
+    responders = sum(
+        1
+        for pk, means in scores.items()
+        if 4 in means
+        and means[4] < settings.RESPONSE_MAX_SCORE
+        and steroids.get(pk, {}).get(4, 0) < settings.RESPONSE_MAX_PREDNISONE
+    )
+    if min_cell and 0 < responders < min_cell:
+        responders, suppressed = None, suppressed + 1
+    return CohortSummary(
+        instrument,
+        cutoff,
+        len(data),
+        rows,
+        paired,
+        responders,
+        criteria,
+        child_means=scores,
+        suppressed=suppressed,
+    )
+
+
+def first_recorded(children) -> dict[int, date]:
+    return dict(
+        DiaryEntry.objects.filter(child__in=children)
+        .values("child_id")
+        .annotate(first=Min("date"))
+        .values_list("child_id", "first")
+    )
+
+
+def as_dict(summary: CohortSummary) -> dict:
+    """The summary as plain JSON-ready data (floats rounded to 6 places; None stays null)."""
+
+    def number(value):
+        return None if value is None else round(float(value), 6)
+
+    return {
+        "instrument": summary.instrument,
+        "cutoff": summary.cutoff.isoformat() if summary.cutoff else None,
+        "n_children": summary.n_children,
+        "phases": [
+            {
+                "phase": r.phase,
+                "n_children": r.n_children,
+                "median": number(r.median),
+                "q1": number(r.q1),
+                "q3": number(r.q3),
+                "ls_mean": number(r.ls_mean),
+                "se": number(r.se),
+                "df": number(r.df),
+                "ci_low": number(r.ci_low),
+                "ci_high": number(r.ci_high),
+                "steroid_mg_per_kg": {
+                    "n_children": r.steroid_n,
+                    "median": number(r.steroid_median),
+                    "q1": number(r.steroid_q1),
+                    "q3": number(r.steroid_q3),
+                },
+                "note": r.reason,
+            }
+            for r in summary.phases
+        ],
+        "comparisons": [
+            {
+                "phases": [p.phase_a, p.phase_b],
+                "n": p.n,
+                "mean_difference": number(p.mean_difference),
+                "t": number(p.t),
+                "df": p.df,
+                "p_t_test": number(p.p_t),
+                "wilcoxon_statistic": number(p.w),
+                "p_wilcoxon": number(p.p_wilcoxon),
+                "note": p.reason,
+            }
+            for p in summary.comparisons
+        ],
+        "clinical_response": {
+            "criteria": summary.response_criteria,
+            "children_meeting": summary.responders,
+        },
+        "suppressed_cells": summary.suppressed,
+    }
+
+
+CSV_COLUMNS = [
+    "phase",
+    "n_children",
+    "median",
+    "q1",
+    "q3",
+    "ls_mean",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "note",
+]

@@ -1,0 +1,27 @@
+"""The outcome section of the child's page: diary's page shows it without importing our views."""
+
+from django import template
+
+from diary.models import Child
+from outcomes.pages import child_outcome
+from outcomes.words import plain_summary
+
+register = template.Library()
+
+
+@register.inclusion_tag("outcomes/_child_outcomes.html", takes_context=True)
+def child_outcomes(context, child: Child):
+    user = context["request"].user
+    outcome = child_outcome(child)
+    clinician = Child.objects.managed_by(user).filter(pk=child.pk).exists()
+    instrument = child.get_instrument()
+    return {
+        "child": child,
+        "clinician": clinician,
+        "summary": outcome.summary,
+        "rows": outcome.summary.summaries,
+        "phases": outcome.summary.phases,
+        "instrument": instrument,
+        "plain": plain_summary(child, outcome.summary, instrument),
+        "request": context["request"],
+    }

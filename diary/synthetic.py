@@ -186,11 +186,14 @@ class History:
     creatinine: list[tuple] = field(default_factory=list)  # (date, µmol/L)
 
 
-def _severity(day: int, spec: ChildSpec, first_dose: int | None, rng: random.Random) -> float:
-    """How unwell (0–1) the child is on DAY: high at baseline, easing on treatment."""
-    level = 0.45
+def _severity(
+    day: int, spec: ChildSpec, first_dose: int | None, rng: random.Random, scale: float = 1.0
+) -> float:
+    """How unwell (0–1) the child is on DAY: high at baseline, easing on treatment; SCALE makes
+    some children more affected than others."""
+    level = 0.45 * scale
     if first_dose is not None and day >= first_dose:
-        level = 0.12 + 0.33 * math.exp(-(day - first_dose) / 60)
+        level = (0.12 + 0.33 * math.exp(-(day - first_dose) / 60)) * scale
     if spec.infection_day is not None and 0 <= day - spec.infection_day < 7:
         level += 0.3
     return min(1.0, max(0.0, rng.gauss(level, 0.07)))
@@ -209,6 +212,7 @@ def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -
     instrument = instruments.get(instruments.default_for(spec.diagnosis))
     start = end - timedelta(days=days - 1)
     out = History()
+    scale = rng.uniform(0.6, 1.4)
     first_dose = spec.course[0][0] if spec.course else None
     regimen = None
     course = list(spec.course)
@@ -266,7 +270,7 @@ def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -
                 out.steroids.append({"date": when, "drug": "prednisolone", "mg": Decimal(mg)})
         if rng.random() < 0.1:  # a missed diary day
             continue
-        severity = _severity(day, spec, first_dose, rng)
+        severity = _severity(day, spec, first_dose, rng, scale)
         scores = _scores(instrument, severity, rng)
         # Fever comes in episodes, not every day a child is unwell.
         scores["fever"] = 2 if ill else (1 if rng.random() < severity * 0.15 else 0)
@@ -289,3 +293,84 @@ def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -
             }
         )
     return out
+
+
+FIRST_NAMES = [
+    "Ava",
+    "Leo",
+    "Mia",
+    "Sami",
+    "Iris",
+    "Omar",
+    "Lina",
+    "Theo",
+    "Nora",
+    "Adam",
+    "Zoe",
+    "Yusuf",
+    "Ella",
+    "Jonas",
+    "Maya",
+    "Eli",
+    "Ines",
+    "Ravi",
+    "Alba",
+    "Finn",
+]
+AGS_GENES = [
+    ("AGS1", "TREX1"),
+    ("AGS2", "RNASEH2B"),
+    ("AGS3", "RNASEH2C"),
+    ("AGS4", "RNASEH2A"),
+    ("AGS5", "SAMHD1"),
+    ("AGS6", "ADAR"),
+    ("AGS7", "IFIH1"),
+]
+
+
+def cohort_specs(
+    n: int, seed: int = 7, days: int = DIARY_DAYS, sites=("north", "south"), prefix: str = "C"
+) -> list[ChildSpec]:
+    """N made-up children with AGS and varied courses: most escalate in one to three steps,
+    about one in ten is never treated. Deterministic for a seed."""
+    rng = random.Random(seed)
+    specs = []
+    for i in range(n):
+        diagnosis, gene = rng.choice(AGS_GENES)
+        age_days = rng.randint(365, 12 * 365)
+        born = date(2026, 1, 1) - timedelta(days=age_days)
+        weight = max(6.0, min(45.0, 6 + age_days / 365 * 2.6 + rng.gauss(0, 1.5)))
+        course = ()
+        if rng.random() > 0.1:
+            start = rng.randint(30, max(31, days // 2))
+            morning, evening = (2, 2) if weight < 20 else (4, 2)
+            steps = [(start, BARI, morning, 0, evening, "initial")]
+            for _step in range(rng.randint(0, 2)):
+                start += rng.randint(28, 56)
+                evening += 2
+                steps.append((start, BARI, morning, 0, evening, "escalation"))
+            course = tuple(steps)
+        site = sites[i % len(sites)]
+        consenting = rng.random() < 0.8
+        specs.append(
+            ChildSpec(
+                site,
+                f"{prefix}-{i + 1:04d}",
+                FIRST_NAMES[i % len(FIRST_NAMES)],
+                f"Cohort{i + 1}",
+                born,
+                rng.choice("FM"),
+                diagnosis,
+                gene,
+                "GB" if site == "north" else "FR",
+                "Europe/London" if site == "north" else "Europe/Paris",
+                "en" if site == "north" else "fr",
+                "2.1" if consenting else "",
+                date(2024, 1, 1) if consenting else None,
+                course=course,
+                weight_kg=round(weight, 1),
+                height_cm=round(60 + age_days / 365 * 7, 1),
+                infection_day=rng.randint(60, days - 10) if rng.random() < 0.3 else None,
+            )
+        )
+    return specs

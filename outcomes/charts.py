@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from django.utils.translation import gettext  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -17,10 +18,13 @@ from outcomes.phases import Phases  # noqa: E402
 
 PHASE_COLOURS = {1: "#f3e0c6", 2: "#fbf3d1", 3: "#dcefe0", 4: "#d6e6f5"}
 INK, ACCENT, MUTED = "#111111", "#0b57a4", "#767676"
-EGFR_LINES = [
-    (40, "#b00020", "eGFR 40: consider stopping or adjusting (SPARN §6.7)"),
-    (120, MUTED, "eGFR 120: dosing table threshold (SPARN §6.2b)"),
-]
+
+
+def egfr_lines() -> list[tuple]:
+    return [
+        (40, "#b00020", gettext("eGFR 40: consider stopping or adjusting (SPARN §6.7)")),
+        (120, MUTED, gettext("eGFR 120: dosing table threshold (SPARN §6.2b)")),
+    ]
 
 
 def rolling_mean(points: list[tuple[date, float]], days: int = 7, minimum: int = 4):
@@ -97,16 +101,20 @@ def timeline_figure(
             color=ACCENT,
             alpha=0.45,
             lw=0,
-            label="daily score",
+            label=gettext("daily score"),
             rasterized=True,
         )
         smooth = rolling_mean(points)
         score_ax.plot(
-            [d for d, _ in smooth], [m for _, m in smooth], color=INK, lw=1.6, label="7-day mean"
+            [d for d, _ in smooth],
+            [m for _, m in smooth],
+            color=INK,
+            lw=1.6,
+            label=gettext("7-day mean"),
         )
         score_ax.legend(loc="upper right", frameon=False, fontsize=8)
     score_ax.set_ylim(0, max_score)
-    score_ax.set_ylabel("daily score")
+    score_ax.set_ylabel(gettext("daily score"))
     score_ax.set_title(title, loc="left", fontsize=11, pad=16)
 
     steps = []
@@ -117,7 +125,7 @@ def timeline_figure(
     if steps:
         steps.append((cutoff, steps[-1][1]))
         jaki_ax.step([d for d, _ in steps], [v for _, v in steps], where="post", color=ACCENT)
-    jaki_ax.set_ylabel("JAKi\nmg/kg/day")
+    jaki_ax.set_ylabel(gettext("JAKi\nmg/kg/day"))
     jaki_ax.set_ylim(bottom=0)
 
     steroid = sorted(
@@ -127,13 +135,13 @@ def timeline_figure(
     )
     if steroid:
         steroid_ax.plot([d for d, _ in steroid], [v for _, v in steroid], color="#8a4b00", lw=1)
-    steroid_ax.set_ylabel("steroid\nmg/kg/day")
+    steroid_ax.set_ylabel(gettext("steroid\nmg/kg/day"))
     steroid_ax.set_ylim(bottom=0)
 
     if egfr:
         egfr_ax = axes[3]
         egfr_ax.plot([d for d, _ in egfr], [float(v) for _, v in egfr], "o-", color=INK, ms=3, lw=1)
-        for value, colour, text in EGFR_LINES:
+        for value, colour, text in egfr_lines():
             egfr_ax.axhline(value, color=colour, lw=1, ls="--")
             egfr_ax.text(
                 0.005,
@@ -144,7 +152,7 @@ def timeline_figure(
                 color=colour,
                 va="bottom",
             )
-        egfr_ax.set_ylabel("eGFR")
+        egfr_ax.set_ylabel(gettext("eGFR"))
         egfr_ax.set_ylim(0, max(160, max(float(v) for _, v in egfr) * 1.1))
     first = min([d for d, _ in points] + [d.start for d in data.doses] + [cutoff])
     axes[-1].set_xlim(first, cutoff + timedelta(days=1))
@@ -176,16 +184,21 @@ def cohort_figure(summary, title: str, size=(7, 5)) -> Figure:
             capsize=5,
             lw=1.6,
             zorder=3,
-            label="LS mean (95% CI)",
+            label=gettext("LS mean (95% CI)"),
         )
         ax.legend(frameon=False, fontsize=8)
     ax.set_xticks(
         [1, 2, 3, 4],
-        ["1 before\ntreatment", "2 dose\nescalation", "3 optimal\ndose", "4 last\n90 days"],
+        [
+            gettext("1 before\ntreatment"),
+            gettext("2 dose\nescalation"),
+            gettext("3 optimal\ndose"),
+            gettext("4 last\n90 days"),
+        ],
     )
     ax.set_xlim(0.6, 4.4)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("mean daily score")
+    ax.set_ylabel(gettext("mean daily score"))
     ax.set_title(title, loc="left", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return figure

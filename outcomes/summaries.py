@@ -320,6 +320,9 @@ def as_dict(summary: CohortSummary) -> dict:
     def number(value):
         return None if value is None else round(float(value), 6)
 
+    def p_value(value):
+        return None if value is None else float(f"{value:.6g}")
+
     return {
         "instrument": summary.instrument,
         "cutoff": summary.cutoff.isoformat() if summary.cutoff else None,
@@ -353,9 +356,9 @@ def as_dict(summary: CohortSummary) -> dict:
                 "mean_difference": number(p.mean_difference),
                 "t": number(p.t),
                 "df": p.df,
-                "p_t_test": number(p.p_t),
+                "p_t_test": p_value(p.p_t),
                 "wilcoxon_statistic": number(p.w),
-                "p_wilcoxon": number(p.p_wilcoxon),
+                "p_wilcoxon": p_value(p.p_wilcoxon),
                 "note": p.reason,
             }
             for p in summary.comparisons

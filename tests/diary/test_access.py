@@ -5,7 +5,6 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 
 from diary.models import Child
 
-
 # Values for the other parts of a child's URLs.
 OTHER_KWARGS = {"fmt": "svg"}
 
@@ -38,8 +37,16 @@ def child_url(name: str, pk: int) -> str:
 
 def test_the_walk_finds_the_pages_and_the_api():
     names = child_url_names()
-    assert {"child_detail", "child_edit", "child_invite", "api:child-detail", "timeline_chart",
-            "visit_report", "treatment", "api_phases"} <= set(names)
+    assert {
+        "child_detail",
+        "child_edit",
+        "child_invite",
+        "api:child-detail",
+        "timeline_chart",
+        "visit_report",
+        "treatment",
+        "api_phases",
+    } <= set(names)
 
 
 def test_visible_to(world):

@@ -17,7 +17,7 @@ from diary.models import (
     SteroidDose,
     User,
 )
-from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, history
+from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, cohort_specs, history
 from outcomes.labs import record_lab
 from outcomes.models import Analyte
 
@@ -53,7 +53,15 @@ DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, printed at s
 class Command(BaseCommand):
     help = "Create (or bring up to date) the demo sites, people and children. Safe to run again."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--cohort",
+            type=int,
+            default=16,
+            help="made-up children without caregivers, for the cohort pages",
+        )
+
+    def handle(self, *args, cohort=16, **options):
         password = settings.DEMO_PASSWORD or DEFAULT_PASSWORD
         with transaction.atomic():
             sites = {
@@ -88,7 +96,12 @@ class Command(BaseCommand):
                 m.site_id: m.user for m in SiteMembership.objects.filter(role="site_admin")
             }
             today = timezone.localdate()
-            for spec in DEMO_CHILDREN:
+            for spec in cohort_specs(cohort):
+                fields = {k: v for k, v in vars(spec).items() if k in CHILD_FIELDS}
+                children[spec.reference], _ = Child.objects.get_or_create(
+                    site=sites[spec.site], reference=spec.reference, defaults=fields
+                )
+            for spec in [*DEMO_CHILDREN, *cohort_specs(cohort)]:
                 child = children[spec.reference]
                 if not DiaryEntry.objects.filter(child=child).exists():
                     reporter = child.care_links.first()
@@ -113,7 +126,12 @@ class Command(BaseCommand):
                 admin.is_superuser = admin.is_staff = True
                 admin.save(update_fields=["is_superuser", "is_staff"])
 
-        self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(children)} children."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(DEMO_CHILDREN)} demo families' children and {cohort} more "
+                "in the cohort."
+            )
+        )
         usernames = [p[0] for p in DEMO_PEOPLE] + ["admin"]
         if settings.DEMO_PASSWORD:
             self.stdout.write(

@@ -1,0 +1,268 @@
+"""Phase summaries on the child's page, charts and their cache, cohort, dashboard, report."""
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from pypdf import PdfReader
+
+from diary.models import (
+    CareLink,
+    DiaryEntry,
+    DoseAdministration,
+    GrowthMeasurement,
+    Prescription,
+    SteroidDose,
+)
+from diary.synthetic import ChildSpec, history
+from outcomes import charts
+from outcomes.management.commands.seed_demo import load_history
+from tests.conftest import make_child
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def with_history(child, days=400, first_dose=150, seed=1, course=None):
+    spec = ChildSpec(
+        "north",
+        child.reference or str(child.pk),
+        child.first_name,
+        "x",
+        child.date_of_birth,
+        "F",
+        child.diagnosis,
+        "",
+        "GB",
+        "Europe/London",
+        "en",
+        course=course
+        or (
+            (first_dose, "baricitinib", 2, 0, 2, "initial"),
+            (first_dose + 30, "baricitinib", 2, 2, 2, "escalation"),
+        ),
+        weight_kg=16,
+        height_cm=100,
+    )
+    load_history(
+        child,
+        history(spec, end=child.today() - timedelta(days=1), seed=seed, days=days),
+        reported_by=None,
+        prescribed_by=None,
+    )
+    return child
+
+
+def test_clinician_sees_the_phase_table_and_chart(world, client):
+    with_history(world.amy)
+    client.force_login(world.carol)
+    page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
+    assert 'id="phase-summary"' in page and "Fever days" in page and "JAKi mg/kg/day" in page
+    assert reverse("timeline_chart", args=[world.amy.pk, "svg"]) in page
+    assert "Visit report (PDF)" in page
+    assert 'alt="Timeline of Amy' in page
+
+
+def test_caregiver_reads_plain_words(world, client):
+    with_history(world.amy)
+    client.force_login(world.alice)
+    page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
+    assert "Before treatment, Amy’s daily score averaged" in page
+    assert "Since the dose was stable" in page and "Irritability averaged" in page
+    assert "Fever days" not in page and "Visit report (PDF)" not in page
+
+
+def test_chart_is_rendered_once_per_data_version(world, client, monkeypatch):
+    with_history(world.amy)
+    client.force_login(world.alice)
+    drawn = []
+    original = charts.timeline_figure
+    monkeypatch.setattr(
+        charts, "timeline_figure", lambda *a, **k: drawn.append(1) or original(*a, **k)
+    )
+    url = reverse("timeline_chart", args=[world.amy.pk, "svg"])
+    first = client.get(url)
+    assert first["Content-Type"] == "image/svg+xml" and first.content.startswith(b"<?xml")
+    again = client.get(url)
+    assert again.content == first.content and len(drawn) == 1
+    DiaryEntry.objects.filter(child=world.amy).order_by("date").first().delete()
+    client.get(url)
+    assert len(drawn) == 2  # the data changed: drawn again
+    png = client.get(reverse("timeline_chart", args=[world.amy.pk, "png"]))
+    assert png.content.startswith(b"\x89PNG") and "attachment" in png["Content-Disposition"]
+    assert client.get(f"/children/{world.amy.pk}/chart.gif").status_code == 404
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_child_page_queries_do_not_grow_with_entries(world, client):
+    client.force_login(world.carol)
+    url = reverse("child_detail", args=[world.amy.pk])
+    with_history(world.amy, days=60, first_dose=20)
+    few = count_queries(client, url)
+    for model in (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement, Prescription):
+        model.objects.filter(child=world.amy).delete()
+    with_history(world.amy, days=500, first_dose=200, seed=2)
+    assert count_queries(client, url) == few
+
+
+def test_dashboard_queries_do_not_grow_with_children(world, client):
+    client.force_login(world.carol)
+    with_history(world.amy, days=60)
+    few = count_queries(client, reverse("dashboard"))
+    for n in range(6):
+        with_history(make_child(world.north, f"Kid{n}"), days=60, seed=n)
+    assert count_queries(client, reverse("dashboard")) == few
+
+
+def test_dashboard_flags_a_child_without_entries_for_3_days(world, client):
+    quiet = with_history(make_child(world.north, "Quiet", reference="Q"), days=100)
+    DiaryEntry.objects.filter(child=quiet, date__gte=quiet.today() - timedelta(days=3)).delete()
+    with_history(world.amy, days=100)
+    client.force_login(world.carol)
+    page = client.get(reverse("dashboard")).content.decode()
+    rows = page.split('id="dashboard"')[1].split("<tbody>")[1].split("</tr>")
+    assert "Quiet" in rows[0] and "no recent entry" in rows[0]
+    assert "no recent entry" not in next(r for r in rows if "Amy" in r)
+    assert "Ben" not in page  # another site's child
+    by_name = client.get(reverse("dashboard") + "?sort=name").content.decode()
+    assert by_name.index("Amy") < by_name.index("Quiet")
+    client.force_login(world.alice)
+    assert client.get(reverse("dashboard")).status_code == 403
+
+
+def test_cohort_command_json_and_csv(world):
+    for n in range(5):
+        with_history(make_child(world.north, f"Kid{n}"), seed=n)
+    out = io.StringIO()
+    call_command("cohort_summary", "--site", "north", stdout=out)
+    body = json.loads(out.getvalue())
+    assert [p["phase"] for p in body["phases"]] == [1, 2, 3, 4]
+    for key in (
+        "phase",
+        "n_children",
+        "median",
+        "q1",
+        "q3",
+        "ls_mean",
+        "se",
+        "df",
+        "ci_low",
+        "ci_high",
+    ):
+        assert key in body["phases"][0]
+    # Amy has no diary: five children count.
+    assert body["n_children"] == 6 and body["phases"][0]["n_children"] == 5
+    assert body["phases"][0]["ls_mean"] > body["phases"][3]["ls_mean"]
+    assert body["comparisons"][0]["phases"] == [1, 4] and body["comparisons"][0]["n"] == 5
+    out = io.StringIO()
+    call_command("cohort_summary", "--format", "csv", stdout=out)
+    assert out.getvalue().splitlines()[0].startswith("phase,n_children,median,q1,q3,ls_mean")
+
+
+def test_cohort_with_too_little_data_says_so(world):
+    out = io.StringIO()
+    call_command("cohort_summary", "--cutoff", "2000-01-01", stdout=out)
+    body = json.loads(out.getvalue())
+    assert all(p["ls_mean"] is None and p["note"] for p in body["phases"])
+    assert "NaN" not in out.getvalue()
+
+
+def test_cohort_api_for_clinicians_researchers_and_caregivers(world, api_for):
+    for n in range(6):
+        child = with_history(
+            make_child(
+                world.north,
+                f"Kid{n}",
+                consent_version="1",
+                consent_date=world.amy.date_of_birth + timedelta(days=9),
+            ),
+            seed=n,
+        )
+        assert child.has_research_consent
+    clinician = api_for(world.carol).get("/api/cohort/summary/").json()
+    assert clinician["phases"][0]["n_children"] == 6
+    researcher = api_for(world.rita).get("/api/cohort/summary/").json()
+    assert researcher["phases"][0]["n_children"] == 6
+    # Two withdraw consent: four remain, fewer than five, and the cells are suppressed.
+    from diary.models import Child
+
+    kids = Child.objects.filter(first_name__startswith="Kid").order_by("pk")
+    for child in kids[:2]:
+        child.consent_withdrawn_date = child.today()
+        child.save()
+    researcher = api_for(world.rita).get("/api/cohort/summary/").json()
+    assert researcher["phases"][0]["n_children"] == 0
+    assert researcher["phases"][0]["note"].startswith("suppressed")
+    assert researcher["suppressed_cells"] >= 1
+    assert api_for(world.alice).get("/api/cohort/summary/").status_code == 403
+    assert api_for(world.carol).get("/api/cohort/summary/?site=south").status_code == 404
+
+
+def test_cohort_page_and_chart(world, client):
+    for n in range(3):
+        with_history(make_child(world.north, f"Kid{n}"), seed=n)
+    client.force_login(world.carol)
+    page = client.get(reverse("cohort")).content.decode()
+    assert 'id="cohort-table"' in page and "Paired comparisons" in page
+    chart = client.get(reverse("cohort_chart", args=["svg"]))
+    assert chart["Content-Type"] == "image/svg+xml"
+
+
+def test_visit_report_shows_the_numbers_of_the_page(world, client):
+    with_history(world.amy)
+    world.amy.reference = "N-9"
+    world.amy.save()
+    DiaryEntry.objects.filter(child=world.amy).update(note="")
+    entry = DiaryEntry.objects.filter(child=world.amy).order_by("-date").first()
+    entry.note = "Seemed brighter after the dose change"
+    entry.save()
+    client.force_login(world.carol)
+    page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
+    table = page.split('id="phase-summary"')[1].split("</table>")[0]
+    response = client.get(reverse("visit_report", args=[world.amy.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    means = [cell.split("</td>")[0] for cell in table.split("<td>")[3::8]]
+    assert len(means) >= 3
+    for mean in means:
+        if mean != "–":
+            assert mean in text, (mean, text[:500])
+    assert "Seemed brighter" in text
+    width, height = (float(x) for x in reader.pages[0].mediabox[2:])
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    letter = PdfReader(
+        io.BytesIO(
+            client.get(reverse("visit_report", args=[world.amy.pk]) + "?paper=letter").content
+        )
+    )
+    assert tuple(round(float(x)) for x in letter.pages[0].mediabox[2:]) == (612, 792)
+    # The family's copy has no diary notes.
+    client.force_login(world.alice)
+    family = PdfReader(io.BytesIO(client.get(reverse("visit_report", args=[world.amy.pk])).content))
+    assert "Seemed brighter" not in "\n".join(p.extract_text() for p in family.pages)
+    bad = client.get(reverse("visit_report", args=[world.amy.pk]) + "?from=2026-02-30")
+    assert bad.status_code == 400
+
+
+def test_outcome_pages_need_a_link(world, client):
+    client.force_login(world.dan)
+    assert client.get(reverse("timeline_chart", args=[world.amy.pk, "svg"])).status_code == 404
+    assert client.get(reverse("visit_report", args=[world.amy.pk])).status_code == 404
+    assert CareLink.objects.filter(caregiver=world.dan).count() == 0
+    assert GrowthMeasurement.objects.count() == 0

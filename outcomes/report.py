@@ -33,11 +33,11 @@ def visit_report(
     ) as pdf:
         page = Figure(figsize=size)
         page.text(0.08, 0.95, _("Visit report"), fontsize=18, weight="bold")
+        born = _("born %(date)s") % {"date": child.date_of_birth.isoformat()}
         page.text(
             0.08,
             0.92,
-            f"{child} · {_('born')} {child.date_of_birth:%Y-%m-%d} · "
-            f"{child.get_diagnosis_display()} · {child.site.name}",
+            f"{child} · {born} · {child.get_diagnosis_display()} · {child.site.name}",
             fontsize=10,
         )
         page.text(

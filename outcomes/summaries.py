@@ -20,7 +20,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
 )
-from outcomes import guideline, stats
+from outcomes import cohort_sql, guideline, stats
 from outcomes.phases import Dose, Phases, phases
 
 PHASES = (1, 2, 3, 4)
@@ -51,20 +51,12 @@ class ChildData:
             if last is not None and day > last:
                 continue
             weight = guideline.weight_on(day, self.weights)
-            steroid = guideline.mg_per_kg(self.steroid_mg.get(day, 0), weight)
+            weight = float(weight) if weight else None
             jaki = self.jaki_mg.get(day)
-            out.append(
-                stats.Day(
-                    day,
-                    score,
-                    skin,
-                    fever,
-                    float(steroid) if steroid is not None else None,
-                    float(guideline.mg_per_kg(jaki, weight))
-                    if jaki is not None and weight
-                    else None,
-                )
-            )
+            # Unrounded: the phase means are taken over these.
+            steroid = float(self.steroid_mg.get(day, 0)) / weight if weight else None
+            jaki_per_kg = float(jaki) / weight if jaki is not None and weight else None
+            out.append(stats.Day(day, score, skin, fever, steroid, jaki_per_kg))
         return out
 
 
@@ -198,6 +190,51 @@ def per_child_means(data: dict[int, ChildData], cutoff: date | None):
     return scores, steroids
 
 
+def cohort_phases(children, cutoff: date | None = None) -> dict[int, Phases]:
+    """Each child's phases, in two queries whatever the number of children."""
+    ids = [c.pk for c in children]
+    doses = defaultdict(list)
+    for child_id, start, m, a, e, drug in Prescription.objects.filter(child_id__in=ids).values_list(
+        "child_id", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "drug"
+    ):
+        doses[child_id].append(Dose(start, m + a + e, drug))
+    firsts = dict(
+        DiaryEntry.objects.filter(child_id__in=ids)
+        .values("child_id")
+        .annotate(first=Min("date"))
+        .values_list("child_id", "first")
+    )
+    return {
+        c.pk: phases(
+            doses[c.pk],
+            cutoff or c.final_visit_date or c.today(),
+            firsts.get(c.pk),
+            c.optimal_dose_date,
+            settings.PHASE1_BASELINE_DAYS,
+        )
+        for c in children
+    }
+
+
+def cohort_means(children, cutoff: date | None = None):
+    """{child: {phase: mean daily score}} and {child: {phase: steroid mg/kg/day}}, computed by
+    the database (cohort_sql): the same numbers summarise() gives child by child."""
+    intervals = [
+        (pk, number, interval.start, interval.end)
+        for pk, result in cohort_phases(children, cutoff).items()
+        for number, interval in result.intervals.items()
+        if interval is not None
+    ]
+    scores = {c.pk: {} for c in children}
+    steroids = {c.pk: {} for c in children}
+    for pk, by_phase in cohort_sql.phase_means(intervals).items():
+        for phase, (mean, _count, steroid) in by_phase.items():
+            scores[pk][phase] = mean
+            if steroid is not None:
+                steroids[pk][phase] = steroid
+    return scores, steroids
+
+
 def cohort_summary(
     children,
     instrument: str = "ags",
@@ -209,8 +246,7 @@ def cohort_summary(
     different instruments are not on one scale). Cells counting fewer than MIN_CELL children
     (1–4 for researchers, DOMAIN §9) are suppressed."""
     children = [c for c in children if c.get_instrument().key == instrument]
-    data = load(children)
-    scores, steroids = per_child_means(data, cutoff)
+    scores, steroids = cohort_means(children, cutoff)
     model = stats.mixed_model(
         [(pk, phase, mean) for pk, means in scores.items() for phase, mean in means.items()]
     )
@@ -295,7 +331,7 @@ def cohort_summary(
     return CohortSummary(
         instrument,
         cutoff,
-        len(data),
+        len(children),
         rows,
         paired,
         responders,

@@ -266,3 +266,19 @@ def test_outcome_pages_need_a_link(world, client):
     assert client.get(reverse("visit_report", args=[world.amy.pk])).status_code == 404
     assert CareLink.objects.filter(caregiver=world.dan).count() == 0
     assert GrowthMeasurement.objects.count() == 0
+
+
+def test_cohort_means_from_the_database_equal_the_per_child_summaries(world):
+    from outcomes.summaries import cohort_means, load, per_child_means
+
+    kids = [with_history(make_child(world.north, f"Kid{n}"), seed=n) for n in range(4)]
+    steroid_kid = kids[0]
+    GrowthMeasurement.objects.filter(child=steroid_kid).order_by("date").first().delete()
+    sql_scores, sql_steroids = cohort_means(kids)
+    py_scores, py_steroids = per_child_means(load(kids), None)
+    assert sql_scores.keys() == py_scores.keys()
+    for pk in py_scores:
+        assert sql_scores[pk].keys() == py_scores[pk].keys()
+        for phase, mean in py_scores[pk].items():
+            assert sql_scores[pk][phase] == pytest.approx(mean, rel=1e-9)
+            assert sql_steroids[pk][phase] == pytest.approx(py_steroids[pk][phase], rel=1e-9)

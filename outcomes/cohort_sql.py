@@ -1,0 +1,85 @@
+"""Per child and phase means computed by the database, for cohorts: one query, whatever the
+number of children and days, so that data access does not dominate the statistics."""
+
+import json
+
+from django.db import connection
+
+from outcomes.guideline import PREDNISONE_FACTOR
+
+
+def _intervals_cte() -> str:
+    if connection.vendor == "postgresql":
+        return (
+            "SELECT * FROM json_to_recordset(%s::json) "
+            "AS iv(child_id bigint, phase int, first date, last date)"
+        )
+    return (
+        "SELECT json_extract(value, '$[0]') AS child_id, json_extract(value, '$[1]') AS phase,"
+        " json_extract(value, '$[2]') AS first, json_extract(value, '$[3]') AS last "
+        "FROM json_each(%s)"
+    )
+
+
+def phase_means(intervals: list[tuple]) -> dict[int, dict[int, tuple]]:
+    """{child: {phase: (mean daily score, days scored, mean steroid mg/kg/day)}} for INTERVALS of
+    (child id, phase, first date, last date). The steroid mean is over the scored days, a day
+    without a steroid dose counting 0, per kg of the weight on or before the day (the nearest
+    after when there is none before)."""
+    if not intervals:
+        return {}
+    if connection.vendor == "postgresql":
+        payload = json.dumps(
+            [
+                {"child_id": c, "phase": p, "first": f.isoformat(), "last": last.isoformat()}
+                for c, p, f, last in intervals
+            ]
+        )
+    else:
+        payload = json.dumps(
+            [[c, p, f.isoformat(), last.isoformat()] for c, p, f, last in intervals]
+        )
+    factor = "CASE s.drug " + "WHEN %s THEN %s " * len(PREDNISONE_FACTOR) + "ELSE 1 END"
+    factor_params = [x for drug, value in PREDNISONE_FACTOR.items() for x in (drug, value)]
+    weight = """COALESCE(
+        (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
+           AND g.weight_kg IS NOT NULL AND g.date <= d.date ORDER BY g.date DESC LIMIT 1),
+        (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
+           AND g.weight_kg IS NOT NULL AND g.date > d.date ORDER BY g.date LIMIT 1))"""
+    # Only the fixed fragments above are formatted in; every value is a parameter.
+    # "1.0 *": SQLite keeps whole-number decimals as integers, and would divide them as such.
+    sql = f"""
+        WITH iv AS ({_intervals_cte()}),
+        days AS (
+            SELECT iv.child_id, iv.phase, e.date, e.score
+            FROM iv JOIN diary_diaryentry e
+              ON e.child_id = iv.child_id AND e.date >= iv.first AND e.date <= iv.last
+            WHERE e.score IS NOT NULL
+        ),
+        steroid AS (
+            SELECT s.child_id, s.date, SUM(s.mg * {factor}) AS mg
+            FROM diary_steroiddose s
+            WHERE s.child_id IN (SELECT DISTINCT child_id FROM iv)
+            GROUP BY s.child_id, s.date
+        ),
+        steroid_per_kg AS (
+            SELECT d.child_id, d.date, 1.0 * st.mg / NULLIF({weight}, 0) AS per_kg
+            FROM (SELECT DISTINCT child_id, date FROM days) d
+            JOIN steroid st ON st.child_id = d.child_id AND st.date = d.date
+        )
+        SELECT days.child_id, days.phase, AVG(days.score), COUNT(*),
+               AVG(COALESCE(k.per_kg, 0))
+        FROM days LEFT JOIN steroid_per_kg k
+          ON k.child_id = days.child_id AND k.date = days.date
+        GROUP BY days.child_id, days.phase
+    """  # noqa: S608
+    out: dict[int, dict[int, tuple]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload, *factor_params])
+        for child_id, phase, mean, count, steroid in cursor.fetchall():
+            out.setdefault(int(child_id), {})[int(phase)] = (
+                float(mean),
+                int(count),
+                float(steroid) if steroid is not None else None,
+            )
+    return out

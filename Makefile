@@ -41,7 +41,13 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(VENV)/.dev-installed
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+# Benchmarks against DATABASE_URL (use PostgreSQL for real figures); SCALE=small for a quick run.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python -m bench $(if $(SCALE),--scale $(SCALE))
 
 clean:

@@ -1,20 +1,152 @@
-"""`make bench`: runs every benchmark scenario and prints its figures beside a baseline."""
+"""`make bench`: each scenario's figure beside a baseline measured in the same run.
+
+Runs against DATABASE_URL (PostgreSQL for real figures). Prints a table and writes
+bench/results/latest.json. Never part of the test suite.
+"""
 
 import argparse
+import json
+import os
+import platform
+import statistics
 import sys
+import time
+from pathlib import Path
 
-SCENARIOS: dict = {}  # name -> callable(scale) returning a row; scenarios register here
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+SCALES = {
+    # children for the cohort and chart scenarios, years of history
+    "small": {"children": 100, "years": 3},
+    "full": {"children": 1000, "years": 3},
+}
+
+
+def timed(function, repeat: int = 5) -> tuple[float, list[float]]:
+    """The median wall time of REPEAT calls (after one warm-up call)."""
+    function()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), times
+
+
+def scenario_cohort(scale: dict) -> dict:
+    """Cohort summary from the database vs statsmodels' MixedLM on in-memory arrays."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    from diary.models import Child
+    from outcomes.summaries import cohort_means, cohort_summary
+
+    children = list(Child.objects.filter(site__code="bench"))
+    figure, _ = timed(lambda: cohort_summary(children), repeat=3)
+    scores, _steroids = cohort_means(children)
+    frame = pd.DataFrame(
+        [(pk, phase, mean) for pk, means in scores.items() for phase, mean in means.items()],
+        columns=["child", "phase", "score"],
+    )
+    frame["phase"] = frame["phase"].astype("category")
+
+    def fit():
+        model = smf.mixedlm("score ~ C(phase) - 1", frame, groups=frame["child"])
+        return model.fit(reml=True, method=["lbfgs"])
+
+    baseline, _ = timed(fit, repeat=3)
+    ours = cohort_summary(children)
+    theirs = fit()
+    agree = max(
+        abs(r.ls_mean - theirs.fe_params.iloc[i])
+        for i, r in enumerate(ours.phases)
+        if r.ls_mean is not None
+    )
+    return {
+        "scenario": "cohort summary",
+        "size": f"{len(children)} children × {scale['years']} years",
+        "figure_s": round(figure, 3),
+        "baseline": "statsmodels MixedLM fit on in-memory arrays",
+        "baseline_s": round(baseline, 3),
+        "ratio": round(figure / baseline, 2),
+        "target": "≤ 2× baseline and ≤ 10 s",
+        "met": figure <= 2 * baseline and figure <= 10,
+        "notes": f"LS means agree with statsmodels within {agree:.1e}; rows {len(frame)}",
+    }
+
+
+def scenario_chart(scale: dict) -> dict:
+    """A child's timeline chart with 3 years of data: uncached, then cached."""
+    from django.core.cache import cache
+
+    from diary.models import Child
+    from outcomes.pages import timeline_chart
+
+    child = Child.objects.filter(site__code="bench").order_by("pk").first()
+
+    def uncached():
+        cache.clear()
+        timeline_chart(child, "svg")
+
+    cold, _ = timed(uncached, repeat=5)
+    warm, _ = timed(lambda: timeline_chart(child, "svg"), repeat=20)
+    return {
+        "scenario": "child timeline chart",
+        "size": f"{scale['years']} years of daily data",
+        "figure_s": round(cold, 3),
+        "baseline": "the same chart from the cache",
+        "baseline_s": round(warm, 4),
+        "ratio": round(cold / warm, 1),
+        "target": "uncached ≤ 0.5 s, cached ≤ 20 ms",
+        "met": cold <= 0.5 and warm <= 0.02,
+        "notes": "",
+    }
+
+
+SCENARIOS = {"cohort": scenario_cohort, "chart": scenario_chart}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("--scale", choices=["small", "full"], default="full")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
     args = parser.parse_args(argv)
-    if not SCENARIOS:
-        print("No benchmark scenarios are defined yet.")
-        return 0
-    for name, scenario in SCENARIOS.items():
-        print(name, scenario(args.scale))
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from bench.cohort import load
+
+    scale = SCALES[args.scale]
+    print(f"database: {connection.vendor}; scale: {args.scale} {scale}", flush=True)
+    loaded = load(scale["children"], scale["years"])
+    print(f"cohort: {loaded}", flush=True)
+    rows = []
+    for name in args.only or SCENARIOS:
+        row = SCENARIOS[name](scale)
+        rows.append(row)
+        print(
+            f"{row['scenario']:<22} {row['figure_s']:>9} s  baseline {row['baseline_s']:>9} s"
+            f"  ratio {row['ratio']:>6}  target {row['target']}  "
+            f"{'met' if row['met'] else 'MISSED'}  {row['notes']}",
+            flush=True,
+        )
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.json").write_text(
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "python": sys.version.split()[0],
+                "database": connection.vendor,
+                "scale": args.scale,
+                "rows": rows,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0
 
 

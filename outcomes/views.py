@@ -6,13 +6,23 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diary import instruments
-from diary.models import Child, Drug, Indication, Prescription, SteroidPrescription
-from outcomes import charts, pages, report, summaries, treatment
+from diary.models import (
+    Child,
+    DiaryEntry,
+    Drug,
+    Indication,
+    Prescription,
+    SteroidPrescription,
+)
+from outcomes import charts, cohort_sql, pages, report, summaries, treatment
 from outcomes.forms import CreatinineForm, MarkersForm, PrescriptionForm, SteroidPrescriptionForm
 from outcomes.labs import record_lab
 from outcomes.models import Analyte
@@ -254,27 +264,44 @@ NO_ENTRY_FLAG_DAYS = 3
 @login_required
 def dashboard(request):
     _sites, children = _cohort_for(request)
-    children = list(children)
-    data = summaries.load(children)
+    entries = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by()
+    scored = entries.filter(score__isnull=False)
+    since = timezone.localdate() - timedelta(days=29)
+    recent = scored.filter(date__gte=since).values("child").annotate(n=Count("pk")).values("n")[:1]
+    children = list(
+        children.annotate(
+            last_entry=Subquery(entries.order_by("-date").values("date")[:1]),
+            recent=Coalesce(Subquery(recent), 0),
+            latest_score=Subquery(scored.order_by("-date").values("score")[:1]),
+        )
+    )
+    phases = summaries.cohort_phases(children)
+    phase3 = {
+        pk: by_phase[3][0]
+        for pk, by_phase in cohort_sql.phase_means(
+            [
+                (pk, 3, result.intervals[3].start, result.intervals[3].end)
+                for pk, result in phases.items()
+                if result.intervals[3] is not None
+            ]
+        ).items()
+    }
     rows = []
     for child in children:
-        child_data = data[child.pk]
-        summary = summaries.summarise(child_data)
         today = child.today()
-        dated = [(d, s) for d, s, *_ in child_data.entries]
-        last = dated[-1][0] if dated else None
-        recent = sum(1 for d, s in dated if s is not None and (today - d).days < 30)
-        latest_score = next((s for d, s in reversed(dated) if s is not None), None)
-        phase3 = summary.by_phase()[3].mean
+        last = child.last_entry
+        mean3 = phase3.get(child.pk)
         rows.append(
             {
                 "child": child,
-                "phase": summary.phases.current,
+                "phase": phases[child.pk].current,
                 "days_since": (today - last).days if last else None,
-                "completeness": round(100 * recent / 30),
-                "latest_score": latest_score,
-                "phase3_mean": phase3,
-                "versus": None if latest_score is None or phase3 is None else latest_score - phase3,
+                "completeness": round(100 * child.recent / 30),
+                "latest_score": child.latest_score,
+                "phase3_mean": mean3,
+                "versus": None
+                if child.latest_score is None or mean3 is None
+                else child.latest_score - mean3,
                 "flag": last is None or (today - last).days >= NO_ENTRY_FLAG_DAYS,
             }
         )

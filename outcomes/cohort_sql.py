@@ -21,6 +21,47 @@ def _intervals_cte() -> str:
     )
 
 
+# The steroid dose per kg of the weight on, or most recently before, the day (the nearest after
+# when there is none before). PostgreSQL spreads each weight over the days it is in force and
+# joins on the day; elsewhere an indexed lookup per steroid day. "1.0 *": SQLite keeps
+# whole-number decimals as integers and would divide them as such.
+_STEROID_PER_KG = {
+    False: """steroid_per_kg AS (
+            SELECT d.child_id, d.date, 1.0 * st.mg / NULLIF(COALESCE(
+                (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
+                   AND g.weight_kg IS NOT NULL AND g.date <= d.date ORDER BY g.date DESC LIMIT 1),
+                (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
+                   AND g.weight_kg IS NOT NULL AND g.date > d.date ORDER BY g.date LIMIT 1)), 0)
+                AS per_kg
+            FROM (SELECT DISTINCT child_id, date FROM days) d
+            JOIN steroid st ON st.child_id = d.child_id AND st.date = d.date
+        )""",
+    True: """span AS (
+            SELECT child_id, MIN(first) AS first, MAX(last) AS last FROM iv GROUP BY child_id
+        ),
+        weights AS (
+            SELECT g.child_id, g.weight_kg, g.date,
+                   LEAD(g.date) OVER (PARTITION BY g.child_id ORDER BY g.date) AS next_date,
+                   ROW_NUMBER() OVER (PARTITION BY g.child_id ORDER BY g.date) AS rn
+            FROM diary_growthmeasurement g JOIN span ON span.child_id = g.child_id
+            WHERE g.weight_kg IS NOT NULL
+        ),
+        daily_weight AS (
+            SELECT w.child_id, w.weight_kg, day::date AS date
+            FROM weights w JOIN span ON span.child_id = w.child_id,
+                 generate_series(
+                     CASE WHEN w.rn = 1 THEN LEAST(span.first, w.date) ELSE w.date END,
+                     COALESCE(w.next_date - 1, GREATEST(span.last, w.date)),
+                     interval '1 day') AS day
+        ),
+        steroid_per_kg AS (
+            SELECT st.child_id, st.date, st.mg / NULLIF(dw.weight_kg, 0) AS per_kg
+            FROM steroid st JOIN daily_weight dw
+              ON dw.child_id = st.child_id AND dw.date = st.date
+        )""",
+}
+
+
 def phase_means(intervals: list[tuple]) -> dict[int, dict[int, tuple]]:
     """{child: {phase: (mean daily score, days scored, mean steroid mg/kg/day)}} for INTERVALS of
     (child id, phase, first date, last date). The steroid mean is over the scored days, a day
@@ -41,13 +82,7 @@ def phase_means(intervals: list[tuple]) -> dict[int, dict[int, tuple]]:
         )
     factor = "CASE s.drug " + "WHEN %s THEN %s " * len(PREDNISONE_FACTOR) + "ELSE 1 END"
     factor_params = [x for drug, value in PREDNISONE_FACTOR.items() for x in (drug, value)]
-    weight = """COALESCE(
-        (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
-           AND g.weight_kg IS NOT NULL AND g.date <= d.date ORDER BY g.date DESC LIMIT 1),
-        (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
-           AND g.weight_kg IS NOT NULL AND g.date > d.date ORDER BY g.date LIMIT 1))"""
-    # Only the fixed fragments above are formatted in; every value is a parameter.
-    # "1.0 *": SQLite keeps whole-number decimals as integers, and would divide them as such.
+    # Only fixed fragments are formatted in; every value is a parameter.
     sql = f"""
         WITH iv AS ({_intervals_cte()}),
         days AS (
@@ -62,11 +97,7 @@ def phase_means(intervals: list[tuple]) -> dict[int, dict[int, tuple]]:
             WHERE s.child_id IN (SELECT DISTINCT child_id FROM iv)
             GROUP BY s.child_id, s.date
         ),
-        steroid_per_kg AS (
-            SELECT d.child_id, d.date, 1.0 * st.mg / NULLIF({weight}, 0) AS per_kg
-            FROM (SELECT DISTINCT child_id, date FROM days) d
-            JOIN steroid st ON st.child_id = d.child_id AND st.date = d.date
-        )
+        {_STEROID_PER_KG[connection.vendor == "postgresql"]}
         SELECT days.child_id, days.phase, AVG(days.score), COUNT(*),
                AVG(COALESCE(k.per_kg, 0))
         FROM days LEFT JOIN steroid_per_kg k

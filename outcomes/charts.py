@@ -50,9 +50,9 @@ def render(figure: Figure, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def _shade(ax, phases: Phases, label: bool):
+def _shade(ax, phases: Phases, label: bool, start: date | None = None):
     for number, interval in phases.intervals.items():
-        if interval is None:
+        if interval is None or (start is not None and interval.end < start):
             continue
         ax.axvspan(
             interval.start,
@@ -62,7 +62,8 @@ def _shade(ax, phases: Phases, label: bool):
             lw=0,
         )
         if label:
-            middle = interval.start + (interval.end - interval.start) / 2
+            shown = max(interval.start, start) if start else interval.start
+            middle = shown + (interval.end - shown) / 2
             ax.text(
                 middle,
                 1.01,
@@ -76,7 +77,13 @@ def _shade(ax, phases: Phases, label: bool):
 
 
 def timeline_figure(
-    data, phases: Phases, title: str, max_score: int, egfr=(), size=(10, 7.5)
+    data,
+    phases: Phases,
+    title: str,
+    max_score: int,
+    egfr=(),
+    size=(10, 7.5),
+    start: date | None = None,
 ) -> Figure:
     """A child's course on one time axis: daily score with its 7-day mean, phases, JAK inhibitor
     and steroid mg/kg/day, and eGFR against the guideline's thresholds when there are results."""
@@ -89,7 +96,7 @@ def timeline_figure(
     cutoff = phases.cutoff
     points = [(d, s) for d, s, *_ in data.entries if s is not None and d <= cutoff]
     for ax in axes:
-        _shade(ax, phases, label=ax is score_ax)
+        _shade(ax, phases, label=ax is score_ax, start=start)
         ax.grid(axis="y", color="#dddddd", lw=0.6)
         ax.spines[["top", "right"]].set_visible(False)
     if points:
@@ -154,7 +161,7 @@ def timeline_figure(
             )
         egfr_ax.set_ylabel(gettext("eGFR"))
         egfr_ax.set_ylim(0, max(160, max(float(v) for _, v in egfr) * 1.1))
-    first = min([d for d, _ in points] + [d.start for d in data.doses] + [cutoff])
+    first = start or min([d for d, _ in points] + [d.start for d in data.doses] + [cutoff])
     axes[-1].set_xlim(first, cutoff + timedelta(days=1))
     locator = AutoDateLocator()
     axes[-1].xaxis.set_major_locator(locator)

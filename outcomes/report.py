@@ -70,7 +70,7 @@ def visit_report(
             _("Recorded"),
             _("Mean"),
             _("Median (IQR)"),
-            _("Steroid mg/kg/day"),
+            _("Steroid\nmg/kg/day"),
         ]
         cells = []
         for r in summary.summaries:
@@ -108,9 +108,8 @@ def visit_report(
             instrument.max_score,
             outcome.egfr,
             size=(size[0] - 1, 5.2),
+            start=first,
         )
-        chart_ax = chart.axes[-1]
-        chart_ax.set_xlim(first, max(first, last))
         picture = io.BytesIO(charts.render(chart, "png"))
         image = page.add_axes([0.05, 0.05, 0.9, 0.5])
         image.axis("off")

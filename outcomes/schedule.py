@@ -1,0 +1,201 @@
+"""The blood-test monitoring schedule as a pure function: treatment and results in, due tests out.
+
+Baricitinib (SPARN JAKi guideline §6.7, §6.8): FBC, U&Es, LFTs incl. bilirubin, CRP, ESR at
+weeks 2, 4, 8 (with lipids) and 12 after the first dose, then every 12 weeks; BK and JC virus
+PCR in plasma and urine every 3 months while on an escalation (high) dose; "with dose escalation,
+more frequent monitoring": extra bloods 2 and 4 weeks after each dose increase (a default, set
+in settings); after a BK viral load ≥ 3, viral load and urinalysis every 4 weeks.
+Tofacitinib (§5.4): FBC, U&Es, LFTs and lipids at weeks 6 and 12, then every 3 months with CRP
+and ESR. A test is done when a matching result lies within ±7 days of its due date.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+GUIDELINE = "SPARN JAKi guideline"
+
+# Panels and the analytes that show a panel was taken.
+PANELS = {
+    "bloods": {
+        "hb",
+        "wcc",
+        "neutrophils",
+        "lymphocytes",
+        "platelets",
+        "creatinine",
+        "alt",
+        "ast",
+        "bilirubin",
+        "crp",
+        "esr",
+    },
+    "lipids": {"cholesterol", "triglycerides"},
+    "bk_jc": {"bk_plasma", "bk_urine", "jc_plasma", "jc_urine"},
+    "bk_viral_load": {"bk_plasma"},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    baricitinib_weeks: tuple[int, ...] = (2, 4, 8, 12)
+    baricitinib_lipid_week: int = 8
+    baricitinib_every_weeks: int = 12
+    tofacitinib_weeks: tuple[int, ...] = (6, 12)
+    tofacitinib_every_weeks: int = 12
+    after_increase_weeks: tuple[int, ...] = (2, 4)
+    bk_every_weeks: int = 12
+    bk_followup_weeks: int = 4
+    done_within_days: int = 7
+    horizon_days: int = 120  # how far ahead the schedule is listed
+
+
+@dataclass(frozen=True)
+class Course:
+    """One prescription: drug, start, mg/day, whether it is an escalation (high) dose."""
+
+    drug: str
+    start: date
+    total_mg: Decimal
+    escalation: bool = False
+
+
+@dataclass(frozen=True)
+class Due:
+    panel: str
+    due: date
+    reason: str
+    source: str
+    done_on: date | None = None
+    analytes: frozenset = field(default_factory=frozenset)
+
+    @property
+    def done(self) -> bool:
+        return self.done_on is not None
+
+
+def _weeks(start: date, weeks: int) -> date:
+    return start + timedelta(weeks=weeks)
+
+
+def _periods(courses: list[Course], drug: str, until: date) -> list[tuple[date, date]]:
+    """The spans (start, end) during which DRUG was given (dose > 0)."""
+    spans = []
+    ordered = sorted(courses, key=lambda c: c.start)
+    for i, course in enumerate(ordered):
+        end = ordered[i + 1].start - timedelta(days=1) if i + 1 < len(ordered) else until
+        if course.drug == drug and course.total_mg > 0 and course.start <= until:
+            spans.append((course.start, min(end, until)))
+    return spans
+
+
+def schedule(
+    courses: list[Course],
+    results: list[tuple[str, date, Decimal]],
+    today: date,
+    settings: Settings = Settings(),
+) -> list[Due]:
+    """The due tests from the first dose up to today + the horizon, each marked done or not.
+
+    results: (analyte, sample date, value) of the child's lab results.
+    """
+    until = today + timedelta(days=settings.horizon_days)
+    items: list[tuple[str, date, str, str]] = []
+    bari = _periods(courses, "baricitinib", until)
+    if bari:
+        first = bari[0][0]
+        source = f"{GUIDELINE} §6.7"
+        for week in settings.baricitinib_weeks:
+            items.append(("bloods", _weeks(first, week), f"week {week}", source))
+            if week == settings.baricitinib_lipid_week:
+                items.append(("lipids", _weeks(first, week), f"week {week}", source))
+        last_week = max(settings.baricitinib_weeks)
+        week = last_week + settings.baricitinib_every_weeks
+        while _weeks(first, week) <= until:
+            items.append(("bloods", _weeks(first, week), f"week {week}", source))
+            week += settings.baricitinib_every_weeks
+        ordered = sorted((c for c in courses if c.start <= until), key=lambda c: c.start)
+        for previous, course in zip(ordered, ordered[1:], strict=False):
+            if course.drug == "baricitinib" and course.total_mg > previous.total_mg > 0:
+                for week in settings.after_increase_weeks:
+                    items.append(
+                        (
+                            "bloods",
+                            _weeks(course.start, week),
+                            f"{week} weeks after the dose increase",
+                            source,
+                        )
+                    )
+        for i, course in enumerate(ordered):
+            if course.drug != "baricitinib" or not course.escalation or course.total_mg <= 0:
+                continue
+            end = ordered[i + 1].start if i + 1 < len(ordered) else until
+            week = settings.bk_every_weeks
+            while _weeks(course.start, week) < end and _weeks(course.start, week) <= until:
+                items.append(
+                    (
+                        "bk_jc",
+                        _weeks(course.start, week),
+                        "high dose: every 3 months",
+                        f"{GUIDELINE} §6.8",
+                    )
+                )
+                week += settings.bk_every_weeks
+        bk = sorted((d, v) for a, d, v in results if a == "bk_plasma")
+        for i, (sampled, value) in enumerate(bk):
+            if value < 3:
+                continue
+            next_low = next((d for d, v in bk[i + 1 :] if v < 3), None)
+            follow = sampled + timedelta(weeks=settings.bk_followup_weeks)
+            while follow <= until and (next_low is None or follow <= next_low):
+                items.append(
+                    (
+                        "bk_viral_load",
+                        follow,
+                        "BK viral load ≥ 3: every 4 weeks",
+                        f"{GUIDELINE} §6.8",
+                    )
+                )
+                follow += timedelta(weeks=settings.bk_followup_weeks)
+    tofa = _periods(courses, "tofacitinib", until)
+    if tofa:
+        first = tofa[0][0]
+        source = f"{GUIDELINE} §5.4"
+        for week in settings.tofacitinib_weeks:
+            items.append(("bloods", _weeks(first, week), f"week {week}", source))
+            items.append(("lipids", _weeks(first, week), f"week {week}", source))
+        week = max(settings.tofacitinib_weeks) + settings.tofacitinib_every_weeks
+        while _weeks(first, week) <= until:
+            items.append(("bloods", _weeks(first, week), f"week {week}", source))
+            week += settings.tofacitinib_every_weeks
+
+    # One test per panel and day: the first reason wins.
+    unique: dict[tuple[str, date], tuple[str, str]] = {}
+    for panel, due, reason, source in items:
+        unique.setdefault((panel, due), (reason, source))
+    window = timedelta(days=settings.done_within_days)
+    out = []
+    used: set[tuple[str, date]] = set()  # a sample counts for one test of a panel only
+    for (panel, due), (reason, source) in sorted(unique.items(), key=lambda kv: kv[0][1]):
+        matching = sorted(
+            {
+                d
+                for a, d, _v in results
+                if a in PANELS[panel] and abs(d - due) <= window and (panel, d) not in used
+            }
+        )
+        done_on = matching[0] if matching else None
+        if done_on:
+            used.add((panel, done_on))
+        out.append(Due(panel, due, reason, source, done_on, frozenset(PANELS[panel])))
+    return out
+
+
+def next_due(items: list[Due], today: date) -> Due | None:
+    """The earliest test not done whose window has not closed."""
+    pending = [d for d in items if not d.done and d.due + timedelta(days=7) >= today]
+    return min(pending, key=lambda d: d.due) if pending else None
+
+
+def overdue(items: list[Due], today: date, grace_days: int = 7) -> list[Due]:
+    return [d for d in items if not d.done and d.due + timedelta(days=grace_days) < today]

@@ -1,0 +1,276 @@
+"""The guideline's blood-test thresholds as pure functions: a result in, flags out.
+
+Sources: SPARN JAKi guideline §5.1 and §5.4 (tofacitinib), §6.1, §6.7 and §6.8 (baricitinib).
+Each flag names its section; the treating team decides.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+GUIDELINE = "SPARN JAKi guideline"
+
+# Severities, least to most urgent.
+INFO, WATCH, ADJUST, STOP, DO_NOT_START = "info", "watch", "adjust", "stop", "do_not_start"
+URGENT = {ADJUST, STOP, DO_NOT_START}  # a clinician is emailed at once
+PERSISTENT_WITHIN = timedelta(days=28)  # an earlier result this recent makes a low value persistent
+A_WEEK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Result:
+    analyte: str
+    value: Decimal
+    sample_date: date
+    uln: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    analyte: str
+    code: str
+    severity: str
+    message: str
+    source: str
+
+
+def _d(value) -> Decimal:
+    return Decimal(str(value))
+
+
+def _previous(history: list[Result], analyte: str, before: date) -> Result | None:
+    earlier = [r for r in history if r.analyte == analyte and r.sample_date < before]
+    return max(earlier, key=lambda r: r.sample_date) if earlier else None
+
+
+def baricitinib_flags(result: Result, same_day: list[Result], treated: bool) -> list[Flag]:
+    """§6.7 consider stopping or adjusting; §6.1 do not start (before the first dose)."""
+    v, a = result.value, result.analyte
+    source = f"{GUIDELINE} §6.7"
+    flags = []
+    limits = {
+        "hb": (_d(8), _("Hb below 8 g/dL")),
+        "wcc": (_d("2.0"), _("White cell count below 2.0 ×10⁹/L")),
+        "neutrophils": (_d("1.0"), _("Neutrophils below 1.0 ×10⁹/L")),
+        "lymphocytes": (_d("0.5"), _("Lymphocytes below 0.5 ×10⁹/L")),
+        "platelets": (_d(75), _("Platelets below 75 ×10⁹/L")),
+        "egfr": (_d(40), _("eGFR below 40 mL/min/1.73m²")),
+    }
+    if a in limits and v < limits[a][0]:
+        flags.append(
+            Flag(
+                a,
+                f"bari-low-{a}",
+                ADJUST,
+                limits[a][1] + ": " + _("consider temporarily stopping or adjusting baricitinib."),
+                source,
+            )
+        )
+    if a in ("alt", "ast") and result.uln:
+        bilirubin = next((r for r in same_day if r.analyte == "bilirubin" and r.uln), None)
+        if v > 5 * result.uln:
+            flags.append(
+                Flag(
+                    a,
+                    f"bari-high-{a}",
+                    ADJUST,
+                    _(
+                        "%(name)s above 5 × the upper limit of normal: consider temporarily stopping or "
+                        "adjusting baricitinib."
+                    )
+                    % {"name": a.upper()},
+                    source,
+                )
+            )
+        elif v > 3 * result.uln and bilirubin and bilirubin.value > 2 * bilirubin.uln:
+            flags.append(
+                Flag(
+                    a,
+                    f"bari-high-{a}-bilirubin",
+                    ADJUST,
+                    _(
+                        "%(name)s above 3 × and bilirubin above 2 × the upper limit of normal: consider "
+                        "temporarily stopping or adjusting baricitinib."
+                    )
+                    % {"name": a.upper()},
+                    source,
+                )
+            )
+    if not treated:
+        start_limits = {"hb": _d(8), "neutrophils": _d("1.0"), "lymphocytes": _d("0.5")}
+        if a in start_limits and v <= start_limits[a]:
+            flags.append(
+                Flag(
+                    a,
+                    f"bari-no-start-{a}",
+                    DO_NOT_START,
+                    _("Do not start baricitinib with %(name)s at or below %(limit)s.")
+                    % {"name": _NAMES().get(a, a), "limit": start_limits[a]},
+                    f"{GUIDELINE} §6.1",
+                )
+            )
+    return flags
+
+
+def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> list[Flag]:
+    """§5.4 monitoring (with the "persistent" and "a week later" rules) and §5.1 do not start."""
+    v, a = result.value, result.analyte
+    source = f"{GUIDELINE} §5.4"
+    flags = []
+    previous = _previous(history, a, result.sample_date)
+    recent = (
+        previous
+        if previous and result.sample_date - previous.sample_date <= PERSISTENT_WITHIN
+        else None
+    )
+    bands = {"lymphocytes": (_d("0.5"), _d("0.75")), "neutrophils": (_d("0.5"), _d("1.0"))}
+    if a in bands:
+        stop_below, reduce_below = bands[a]
+        name = _NAMES()[a]
+        if v < stop_below:
+            if (
+                recent
+                and recent.value < stop_below
+                and (result.sample_date - recent.sample_date >= A_WEEK)
+            ):
+                flags.append(
+                    Flag(
+                        a,
+                        f"tofa-stop-{a}",
+                        STOP,
+                        _("%(name)s below %(limit)s a week later: discontinue tofacitinib.")
+                        % {"name": name, "limit": stop_below},
+                        source,
+                    )
+                )
+            else:
+                flags.append(
+                    Flag(
+                        a,
+                        f"tofa-low-{a}",
+                        WATCH,
+                        _(
+                            "%(name)s below %(limit)s: repeat in a week; if still below, discontinue "
+                            "tofacitinib."
+                        )
+                        % {"name": name, "limit": stop_below},
+                        source,
+                    )
+                )
+        elif v < reduce_below:
+            if recent and recent.value < reduce_below:
+                flags.append(
+                    Flag(
+                        a,
+                        f"tofa-reduce-{a}",
+                        ADJUST,
+                        _(
+                            "%(name)s persistently between %(low)s and %(high)s: reduce or interrupt "
+                            "tofacitinib."
+                        )
+                        % {"name": name, "low": stop_below, "high": reduce_below},
+                        source,
+                    )
+                )
+            else:
+                flags.append(
+                    Flag(
+                        a,
+                        f"tofa-watch-{a}",
+                        WATCH,
+                        _(
+                            "%(name)s between %(low)s and %(high)s: repeat; if persistent, reduce or "
+                            "interrupt tofacitinib."
+                        )
+                        % {"name": name, "low": stop_below, "high": reduce_below},
+                        source,
+                    )
+                )
+    if a == "hb":
+        fall = previous.value - v if previous else Decimal(0)
+        if v < 9 or fall >= 2:
+            flags.append(
+                Flag(
+                    a,
+                    "tofa-hb",
+                    ADJUST,
+                    _(
+                        "Hb below 9 g/dL or fallen by 2 g/dL or more: interrupt tofacitinib until the "
+                        "values are normal."
+                    ),
+                    source,
+                )
+            )
+    if not treated:
+        start_limits = {"hb": _d(10), "neutrophils": _d("1.2"), "lymphocytes": _d("0.75")}
+        if a in start_limits and v <= start_limits[a]:
+            flags.append(
+                Flag(
+                    a,
+                    f"tofa-no-start-{a}",
+                    DO_NOT_START,
+                    _("Do not start tofacitinib with %(name)s at or below %(limit)s.")
+                    % {"name": _NAMES().get(a, a), "limit": start_limits[a]},
+                    f"{GUIDELINE} §5.1",
+                )
+            )
+    return flags
+
+
+def bk_flags(result: Result) -> list[Flag]:
+    """§6.8: serum (plasma) BK log10 viral load."""
+    if result.analyte != "bk_plasma":
+        return []
+    v = result.value
+    source = f"{GUIDELINE} §6.8"
+    if v > 4:
+        return [
+            Flag(
+                "bk_plasma",
+                "bk-over-4",
+                STOP,
+                _("BK log viral load above 4: reduce the dose or stop baricitinib."),
+                source,
+            )
+        ]
+    if v >= 3:
+        return [
+            Flag(
+                "bk_plasma",
+                "bk-3",
+                ADJUST,
+                _(
+                    "BK log viral load of 3 or more: consider dose reduction; monitor viral load and "
+                    "urinalysis every 4 weeks, renal function, and a baseline renal ultrasound. With "
+                    "signs or symptoms, reduce the dose or stop."
+                ),
+                source,
+            )
+        ]
+    return [
+        Flag(
+            "bk_plasma",
+            "bk-under-3",
+            INFO,
+            _("BK log viral load below 3: noted, no further action."),
+            source,
+        )
+    ]
+
+
+def flags_for(drug: str | None, result: Result, history: list[Result], treated: bool) -> list[Flag]:
+    """Every flag RESULT raises for a child on DRUG (None: not on a JAK inhibitor yet; then
+    the do-not-start limits of both drugs the guideline covers apply)."""
+    same_day = [r for r in history if r.sample_date == result.sample_date]
+    flags = bk_flags(result)
+    if drug == "tofacitinib":
+        flags += tofacitinib_flags(result, history, treated)
+    elif drug == "baricitinib" or drug is None:
+        flags += baricitinib_flags(result, same_day, treated)
+    return flags
+
+
+def _NAMES() -> dict:  # noqa: N802 - translated at call time
+    return {"hb": _("Hb"), "neutrophils": _("Neutrophils"), "lymphocytes": _("Lymphocytes")}

@@ -4,6 +4,7 @@ PostgreSQL, Redis/RabbitMQ, SMTP and production mode (see the README's table).""
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -179,7 +180,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-reminders": {
+        "task": "outcomes.tasks.sweep_reminders",
+        "schedule": env_int("REMINDER_SWEEP_SECONDS", 600, minimum=10),
+    },
+    "weekly-digest": {
+        "task": "outcomes.tasks.weekly_digest",
+        "schedule": crontab(minute=0, hour=7, day_of_week="monday"),
+    },
+}
+
+# Reminders (DOMAIN §8): days before and after a due test, and the family's local hour.
+REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 7, minimum=0)
+REMINDER_DAYS_AFTER = env_int("REMINDER_DAYS_AFTER", 7, minimum=1)
+REMINDER_LOCAL_HOUR = env_int("REMINDER_LOCAL_HOUR", 9, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from config.views import healthz
 from diary import entry_views, pwa
 from diary import views as diary_views
+from outcomes import lab_views
 from outcomes import views as outcome_views
 from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView
 
@@ -52,6 +53,11 @@ urlpatterns = [
         name="timeline_chart",
     ),
     path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
+    path("children/<int:pk>/labs/", lab_views.labs_page, name="labs"),
+    path("children/<int:pk>/labs/new/", lab_views.lab_panel_create, name="lab_panel_create"),
+    path("flags/<int:pk>/acknowledge/", lab_views.flag_acknowledge, name="flag_acknowledge"),
+    path("account/reminders/", lab_views.reminder_preferences, name="reminder_preferences"),
+    path("unsubscribe/<str:token>/", lab_views.unsubscribe, name="unsubscribe"),
     path("cohort/", outcome_views.cohort_page, name="cohort"),
     path("cohort/chart.<chart:fmt>", outcome_views.cohort_chart, name="cohort_chart"),
     path("dashboard/", outcome_views.dashboard, name="dashboard"),

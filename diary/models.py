@@ -36,6 +36,17 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    test_reminders = models.BooleanField(_("email me when a blood test is due"), default=False)
+    diary_reminder_time = models.TimeField(
+        _("remind me to fill in the diary at"),
+        null=True,
+        blank=True,
+        help_text=_("Only if the day's entry is still missing. Leave empty for no reminder."),
+    )
+    clinical_emails = models.BooleanField(
+        _("email me results beyond guideline thresholds and a weekly digest"), default=True
+    )
+    email_bounced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("user")

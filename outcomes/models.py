@@ -14,17 +14,75 @@ from diary.models import Child
 
 
 class Analyte(models.TextChoices):
+    HB = "hb", _("Haemoglobin (Hb)")
+    WCC = "wcc", _("White cell count")
+    NEUTROPHILS = "neutrophils", _("Neutrophils")
+    LYMPHOCYTES = "lymphocytes", _("Lymphocytes")
+    PLATELETS = "platelets", _("Platelets")
     CREATININE = "creatinine", _("Creatinine")
+    ALT = "alt", "ALT"
+    AST = "ast", "AST"
+    BILIRUBIN = "bilirubin", _("Bilirubin")
+    CRP = "crp", "CRP"
+    ESR = "esr", "ESR"
+    CHOLESTEROL = "cholesterol", _("Cholesterol")
+    TRIGLYCERIDES = "triglycerides", _("Triglycerides")
+    BK_PLASMA = "bk_plasma", _("BK virus PCR, plasma")
+    BK_URINE = "bk_urine", _("BK virus PCR, urine")
+    JC_PLASMA = "jc_plasma", _("JC virus PCR, plasma")
+    JC_URINE = "jc_urine", _("JC virus PCR, urine")
+    IFN_SCORE = "ifn_score", _("Interferon score")
+    IP10 = "ip10", "IP-10 (CXCL10)"
 
 
-# Canonical unit per analyte, and the units accepted on entry with their factor to it.
+D = Decimal
+COUNT = ("×10⁹/L", {"×10⁹/L": D(1), "10^9/L": D(1), "cells/µL": D("0.001"), "cells/uL": D("0.001")})
+LOG_LOAD = ("log10 copies/mL", {"log10 copies/mL": D(1), "copies/mL": None})  # None: log10
+# Canonical unit per analyte, and the units accepted on entry with their factor to it (DOMAIN §8).
 UNITS = {
-    Analyte.CREATININE: (
-        "µmol/L",
-        {"µmol/L": Decimal(1), "umol/L": Decimal(1), "mg/dL": Decimal("88.4")},
-    ),
+    Analyte.HB: ("g/dL", {"g/dL": D(1), "g/L": D("0.1")}),
+    Analyte.WCC: COUNT,
+    Analyte.NEUTROPHILS: COUNT,
+    Analyte.LYMPHOCYTES: COUNT,
+    Analyte.PLATELETS: COUNT,
+    Analyte.CREATININE: ("µmol/L", {"µmol/L": D(1), "umol/L": D(1), "mg/dL": D("88.4")}),
+    Analyte.ALT: ("U/L", {"U/L": D(1)}),
+    Analyte.AST: ("U/L", {"U/L": D(1)}),
+    Analyte.BILIRUBIN: ("µmol/L", {"µmol/L": D(1), "umol/L": D(1), "mg/dL": D("17.1")}),
+    Analyte.CRP: ("mg/L", {"mg/L": D(1), "mg/dL": D(10)}),
+    Analyte.ESR: ("mm/h", {"mm/h": D(1)}),
+    Analyte.CHOLESTEROL: ("mmol/L", {"mmol/L": D(1), "mg/dL": D("0.02586")}),
+    Analyte.TRIGLYCERIDES: ("mmol/L", {"mmol/L": D(1), "mg/dL": D("0.01129")}),
+    Analyte.BK_PLASMA: LOG_LOAD,
+    Analyte.BK_URINE: LOG_LOAD,
+    Analyte.JC_PLASMA: LOG_LOAD,
+    Analyte.JC_URINE: LOG_LOAD,
+    Analyte.IFN_SCORE: ("score", {"score": D(1)}),
+    Analyte.IP10: ("pg/mL", {"pg/mL": D(1)}),
 }
-PLAUSIBLE = {Analyte.CREATININE: (Decimal("5"), Decimal("3000"))}  # µmol/L
+# Values outside these (canonical unit) are typing errors, not results.
+PLAUSIBLE = {
+    Analyte.HB: (D(1), D(25)),
+    Analyte.WCC: (D(0), D(500)),
+    Analyte.NEUTROPHILS: (D(0), D(300)),
+    Analyte.LYMPHOCYTES: (D(0), D(300)),
+    Analyte.PLATELETS: (D(0), D(3000)),
+    Analyte.CREATININE: (D(5), D(3000)),
+    Analyte.ALT: (D(0), D(20000)),
+    Analyte.AST: (D(0), D(20000)),
+    Analyte.BILIRUBIN: (D(0), D(1500)),
+    Analyte.CRP: (D(0), D(1000)),
+    Analyte.ESR: (D(0), D(200)),
+    Analyte.CHOLESTEROL: (D(0), D(50)),
+    Analyte.TRIGLYCERIDES: (D(0), D(100)),
+    Analyte.BK_PLASMA: (D(0), D(14)),
+    Analyte.BK_URINE: (D(0), D(14)),
+    Analyte.JC_PLASMA: (D(0), D(14)),
+    Analyte.JC_URINE: (D(0), D(14)),
+    Analyte.IFN_SCORE: (D(0), D(100000)),
+    Analyte.IP10: (D(0), D(1000000)),
+}
+NEEDS_ULN = {Analyte.ALT, Analyte.AST, Analyte.BILIRUBIN}
 
 
 class LabResultQuerySet(models.QuerySet):
@@ -40,6 +98,14 @@ class LabResult(models.Model):
     unit = models.CharField(_("unit"), max_length=20)  # canonical
     entered_value = models.DecimalField(max_digits=10, decimal_places=3)
     entered_unit = models.CharField(max_length=20)
+    uln = models.DecimalField(
+        _("upper limit of normal"), max_digits=10, decimal_places=3, null=True, blank=True
+    )
+    reference_low = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    assay = models.CharField(_("assay"), max_length=60, blank=True)
+    positivity_threshold = models.DecimalField(
+        _("positivity threshold"), max_digits=10, decimal_places=3, null=True, blank=True
+    )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -57,7 +123,7 @@ class LabResult(models.Model):
         ordering = ["-sample_date", "-pk"]
         verbose_name = _("lab result")
         constraints = [
-            models.CheckConstraint(condition=Q(value__gt=0), name="lab_value_positive"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -72,3 +138,110 @@ class LabResult(models.Model):
                 errors["sample_date"] = _("The sample date is before the child's date of birth.")
         if errors:
             raise ValidationError(errors)
+
+
+class Severity(models.TextChoices):
+    INFO = "info", _("Note")
+    WATCH = "watch", _("Repeat / watch")
+    ADJUST = "adjust", _("Consider stopping or adjusting")
+    STOP = "stop", _("Stop")
+    DO_NOT_START = "do_not_start", _("Do not start")
+
+
+class LabFlagQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(result__child__in=Child.objects.visible_to(user))
+
+    def open(self):
+        return self.filter(acknowledged_at__isnull=True).exclude(severity=Severity.INFO)
+
+
+class LabFlag(models.Model):
+    """A guideline threshold a result crossed; shown until a clinician acknowledges it."""
+
+    result = models.ForeignKey(LabResult, on_delete=models.CASCADE, related_name="flags")
+    code = models.CharField(max_length=60)
+    severity = models.CharField(max_length=20, choices=Severity.choices)
+    message = models.TextField()
+    source = models.CharField(max_length=80)
+    created = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    objects = LabFlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-result__sample_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["result", "code"], name="one_flag_per_result_and_rule")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.result})"
+
+
+class ReminderKind(models.TextChoices):
+    TEST_BEFORE = "test_before", _("Blood test due in a week")
+    TEST_DUE = "test_due", _("Blood test due today")
+    TEST_OVERDUE = "test_overdue", _("Blood test overdue")
+    DIARY = "diary", _("Diary not filled in today")
+    THRESHOLD = "threshold", _("Result beyond a guideline threshold")
+    DIGEST = "digest", _("Weekly digest")
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", _("Scheduled")
+    CLAIMED = "claimed", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Reminder(models.Model):
+    """One email that must go out exactly once: the unique row is the claim ticket."""
+
+    child = models.ForeignKey(
+        Child, on_delete=models.CASCADE, related_name="reminders", null=True, blank=True
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(max_length=20, choices=ReminderKind.choices)
+    test = models.CharField(max_length=40, blank=True)  # panel, flag id, or "" for the diary
+    due_date = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "test", "due_date", "kind", "recipient"],
+                name="one_reminder_per_child_test_date_kind_recipient",
+            ),
+            # Digests concern no single child.
+            models.UniqueConstraint(
+                fields=["test", "due_date", "kind", "recipient"],
+                condition=Q(child__isnull=True),
+                name="one_digest_per_recipient_and_date",
+            ),
+        ]
+        indexes = [
+            # The sender looks for rows still to send.
+            models.Index(fields=["status", "lease_until"], name="reminder_to_send"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.test} {self.due_date} → {self.recipient_id}"

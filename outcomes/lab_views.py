@@ -1,0 +1,207 @@
+"""Lab results: a whole panel on one form, the flags it raises, the schedule, the reminders."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+
+from diary.forms import DateInput
+from diary.models import Child, User
+from outcomes import labs, reminders, schedule
+from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder
+
+
+class PanelForm(forms.Form):
+    sample_date = forms.DateField(label=gettext_lazy("Sample date"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for analyte in Analyte:
+            canonical, accepted = UNITS[analyte]
+            units = [u for u in accepted if u not in ("umol/L", "cells/uL", "10^9/L")]
+            self.fields[f"{analyte}"] = forms.CharField(label=analyte.label, required=False)
+            self.fields[f"{analyte}_unit"] = forms.ChoiceField(
+                label=gettext_lazy("unit"), choices=[(u, u) for u in units], initial=canonical
+            )
+            if analyte in NEEDS_ULN:
+                self.fields[f"{analyte}_uln"] = forms.CharField(
+                    label=gettext_lazy("upper limit of normal"), required=False
+                )
+        self.fields["ifn_score_assay"] = forms.CharField(
+            label=gettext_lazy("assay"), required=False
+        )
+        self.fields["ifn_score_threshold"] = forms.CharField(
+            label=gettext_lazy("positivity threshold"), required=False
+        )
+
+    def rows(self):
+        for analyte in Analyte:
+            yield {
+                "analyte": analyte,
+                "value": self[f"{analyte}"],
+                "unit": self[f"{analyte}_unit"],
+                "uln": self[f"{analyte}_uln"] if analyte in NEEDS_ULN else None,
+            }
+
+
+def _visible(request, pk):
+    return get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+
+
+def _schedule_for(child: Child):
+    courses = [
+        schedule.Course(p.drug, p.start_date, p.total_mg, p.reason == "escalation")
+        for p in child.prescriptions.all()
+    ]
+    results = list(child.lab_results.values_list("analyte", "sample_date", "value"))
+    return schedule.schedule(courses, results, child.today())
+
+
+@login_required
+def labs_page(request, pk: int):
+    child = _visible(request, pk)
+    clinician = Child.objects.managed_by(request.user).filter(pk=pk).exists()
+    items = _schedule_for(child)
+    today = child.today()
+    return render(
+        request,
+        "outcomes/labs.html",
+        {
+            "child": child,
+            "clinician": clinician,
+            "results": child.lab_results.prefetch_related("flags").select_related("entered_by")[
+                :200
+            ],
+            "open_flags": LabFlag.objects.filter(result__child=child)
+            .open()
+            .select_related("result"),
+            "next_due": schedule.next_due(items, today),
+            "overdue": schedule.overdue(items, today),
+            "schedule": [i for i in items if i.due >= today - timezone.timedelta(days=30)][:12],
+            "reminders": Reminder.objects.filter(child=child).select_related("recipient")[:50]
+            if clinician
+            else [],
+        },
+    )
+
+
+@login_required
+def lab_panel_create(request, pk: int):
+    child = _visible(request, pk)
+    form = PanelForm(request.POST or None, initial={"sample_date": child.today()})
+    problems: dict[str, str] = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        entered = [a for a in Analyte if (data.get(f"{a}") or "").strip()]
+        if not entered:
+            problems["sample_date"] = _("Enter at least one result.")
+        else:
+            try:
+                with transaction.atomic():
+                    for analyte in entered:
+                        try:
+                            labs.record_lab(
+                                child,
+                                request.user,
+                                analyte,
+                                data["sample_date"],
+                                data[f"{analyte}"].strip(),
+                                data[f"{analyte}_unit"],
+                                uln=(data.get(f"{analyte}_uln") or "").strip() or None,
+                                assay=data.get("ifn_score_assay", "")
+                                if analyte == "ifn_score"
+                                else "",
+                                positivity_threshold=(data.get("ifn_score_threshold") or None)
+                                if analyte == "ifn_score"
+                                else None,
+                            )
+                        except ValidationError as error:
+                            for field, errors in error.message_dict.items():
+                                problems[
+                                    f"{analyte}" if field in ("value", "unit", "uln") else field
+                                ] = " ".join(errors)
+                    if problems:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            else:
+                messages.success(request, _("%(n)d results saved.") % {"n": len(entered)})
+                return redirect("labs", pk=child.pk)
+    return render(
+        request,
+        "outcomes/lab_form.html",
+        {"child": child, "form": form, "problems": problems},
+        status=400 if problems or form.errors else 200,
+    )
+
+
+class _Rollback(Exception):
+    pass
+
+
+@login_required
+def flag_acknowledge(request, pk: int):
+    if request.method != "POST":
+        raise PermissionDenied
+    flag = get_object_or_404(
+        LabFlag.objects.filter(result__child__in=Child.objects.visible_to(request.user)), pk=pk
+    )
+    if not Child.objects.managed_by(request.user).filter(pk=flag.result.child_id).exists():
+        raise PermissionDenied(_("Only the child's clinicians can acknowledge a flag."))
+    if flag.acknowledged_at is None:
+        flag.acknowledged_at = timezone.now()
+        flag.acknowledged_by = request.user
+        flag.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return redirect("labs", pk=flag.result.child_id)
+
+
+class PreferencesForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["test_reminders", "diary_reminder_time", "clinical_emails"]
+        widgets = {"diary_reminder_time": forms.TimeInput(attrs={"type": "time"})}
+
+
+@login_required
+def reminder_preferences(request):
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your email preferences are saved."))
+        return redirect("reminder_preferences")
+    return render(
+        request,
+        "outcomes/preferences.html",
+        {"form": form, "bounced": request.user.email_bounced_at},
+    )
+
+
+@csrf_exempt  # one-click unsubscribe (RFC 8058) comes from the mail client, without a cookie
+def unsubscribe(request, token: str):
+    try:
+        data = signing.loads(token, salt=reminders.SALT)
+        user = User.objects.get(pk=data["u"])
+    except (signing.BadSignature, User.DoesNotExist, KeyError):
+        return render(request, "outcomes/unsubscribe.html", {"problem": True}, status=404)
+    if request.method == "POST":
+        if data["w"] == "diary":
+            user.diary_reminder_time = None
+            user.save(update_fields=["diary_reminder_time"])
+        elif data["w"] == "tests":
+            user.test_reminders = False
+            user.save(update_fields=["test_reminders"])
+        elif data["w"] == "alerts":
+            user.clinical_emails = False
+            user.save(update_fields=["clinical_emails"])
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse(status=200)
+        return render(request, "outcomes/unsubscribe.html", {"done": True, "what": data["w"]})
+    return render(request, "outcomes/unsubscribe.html", {"what": data["w"]})

@@ -1,0 +1,397 @@
+"""Reminder emails, exactly once.
+
+Each email is a Reminder row, unique per (child, test, due date, kind, recipient): making the
+row is the decision to send, and a second sweep, beat or worker cannot make it twice. Sending
+claims the row with a conditional UPDATE and a lease. A worker that dies after the SMTP server
+accepted the email but before the row was marked sent leaves a claim whose lease expires; the
+row is then claimed again and that one email may go out twice. That is the trade-off chosen:
+never lose a reminder, at worst repeat one after a crash.
+
+The sweep is set-based: a fixed number of queries whatever the number of children.
+"""
+
+import logging
+import smtplib
+import zoneinfo
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from diary import emails
+from diary.models import (
+    CLINICAL_ROLES,
+    CareLink,
+    Child,
+    DiaryEntry,
+    Prescription,
+    PrescriptionReason,
+    Role,
+    SiteMembership,
+    User,
+)
+from outcomes import schedule
+from outcomes.models import (
+    LabFlag,
+    LabResult,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+SALT = "outcomes.unsubscribe"
+SCHEDULE_ANALYTES = set().union(*schedule.PANELS.values())
+
+
+class TransientSendError(Exception):
+    """The mail server said try later (or could not be reached): retry with backoff."""
+
+
+# --- Which reminders are due now ------------------------------------------------------------
+
+
+def _local_now(tz: str, now: datetime) -> datetime:
+    return now.astimezone(zoneinfo.ZoneInfo(tz))
+
+
+def due_test_reminders(now: datetime) -> list[Reminder]:
+    """Unsaved Reminder rows for blood tests, for caregivers who asked for them."""
+    offsets = {
+        ReminderKind.TEST_BEFORE: -settings.REMINDER_DAYS_BEFORE,
+        ReminderKind.TEST_DUE: 0,
+        ReminderKind.TEST_OVERDUE: settings.REMINDER_DAYS_AFTER,
+    }
+    courses = defaultdict(list)
+    for child_id, drug, start, total, reason in _prescription_rows():
+        courses[child_id].append(
+            schedule.Course(drug, start, total, reason == PrescriptionReason.ESCALATION)
+        )
+    if not courses:
+        return []
+    results = defaultdict(list)
+    horizon = timezone.localdate(now) - timedelta(days=2 * 365)
+    for child_id, analyte, sampled, value in LabResult.objects.filter(
+        child_id__in=list(courses), analyte__in=SCHEDULE_ANALYTES, sample_date__gte=horizon
+    ).values_list("child_id", "analyte", "sample_date", "value"):
+        results[child_id].append((analyte, sampled, value))
+    recipients = defaultdict(list)
+    for child_id, user_id in (
+        CareLink.objects.filter(
+            child_id__in=list(courses),
+            caregiver__test_reminders=True,
+            caregiver__email_bounced_at__isnull=True,
+            caregiver__is_active=True,
+        )
+        .exclude(caregiver__email="")
+        .values_list("child_id", "caregiver_id")
+    ):
+        recipients[child_id].append(user_id)
+    rows = []
+    for child_id, timezone_name in Child.objects.filter(pk__in=list(recipients)).values_list(
+        "pk", "timezone"
+    ):
+        local = _local_now(timezone_name, now)
+        if local.hour < settings.REMINDER_LOCAL_HOUR:
+            continue
+        today = local.date()
+        for item in schedule.schedule(courses[child_id], results[child_id], today):
+            if item.done:
+                continue
+            for kind, offset in offsets.items():
+                if item.due + timedelta(days=offset) == today:
+                    rows += [
+                        Reminder(
+                            child_id=child_id,
+                            recipient_id=user_id,
+                            kind=kind,
+                            test=item.panel,
+                            due_date=item.due,
+                        )
+                        for user_id in recipients[child_id]
+                    ]
+    return rows
+
+
+def _prescription_rows():
+    for child_id, drug, start, m, a, e, reason in Prescription.objects.values_list(
+        "child_id", "drug", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "reason"
+    ):
+        yield child_id, drug, start, m + a + e, reason
+
+
+def due_diary_reminders(now: datetime) -> list[Reminder]:
+    """Unsaved rows for caregivers whose chosen time has passed and whose child has no entry."""
+    links = list(
+        CareLink.objects.filter(
+            caregiver__diary_reminder_time__isnull=False,
+            caregiver__email_bounced_at__isnull=True,
+            caregiver__is_active=True,
+        )
+        .exclude(caregiver__email="")
+        .values_list(
+            "child_id", "caregiver_id", "caregiver__diary_reminder_time", "child__timezone"
+        )
+    )
+    if not links:
+        return []
+    todays = {}
+    for child_id, _user, at, tz in links:
+        local = _local_now(tz, now)
+        if local.time() >= at:
+            todays[child_id] = local.date()
+    recorded = set(
+        DiaryEntry.objects.filter(
+            child_id__in=list(todays), date__in=set(todays.values())
+        ).values_list("child_id", "date")
+    )
+    return [
+        Reminder(
+            child_id=child_id,
+            recipient_id=user_id,
+            kind=ReminderKind.DIARY,
+            test="",
+            due_date=todays[child_id],
+        )
+        for child_id, user_id, _at, _tz in links
+        if child_id in todays and (child_id, todays[child_id]) not in recorded
+    ]
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Make the rows of every reminder due now, then queue every row still to send.
+
+    Returns how many rows were queued. Safe to run any number of times, anywhere.
+    """
+    now = now or timezone.now()
+    rows = due_test_reminders(now) + due_diary_reminders(now)
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    return queue_pending(now)
+
+
+def queue_pending(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    ids = list(
+        Reminder.objects.filter(
+            Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.CLAIMED, lease_until__lt=now)
+        ).values_list("pk", flat=True)[:5000]
+    )
+    if ids:
+        from outcomes.tasks import send_reminder
+
+        transaction.on_commit(lambda: [send_reminder.delay(pk) for pk in ids])
+    return len(ids)
+
+
+def alert_clinicians(result: LabResult) -> None:
+    """Rows for an immediate email to the child's clinicians about a result (no values)."""
+    clinicians = (
+        SiteMembership.objects.filter(
+            site_id=result.child.site_id,
+            role__in=CLINICAL_ROLES,
+            user__is_active=True,
+            user__email_bounced_at__isnull=True,
+            user__clinical_emails=True,
+        )
+        .exclude(user__email="")
+        .values_list("user_id", flat=True)
+    )
+    Reminder.objects.bulk_create(
+        [
+            Reminder(
+                child=result.child,
+                recipient_id=user_id,
+                kind=ReminderKind.THRESHOLD,
+                test=f"result-{result.pk}",
+                due_date=result.sample_date,
+            )
+            for user_id in clinicians
+        ],
+        ignore_conflicts=True,
+    )
+    queue_pending()
+
+
+def weekly_digest(now: datetime | None = None) -> int:
+    """One digest row per clinician with overdue tests or open flags at their sites."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    open_flags = defaultdict(int)
+    for site_id in LabFlag.objects.open().values_list("result__child__site_id", flat=True):
+        open_flags[site_id] += 1
+    overdue = overdue_by_site(today)
+    rows = []
+    for user_id, site_id in (
+        SiteMembership.objects.filter(
+            role__in=CLINICAL_ROLES,
+            user__is_active=True,
+            user__email_bounced_at__isnull=True,
+            user__clinical_emails=True,
+        )
+        .exclude(user__email="")
+        .values_list("user_id", "site_id")
+    ):
+        if open_flags[site_id] or overdue[site_id]:
+            rows.append(
+                Reminder(
+                    child=None,
+                    recipient_id=user_id,
+                    kind=ReminderKind.DIGEST,
+                    test=f"site-{site_id}",
+                    due_date=today,
+                )
+            )
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    return queue_pending(now)
+
+
+def overdue_by_site(today: date) -> dict[int, list]:
+    """{site: [(child, Due)]} for tests overdue by more than the grace period."""
+    courses = defaultdict(list)
+    for child_id, drug, start, total, reason in _prescription_rows():
+        courses[child_id].append(
+            schedule.Course(drug, start, total, reason == PrescriptionReason.ESCALATION)
+        )
+    results = defaultdict(list)
+    for child_id, analyte, sampled, value in LabResult.objects.filter(
+        child_id__in=list(courses), analyte__in=SCHEDULE_ANALYTES
+    ).values_list("child_id", "analyte", "sample_date", "value"):
+        results[child_id].append((analyte, sampled, value))
+    out = defaultdict(list)
+    for child in Child.objects.filter(pk__in=list(courses)).only("pk", "site_id", "first_name"):
+        items = schedule.schedule(courses[child.pk], results[child.pk], today)
+        for item in schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER):
+            out[child.site_id].append((child, item))
+    return out
+
+
+# --- Sending ---------------------------------------------------------------------------------
+
+
+def claim(pk: int, now: datetime | None = None) -> Reminder | None:
+    """Take the row for sending; None when another worker has it or it is done."""
+    now = now or timezone.now()
+    claimed = (
+        Reminder.objects.filter(pk=pk)
+        .filter(
+            Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.CLAIMED, lease_until__lt=now)
+        )
+        .update(status=ReminderStatus.CLAIMED, lease_until=now + LEASE, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    return Reminder.objects.select_related("recipient", "child", "child__site").get(pk=pk)
+
+
+def send_one(pk: int) -> bool:
+    """Claim, send and record one reminder. True when this call sent it."""
+    reminder = claim(pk)
+    if reminder is None:
+        return False
+    try:
+        deliver(reminder)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _msg in error.recipients.values()]
+        if codes and all(500 <= code < 600 for code in codes):
+            _failed(reminder, f"refused permanently: {codes}")
+            return False
+        _release(reminder, f"refused for now: {codes}")
+        raise TransientSendError(str(codes)) from error
+    except smtplib.SMTPResponseException as error:
+        if 500 <= error.smtp_code < 600:
+            _failed(reminder, f"{error.smtp_code} {error.smtp_error!r}")
+            return False
+        _release(reminder, f"{error.smtp_code} {error.smtp_error!r}")
+        raise TransientSendError(str(error.smtp_code)) from error
+    except (smtplib.SMTPException, OSError) as error:
+        _release(reminder, repr(error))
+        raise TransientSendError(repr(error)) from error
+    Reminder.objects.filter(pk=reminder.pk).update(
+        status=ReminderStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def _release(reminder: Reminder, error: str) -> None:
+    Reminder.objects.filter(pk=reminder.pk).update(
+        status=ReminderStatus.PENDING, lease_until=None, last_error=error[:500]
+    )
+
+
+def _failed(reminder: Reminder, error: str) -> None:
+    """A permanent refusal: no more emails to that address; the site administrators are told."""
+    with transaction.atomic():
+        Reminder.objects.filter(pk=reminder.pk).update(
+            status=ReminderStatus.FAILED, last_error=error[:500]
+        )
+        User.objects.filter(pk=reminder.recipient_id).update(email_bounced_at=timezone.now())
+    logger.warning("reminder %s: address refused permanently", reminder.pk)
+    site_id = reminder.child.site_id if reminder.child else None
+    admins = SiteMembership.objects.filter(role=Role.SITE_ADMIN, user__is_active=True)
+    if site_id:
+        admins = admins.filter(site_id=site_id)
+    for admin in (
+        User.objects.filter(pk__in=admins.values("user_id"))
+        .exclude(pk=reminder.recipient_id)
+        .exclude(email="")
+    ):
+        try:
+            emails.send(
+                "bounce_notice",
+                admin.email,
+                {"person": reminder.recipient, "site_url": settings.SITE_URL},
+                admin.language,
+            )
+        except (smtplib.SMTPException, OSError):
+            logger.warning("could not tell the site administrator about a bounce")
+
+
+def unsubscribe_token(user: User, what: str) -> str:
+    return signing.dumps({"u": user.pk, "w": what}, salt=SALT)
+
+
+def unsubscribe_url(user: User, what: str) -> str:
+    return settings.SITE_URL + reverse("unsubscribe", args=[unsubscribe_token(user, what)])
+
+
+def deliver(reminder: Reminder) -> None:
+    person = reminder.recipient
+    child = reminder.child
+    what = {
+        ReminderKind.DIARY: "diary",
+        ReminderKind.THRESHOLD: "alerts",
+        ReminderKind.DIGEST: "alerts",
+    }.get(reminder.kind, "tests")
+    unsubscribe = unsubscribe_url(person, what)
+    headers = {
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    link = settings.SITE_URL + (
+        reverse("day", args=[child.pk])
+        if reminder.kind == ReminderKind.DIARY
+        else reverse("child_detail", args=[child.pk])
+        if child
+        else reverse("dashboard")
+    )
+    context = {
+        "reminder": reminder,
+        "child": child,
+        "person": person,
+        "link": link,
+        "unsubscribe": unsubscribe,
+        "panel": reminder.test,
+    }
+    template = {
+        ReminderKind.DIARY: "diary_reminder",
+        ReminderKind.THRESHOLD: "threshold_alert",
+        ReminderKind.DIGEST: "weekly_digest",
+    }.get(reminder.kind, "test_reminder")
+    emails.send(template, person.email, context, person.language, headers=headers)

@@ -29,7 +29,10 @@ class PanelForm(forms.Form):
             units = [u for u in accepted if u not in ("umol/L", "cells/uL", "10^9/L")]
             self.fields[f"{analyte}"] = forms.CharField(label=analyte.label, required=False)
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
-                label=gettext_lazy("unit"), choices=[(u, u) for u in units], initial=canonical
+                label=gettext_lazy("unit"),
+                choices=[(u, u) for u in units],
+                initial=canonical,
+                required=False,
             )
             if analyte in NEEDS_ULN:
                 self.fields[f"{analyte}_uln"] = forms.CharField(
@@ -114,7 +117,7 @@ def lab_panel_create(request, pk: int):
                                 analyte,
                                 data["sample_date"],
                                 data[f"{analyte}"].strip(),
-                                data[f"{analyte}_unit"],
+                                data[f"{analyte}_unit"] or UNITS[analyte][0],
                                 uln=(data.get(f"{analyte}_uln") or "").strip() or None,
                                 assay=data.get("ifn_score_assay", "")
                                 if analyte == "ifn_score"

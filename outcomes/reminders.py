@@ -184,10 +184,20 @@ def queue_pending(now: datetime | None = None) -> int:
         ).values_list("pk", flat=True)[:5000]
     )
     if ids:
-        from outcomes.tasks import send_reminder
-
-        transaction.on_commit(lambda: [send_reminder.delay(pk) for pk in ids])
+        transaction.on_commit(lambda: _enqueue(ids))
     return len(ids)
+
+
+def _enqueue(ids: list[int]) -> None:
+    """Hand the rows to the workers. A broker that is down loses nothing: the rows stay
+    pending and the next sweep queues them again."""
+    from outcomes.tasks import send_reminder
+
+    try:
+        for pk in ids:
+            send_reminder.delay(pk)
+    except Exception:  # noqa: BLE001 - any broker error; the sweep retries
+        logger.warning("broker unavailable: %d reminders wait for the next sweep", len(ids))
 
 
 def alert_clinicians(result: LabResult) -> None:
@@ -209,7 +219,7 @@ def alert_clinicians(result: LabResult) -> None:
                 child=result.child,
                 recipient_id=user_id,
                 kind=ReminderKind.THRESHOLD,
-                test=f"result-{result.pk}",
+                test="results",
                 due_date=result.sample_date,
             )
             for user_id in clinicians

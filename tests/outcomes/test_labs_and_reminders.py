@@ -1,0 +1,232 @@
+"""Lab entry, flags, the reminder sweep (exactly once) and sending (claim, bounce, unsubscribe)."""
+
+import smtplib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from outcomes import reminders
+from outcomes.models import LabFlag, LabResult, Reminder, ReminderKind, ReminderStatus
+from tests.conftest import prescribe
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def panel(client, child, **values):
+    data = {"sample_date": child.today().isoformat()}
+    for key, value in values.items():
+        data[key] = value
+    return client.post(reverse("lab_panel_create", args=[child.pk]), data)
+
+
+def test_a_panel_is_converted_and_flagged(world, client):
+    prescribe(world.amy, start=world.amy.today() - timedelta(days=30))
+    client.force_login(world.carol)
+    response = panel(
+        client,
+        world.amy,
+        hb="75",
+        hb_unit="g/L",
+        neutrophils="900",
+        neutrophils_unit="cells/µL",
+        bk_plasma="20000",
+        bk_plasma_unit="copies/mL",
+    )
+    assert response.status_code == 302
+    values = dict(LabResult.objects.values_list("analyte", "value"))
+    assert values == {
+        "hb": Decimal("7.500"),
+        "neutrophils": Decimal("0.900"),
+        "bk_plasma": Decimal("4.301"),
+    }
+    codes = set(LabFlag.objects.values_list("code", flat=True))
+    assert {"bari-low-hb", "bari-low-neutrophils", "bk-over-4"} <= codes
+    # The clinicians of the site are emailed once about it (no values in the email).
+    assert Reminder.objects.filter(kind=ReminderKind.THRESHOLD).count() == 2  # carol, sam
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"hb": "300", "hb_unit": "g/dL"}, "is not a possible value"),
+        ({"platelets": "-4", "platelets_unit": "×10⁹/L"}, "cannot be negative"),
+        ({"crp": "lots", "crp_unit": "mg/L"}, "Enter a number"),
+    ],
+)
+def test_bad_results_store_nothing(world, client, values, message):
+    client.force_login(world.carol)
+    response = panel(client, world.amy, esr="12", esr_unit="mm/h", **values)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not LabResult.objects.exists()
+
+
+def test_future_sample_date_is_refused(world, client):
+    client.force_login(world.carol)
+    response = client.post(
+        reverse("lab_panel_create", args=[world.amy.pk]),
+        {
+            "sample_date": (world.amy.today() + timedelta(days=2)).isoformat(),
+            "esr": "10",
+            "esr_unit": "mm/h",
+        },
+    )
+    assert response.status_code == 400 and not LabResult.objects.exists()
+
+
+def test_caregiver_results_are_marked_and_only_clinicians_acknowledge(world, client):
+    client.force_login(world.alice)
+    panel(client, world.amy, hb="7", hb_unit="g/dL")
+    result = LabResult.objects.get()
+    assert result.caregiver_entered
+    flag = LabFlag.objects.get(code="bari-no-start-hb")
+    assert client.post(reverse("flag_acknowledge", args=[flag.pk])).status_code == 403
+    client.force_login(world.carol)
+    client.post(reverse("flag_acknowledge", args=[flag.pk]))
+    flag.refresh_from_db()
+    assert flag.acknowledged_by == world.carol
+    client.force_login(world.dan)
+    assert client.post(reverse("flag_acknowledge", args=[flag.pk])).status_code == 404
+
+
+@pytest.fixture
+def due_child(world):
+    """Amy started baricitinib on 2 March 2026: week 2 bloods are due on 16 March."""
+    prescribe(world.amy, start=datetime(2026, 3, 2).date())
+    world.alice.test_reminders = True
+    world.alice.save()
+    return world.amy
+
+
+def test_sweep_makes_each_reminder_once(due_child, django_capture_on_commit_callbacks):
+    # 9 March, 10:00 in London: seven days before.
+    with (
+        time_machine.travel(datetime(2026, 3, 9, 10, 0, tzinfo=LONDON)),
+        django_capture_on_commit_callbacks(execute=False),
+    ):
+        reminders.sweep()
+        reminders.sweep()
+    rows = list(Reminder.objects.values_list("kind", "test", "due_date"))
+    assert rows == [(ReminderKind.TEST_BEFORE, "bloods", datetime(2026, 3, 16).date())]
+    # Before the family's reminder hour nothing is made.
+    with time_machine.travel(datetime(2026, 3, 16, 7, 0, tzinfo=LONDON)):
+        reminders.sweep()
+    assert Reminder.objects.count() == 1
+    with time_machine.travel(datetime(2026, 3, 16, 9, 30, tzinfo=LONDON)):
+        reminders.sweep()
+    assert Reminder.objects.filter(kind=ReminderKind.TEST_DUE).count() == 1
+
+
+def test_a_done_test_is_not_reminded(due_child, world):
+    LabResult.objects.create(
+        child=due_child,
+        sample_date=datetime(2026, 3, 13).date(),
+        analyte="hb",
+        value=11,
+        unit="g/dL",
+        entered_value=11,
+        entered_unit="g/dL",
+    )
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+        reminders.sweep()
+    assert not Reminder.objects.exists()
+
+
+def test_sweep_queries_do_not_grow_with_children(world, django_assert_max_num_queries):
+    from tests.conftest import make_child
+
+    for n in range(3):
+        child = make_child(world.north, f"Kid{n}")
+        prescribe(child, start=datetime(2026, 3, 2).date())
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with time_machine.travel(datetime(2026, 3, 9, 10, 0, tzinfo=LONDON)):
+        with CaptureQueriesContext(connection) as few:
+            reminders.sweep()
+        for n in range(3, 12):
+            child = make_child(world.north, f"Kid{n}")
+            prescribe(child, start=datetime(2026, 3, 2).date())
+        with CaptureQueriesContext(connection) as many:
+            reminders.sweep()
+    assert len(many) == len(few)
+
+
+def test_send_claims_once_and_sends_once(due_child):
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+        reminders.sweep()
+    pk = Reminder.objects.get().pk
+    assert reminders.send_one(pk) is True
+    assert reminders.send_one(pk) is False  # a second worker, or a retried task
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["alice@example.org"] and "Amy" in message.subject
+    assert "List-Unsubscribe" in message.extra_headers
+    assert "One-Click" in message.extra_headers["List-Unsubscribe-Post"]
+    assert Reminder.objects.get().status == ReminderStatus.SENT
+
+
+def test_an_expired_lease_is_claimed_again(due_child):
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+        reminders.sweep()
+        pk = Reminder.objects.get().pk
+        assert reminders.claim(pk) is not None  # a worker took it, then died
+        assert reminders.claim(pk) is None
+    with time_machine.travel(datetime(2026, 3, 16, 10, 11, tzinfo=LONDON)):
+        assert reminders.claim(pk) is not None
+
+
+def test_a_permanent_refusal_stops_reminders_to_that_address(due_child, monkeypatch, world):
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+        reminders.sweep()
+    pk = Reminder.objects.get().pk
+
+    def refuse(reminder):
+        raise smtplib.SMTPRecipientsRefused({"alice@example.org": (550, b"no such user")})
+
+    monkeypatch.setattr(reminders, "deliver", refuse)
+    assert reminders.send_one(pk) is False
+    world.alice.refresh_from_db()
+    assert world.alice.email_bounced_at is not None
+    assert Reminder.objects.get().status == ReminderStatus.FAILED
+    assert any("stopped working" in m.subject for m in mail.outbox)  # the site administrator
+
+
+def test_a_temporary_failure_is_released_for_a_retry(due_child, monkeypatch):
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+        reminders.sweep()
+    pk = Reminder.objects.get().pk
+
+    def later(reminder):
+        raise smtplib.SMTPDataError(451, b"try again later")
+
+    monkeypatch.setattr(reminders, "deliver", later)
+    with pytest.raises(reminders.TransientSendError):
+        reminders.send_one(pk)
+    assert Reminder.objects.get().status == ReminderStatus.PENDING
+    monkeypatch.undo()
+    assert reminders.send_one(pk) is True
+
+
+def test_one_click_unsubscribe(world, client):
+    world.alice.test_reminders = True
+    world.alice.save()
+    url = reminders.unsubscribe_url(world.alice, "tests").removeprefix("http://127.0.0.1:8000")
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    world.alice.refresh_from_db()
+    assert world.alice.test_reminders is False
+    assert client.get("/unsubscribe/forged/").status_code == 404
+
+
+def test_labs_page_shows_the_next_test_and_strangers_get_404(due_child, world, client):
+    client.force_login(world.alice)
+    page = client.get(reverse("labs", args=[due_child.pk])).content.decode()
+    assert 'id="next-due"' in page and "SPARN JAKi guideline §6.7" in page
+    client.force_login(world.bob)
+    assert client.get(reverse("labs", args=[due_child.pk])).status_code == 404

@@ -7,7 +7,7 @@ from diary.api.views import (
     GrowthViewSet,
     SteroidViewSet,
 )
-from outcomes.api.views import PrescriptionViewSet
+from outcomes.api.views import LabResultViewSet, PrescriptionViewSet
 
 router = DefaultRouter()
 router.register("children", ChildViewSet, basename="child")
@@ -16,6 +16,7 @@ router.register("doses", DoseViewSet, basename="dose")
 router.register("steroids", SteroidViewSet, basename="steroid")
 router.register("growth", GrowthViewSet, basename="growth")
 router.register("prescriptions", PrescriptionViewSet, basename="prescription")
+router.register("labs", LabResultViewSet, basename="lab")
 
 app_name = "api"
 urlpatterns = router.urls

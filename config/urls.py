@@ -9,7 +9,7 @@ from diary import entry_views, pwa
 from diary import views as diary_views
 from outcomes import lab_views
 from outcomes import views as outcome_views
-from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView
+from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
 
 
 class ChartFormat:
@@ -85,6 +85,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
+    path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

@@ -1,18 +1,21 @@
 from datetime import date
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from diary import instruments
 from diary.models import Child, Prescription, Role, Site
-from outcomes import guideline, treatment
+from outcomes import guideline, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
+from outcomes.labs import record_lab
+from outcomes.models import LabResult
 from outcomes.summaries import as_dict, cohort_summary
 
 SMALL_CELL = 5  # aggregate cells of 1–4 children are suppressed for researchers (DOMAIN §9)
@@ -210,3 +213,115 @@ class CohortSummaryView(APIView):
             min_cell=min_cell,
         )
         return Response(as_dict(summary))
+
+
+class LabResultSerializer(serializers.ModelSerializer):
+    flags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LabResult
+        fields = [
+            "id",
+            "child",
+            "sample_date",
+            "analyte",
+            "value",
+            "unit",
+            "entered_value",
+            "entered_unit",
+            "uln",
+            "assay",
+            "positivity_threshold",
+            "egfr",
+            "caregiver_entered",
+            "flags",
+            "created",
+        ]
+        read_only_fields = fields
+
+    def get_flags(self, result) -> list[dict]:
+        return [
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "message": f.message,
+                "source": f.source,
+                "acknowledged": f.acknowledged_at is not None,
+            }
+            for f in result.flags.all()
+        ]
+
+
+class LabInput(serializers.Serializer):
+    child = serializers.IntegerField()
+    sample_date = serializers.DateField()
+    analyte = serializers.CharField()
+    value = serializers.CharField()
+    unit = serializers.CharField(required=False, allow_blank=True, default="")
+    uln = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+
+
+class LabResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Lab results in canonical units with the guideline flags they raised. Caregivers may add
+    results they were given (marked caregiver-entered)."""
+
+    serializer_class = LabResultSerializer
+    filterset_fields = ["child", "analyte"]
+
+    def get_queryset(self):
+        return (
+            LabResult.objects.visible_to(self.request.user)
+            .prefetch_related("flags")
+            .order_by("-sample_date", "-pk")
+        )
+
+    @extend_schema(request=LabInput, responses={201: LabResultSerializer})
+    def create(self, request):
+        incoming = LabInput(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=data["child"])
+        try:
+            result = record_lab(
+                child,
+                request.user,
+                data["analyte"],
+                data["sample_date"],
+                data["value"],
+                data["unit"],
+                uln=data["uln"],
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from None
+        return Response(LabResultSerializer(result).data, status=201)
+
+
+class ScheduleView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        """The child's blood-test schedule: due date, panel, reason, source, done."""
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+        courses = [
+            schedule.Course(p.drug, p.start_date, p.total_mg, p.reason == "escalation")
+            for p in child.prescriptions.all()
+        ]
+        results = list(child.lab_results.values_list("analyte", "sample_date", "value"))
+        items = schedule.schedule(courses, results, child.today())
+        upcoming = schedule.next_due(items, child.today())
+        return Response(
+            {
+                "next_due": upcoming.due if upcoming else None,
+                "items": [
+                    {
+                        "panel": i.panel,
+                        "due": i.due,
+                        "reason": i.reason,
+                        "source": i.source,
+                        "done_on": i.done_on,
+                    }
+                    for i in items
+                ],
+            }
+        )

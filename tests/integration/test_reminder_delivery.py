@@ -74,18 +74,38 @@ def workers(tmp_path):
     started = []
 
     def start(count: int, smtp_port: int) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url(),
-               "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-               "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-               "VAR_DIR": str(settings.VAR_DIR), "DJANGO_SETTINGS_MODULE": "config.settings"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "VAR_DIR": str(settings.VAR_DIR),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         for n in range(count):
             log = tmp_path / f"worker{n}.log"
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "--app", "config", "worker", "--pool", "solo",
-                 "--loglevel", "INFO", "--hostname", f"test{n}-{os.getpid()}@%h",
-                 "--without-mingle", "--without-gossip"],
-                cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "--app",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--loglevel",
+                    "INFO",
+                    "--hostname",
+                    f"test{n}-{os.getpid()}@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
             )
             started.append((process, log))
         deadline = time.monotonic() + 60
@@ -95,8 +115,9 @@ def workers(tmp_path):
             if any(p.poll() is not None for p, _log in started):
                 break
             time.sleep(0.3)
-        raise AssertionError("workers did not start:\n" + "\n".join(
-            log.read_text()[-2000:] for _p, log in started))
+        raise AssertionError(
+            "workers did not start:\n" + "\n".join(log.read_text()[-2000:] for _p, log in started)
+        )
 
     yield start
     for process, _log in started:
@@ -111,9 +132,18 @@ def workers(tmp_path):
 def due_today(world, language="fr"):
     """A caregiver opted in, and a child whose week-2 bloods are due today, after 9 am locally."""
     now = timezone.now()
-    zone = next(z for z in ("Pacific/Kiritimati", "Asia/Tokyo", "Asia/Kolkata", "Europe/Paris",
-                            "America/New_York", "Pacific/Honolulu")
-                if 9 <= now.astimezone(zoneinfo.ZoneInfo(z)).hour <= 22)
+    zone = next(
+        z
+        for z in (
+            "Pacific/Kiritimati",
+            "Asia/Tokyo",
+            "Asia/Kolkata",
+            "Europe/Paris",
+            "America/New_York",
+            "Pacific/Honolulu",
+        )
+        if 9 <= now.astimezone(zoneinfo.ZoneInfo(z)).hour <= 22
+    )
     child = make_child(world.north, "Zoé", timezone=zone)
     prescribe(child, start=child.today() - timedelta(weeks=2))
     parent = make_user("parent-zoe", first_name="Lou", language=language, test_reminders=True)

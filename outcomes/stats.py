@@ -116,12 +116,12 @@ class Paired:
     phase_a: int
     phase_b: int
     n: int
-    mean_difference: float | None  # b − a
-    t: float | None
-    df: int | None
-    p_t: float | None
-    w: float | None
-    p_wilcoxon: float | None
+    mean_difference: float | None = None  # b − a
+    t: float | None = None
+    df: int | None = None
+    p_t: float | None = None
+    w: float | None = None
+    p_wilcoxon: float | None = None
     reason: str | None = None
 
 
@@ -135,7 +135,7 @@ def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
     ]
     n = len(pairs)
     if n < 2:
-        return Paired(phase_a, phase_b, n, None, None, None, None, None, None, NOT_ENOUGH)
+        return Paired(phase_a, phase_b, n, reason=NOT_ENOUGH)
     a = np.array([p[0] for p in pairs])
     b = np.array([p[1] for p in pairs])
     difference = b - a

@@ -147,19 +147,19 @@ def child_summary(child: Child, cutoff: date | None = None) -> ChildSummary:
 @dataclass
 class PhaseRow:
     phase: int
-    n_children: int
-    median: float | None
-    q1: float | None
-    q3: float | None
-    ls_mean: float | None
-    se: float | None
-    df: float | None
-    ci_low: float | None
-    ci_high: float | None
-    steroid_n: int
-    steroid_median: float | None
-    steroid_q1: float | None
-    steroid_q3: float | None
+    n_children: int = 0
+    median: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    ls_mean: float | None = None
+    se: float | None = None
+    df: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    steroid_n: int = 0
+    steroid_median: float | None = None
+    steroid_q1: float | None = None
+    steroid_q3: float | None = None
     reason: str | None = None
 
 
@@ -276,41 +276,15 @@ def cohort_summary(
         )
         if min_cell and 0 < spread.n < min_cell:
             suppressed += 1
-            row = PhaseRow(
-                phase,
-                0,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                0,
-                None,
-                None,
-                None,
-                f"suppressed: fewer than {min_cell} children",
-            )
+            row = PhaseRow(phase, reason=f"suppressed: fewer than {min_cell} children")
         rows.append(row)
     paired = [stats.paired_tests(scores, a, b) for a, b in comparisons]
     if min_cell:
+        suppressed_reason = f"suppressed: fewer than {min_cell} children"
         paired = [
             p
             if not 0 < p.n < min_cell
-            else stats.Paired(
-                p.phase_a,
-                p.phase_b,
-                0,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                f"suppressed: fewer than {min_cell} children",
-            )
+            else stats.Paired(p.phase_a, p.phase_b, 0, reason=suppressed_reason)
             for p in paired
         ]
     criteria = {

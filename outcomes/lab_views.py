@@ -59,20 +59,11 @@ def _visible(request, pk):
     return get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
 
 
-def _schedule_for(child: Child):
-    courses = [
-        schedule.Course(p.drug, p.start_date, p.total_mg, p.reason == "escalation")
-        for p in child.prescriptions.all()
-    ]
-    results = list(child.lab_results.values_list("analyte", "sample_date", "value"))
-    return schedule.schedule(courses, results, child.today())
-
-
 @login_required
 def labs_page(request, pk: int):
     child = _visible(request, pk)
     clinician = Child.objects.managed_by(request.user).filter(pk=pk).exists()
-    items = _schedule_for(child)
+    items = labs.child_schedule(child)
     today = child.today()
     return render(
         request,

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from diary.models import Child, Prescription
-from outcomes import thresholds
+from outcomes import schedule, thresholds
 from outcomes.models import PLAUSIBLE, UNITS, LabFlag, LabResult
 from outcomes.treatment import set_egfr
 
@@ -129,3 +129,13 @@ def flag_result(result: LabResult) -> list[LabFlag]:
 
         reminders.alert_clinicians(result)
     return flags
+
+
+def child_schedule(child: Child) -> list[schedule.Due]:
+    """The child's monitoring schedule from their prescriptions and results (two queries)."""
+    courses = [
+        schedule.Course(p.drug, p.start_date, p.total_mg, p.reason == "escalation")
+        for p in child.prescriptions.all()
+    ]
+    results = list(child.lab_results.values_list("analyte", "sample_date", "value"))
+    return schedule.schedule(courses, results, child.today())

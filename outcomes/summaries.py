@@ -315,15 +315,6 @@ def cohort_summary(
     )
 
 
-def first_recorded(children) -> dict[int, date]:
-    return dict(
-        DiaryEntry.objects.filter(child__in=children)
-        .values("child_id")
-        .annotate(first=Min("date"))
-        .values_list("child_id", "first")
-    )
-
-
 def as_dict(summary: CohortSummary) -> dict:
     """The summary as plain JSON-ready data (floats rounded to 6 places; None stays null)."""
 

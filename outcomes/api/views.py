@@ -14,7 +14,7 @@ from diary import instruments
 from diary.models import Child, Prescription, Role, Site
 from outcomes import guideline, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
-from outcomes.labs import record_lab
+from outcomes.labs import child_schedule, record_lab
 from outcomes.models import LabResult
 from outcomes.summaries import as_dict, cohort_summary
 
@@ -303,12 +303,7 @@ class ScheduleView(APIView):
     def get(self, request, pk: int):
         """The child's blood-test schedule: due date, panel, reason, source, done."""
         child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
-        courses = [
-            schedule.Course(p.drug, p.start_date, p.total_mg, p.reason == "escalation")
-            for p in child.prescriptions.all()
-        ]
-        results = list(child.lab_results.values_list("analyte", "sample_date", "value"))
-        items = schedule.schedule(courses, results, child.today())
+        items = child_schedule(child)
         upcoming = schedule.next_due(items, child.today())
         return Response(
             {

@@ -69,19 +69,9 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
         ReminderKind.TEST_DUE: 0,
         ReminderKind.TEST_OVERDUE: settings.REMINDER_DAYS_AFTER,
     }
-    courses = defaultdict(list)
-    for child_id, drug, start, total, reason in _prescription_rows():
-        courses[child_id].append(
-            schedule.Course(drug, start, total, reason == PrescriptionReason.ESCALATION)
-        )
+    courses, results = _courses_and_results(timezone.localdate(now))
     if not courses:
         return []
-    results = defaultdict(list)
-    horizon = timezone.localdate(now) - timedelta(days=2 * 365)
-    for child_id, analyte, sampled, value in LabResult.objects.filter(
-        child_id__in=list(courses), analyte__in=SCHEDULE_ANALYTES, sample_date__gte=horizon
-    ).values_list("child_id", "analyte", "sample_date", "value"):
-        results[child_id].append((analyte, sampled, value))
     recipients = defaultdict(list)
     for child_id, user_id in (
         CareLink.objects.filter(
@@ -120,11 +110,24 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
     return rows
 
 
-def _prescription_rows():
+def _courses_and_results(today: date) -> tuple[dict, dict]:
+    """Every child's treatment courses and recent schedule-relevant results (two queries)."""
+    courses = defaultdict(list)
     for child_id, drug, start, m, a, e, reason in Prescription.objects.values_list(
         "child_id", "drug", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "reason"
     ):
-        yield child_id, drug, start, m + a + e, reason
+        courses[child_id].append(
+            schedule.Course(drug, start, m + a + e, reason == PrescriptionReason.ESCALATION)
+        )
+    results = defaultdict(list)
+    if courses:
+        for child_id, analyte, sampled, value in LabResult.objects.filter(
+            child_id__in=list(courses),
+            analyte__in=SCHEDULE_ANALYTES,
+            sample_date__gte=today - timedelta(days=2 * 365),
+        ).values_list("child_id", "analyte", "sample_date", "value"):
+            results[child_id].append((analyte, sampled, value))
+    return courses, results
 
 
 def due_diary_reminders(now: datetime) -> list[Reminder]:
@@ -264,16 +267,7 @@ def weekly_digest(now: datetime | None = None) -> int:
 
 def overdue_by_site(today: date) -> dict[int, list]:
     """{site: [(child, Due)]} for tests overdue by more than the grace period."""
-    courses = defaultdict(list)
-    for child_id, drug, start, total, reason in _prescription_rows():
-        courses[child_id].append(
-            schedule.Course(drug, start, total, reason == PrescriptionReason.ESCALATION)
-        )
-    results = defaultdict(list)
-    for child_id, analyte, sampled, value in LabResult.objects.filter(
-        child_id__in=list(courses), analyte__in=SCHEDULE_ANALYTES
-    ).values_list("child_id", "analyte", "sample_date", "value"):
-        results[child_id].append((analyte, sampled, value))
+    courses, results = _courses_and_results(today)
     out = defaultdict(list)
     for child in Child.objects.filter(pk__in=list(courses)).only("pk", "site_id", "first_name"):
         items = schedule.schedule(courses[child.pk], results[child.pk], today)

@@ -38,6 +38,19 @@ if not SECRET_KEY:
 elif PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 50+ random characters")
 
+# Key of the research pseudonyms (HMAC-SHA256, DOMAIN §9) and of the pseudonym kept in the audit
+# trail after an erasure. Never stored in the database nor written to an export; losing it means
+# new pseudonyms for every child, so production must set it and keep it apart from the backups.
+PSEUDONYM_KEY = env_str("PSEUDONYM_KEY")
+if not PSEUDONYM_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE) must be set when DEBUG is off (production mode)"
+        )
+    PSEUDONYM_KEY = generated_secret(VAR_DIR / "pseudonym_key")
+elif len(PSEUDONYM_KEY) < 32:
+    raise ImproperlyConfigured("PSEUDONYM_KEY is too short: use 32+ random characters")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -17,6 +17,7 @@ STRONG_KEY = "k" * 20 + "9Qz-long-enough-random-looking-production-secret-value"
 def clean_environ() -> dict:
     """This process's environment without the settings under test (nor test-only switches)."""
     ours = {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG", "SECRET_KEY"}
+    ours |= {"PSEUDONYM_KEY"}
     ours |= {"DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
     return {k: v for k, v in os.environ.items() if k not in ours}
 
@@ -43,6 +44,8 @@ def run_check(tmp_path, deploy=False, **variables):
         ({"INVITATION_MAX_AGE_DAYS": "two"}, "INVITATION_MAX_AGE_DAYS='two'"),
         ({"DEBUG": "0"}, "SECRET_KEY (or SECRET_KEY_FILE) must be set"),
         ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY is too weak"),
+        ({"DEBUG": "0", "SECRET_KEY": STRONG_KEY}, "PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE)"),
+        ({"PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY is too short"),
     ],
 )
 def test_malformed_environment_stops_start_up(tmp_path, variables, named):
@@ -54,7 +57,12 @@ def test_malformed_environment_stops_start_up(tmp_path, variables, named):
 
 def test_production_settings_pass_the_deploy_check(tmp_path):
     result = run_check(
-        tmp_path, deploy=True, DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="diary.example.org"
+        tmp_path,
+        deploy=True,
+        DEBUG="0",
+        SECRET_KEY=STRONG_KEY,
+        PSEUDONYM_KEY="p" * 40,
+        ALLOWED_HOSTS="diary.example.org",
     )
     assert result.returncode == 0, result.stderr + result.stdout
 

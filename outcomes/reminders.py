@@ -110,10 +110,14 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
     return rows
 
 
-def _courses_and_results(today: date) -> tuple[dict, dict]:
-    """Every child's treatment courses and recent schedule-relevant results (two queries)."""
+def _courses_and_results(today: date, children=None) -> tuple[dict, dict]:
+    """Treatment courses and recent schedule-relevant results of every child, or of the
+    children of a queryset (two queries)."""
     courses = defaultdict(list)
-    for child_id, drug, start, m, a, e, reason in Prescription.objects.values_list(
+    prescriptions = Prescription.objects.all()
+    if children is not None:
+        prescriptions = prescriptions.filter(child__in=children)
+    for child_id, drug, start, m, a, e, reason in prescriptions.values_list(
         "child_id", "drug", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "reason"
     ):
         courses[child_id].append(
@@ -263,6 +267,16 @@ def weekly_digest(now: datetime | None = None) -> int:
             )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
     return queue_pending(now)
+
+
+def overdue_counts(children, today: date) -> dict[int, int]:
+    """{child: number of tests overdue beyond the grace period} for a queryset of children."""
+    courses, results = _courses_and_results(today, children)
+    counts = {}
+    for child_id, child_courses in courses.items():
+        items = schedule.schedule(child_courses, results[child_id], today)
+        counts[child_id] = len(schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER))
+    return counts
 
 
 def overdue_by_site(today: date) -> dict[int, list]:

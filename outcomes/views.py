@@ -22,10 +22,10 @@ from diary.models import (
     Prescription,
     SteroidPrescription,
 )
-from outcomes import charts, cohort_sql, pages, report, summaries, treatment
+from outcomes import charts, cohort_sql, pages, reminders, report, summaries, treatment
 from outcomes.forms import CreatinineForm, MarkersForm, PrescriptionForm, SteroidPrescriptionForm
 from outcomes.labs import record_lab
-from outcomes.models import Analyte
+from outcomes.models import Analyte, LabFlag
 
 
 def _visible(request, pk: int) -> Child:
@@ -264,7 +264,16 @@ NO_ENTRY_FLAG_DAYS = 3
 @login_required
 def dashboard(request):
     _sites, children = _cohort_for(request)
+    visible = children
     entries = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by()
+    open_flags = (
+        LabFlag.objects.open()
+        .filter(result__child=OuterRef("pk"))
+        .order_by()
+        .values("result__child")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
     scored = entries.filter(score__isnull=False)
     since = timezone.localdate() - timedelta(days=29)
     recent = scored.filter(date__gte=since).values("child").annotate(n=Count("pk")).values("n")[:1]
@@ -273,8 +282,10 @@ def dashboard(request):
             last_entry=Subquery(entries.order_by("-date").values("date")[:1]),
             recent=Coalesce(Subquery(recent), 0),
             latest_score=Subquery(scored.order_by("-date").values("score")[:1]),
+            open_flags=Coalesce(Subquery(open_flags), 0),
         )
     )
+    overdue = reminders.overdue_counts(visible, timezone.localdate())
     phases = summaries.cohort_phases(children)
     phase3 = {
         pk: by_phase[3][0]
@@ -303,6 +314,8 @@ def dashboard(request):
                 if child.latest_score is None or mean3 is None
                 else child.latest_score - mean3,
                 "flag": last is None or (today - last).days >= NO_ENTRY_FLAG_DAYS,
+                "open_flags": child.open_flags,
+                "overdue": overdue.get(child.pk, 0),
             }
         )
     sort = request.GET.get("sort", "flag")
@@ -312,7 +325,14 @@ def dashboard(request):
         "days": lambda r: (-(r["days_since"] if r["days_since"] is not None else 10**6),),
         "completeness": lambda r: (r["completeness"],),
         "score": lambda r: (-(r["versus"] if r["versus"] is not None else -(10**6)),),
-        "flag": lambda r: (not r["flag"], -(r["days_since"] or 0)),
+        "flags": lambda r: (-r["open_flags"],),
+        "overdue": lambda r: (-r["overdue"],),
+        "flag": lambda r: (
+            not (r["flag"] or r["open_flags"] or r["overdue"]),
+            -r["open_flags"],
+            -r["overdue"],
+            -(r["days_since"] or 0),
+        ),
     }
     rows.sort(key=keys.get(sort, keys["flag"]))
     return render(

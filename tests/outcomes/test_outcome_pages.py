@@ -23,7 +23,7 @@ from diary.models import (
 from diary.synthetic import ChildSpec, history
 from outcomes import charts
 from outcomes.management.commands.seed_demo import load_history
-from tests.conftest import make_child
+from tests.conftest import make_child, prescribe
 
 
 @pytest.fixture(autouse=True)
@@ -282,3 +282,30 @@ def test_cohort_means_from_the_database_equal_the_per_child_summaries(world):
         for phase, mean in py_scores[pk].items():
             assert sql_scores[pk][phase] == pytest.approx(mean, rel=1e-9)
             assert sql_steroids[pk][phase] == pytest.approx(py_steroids[pk][phase], rel=1e-9)
+
+
+def test_dashboard_shows_abnormal_results_and_overdue_tests(world, client):
+    from outcomes.models import LabFlag
+
+    amy, today = world.amy, world.amy.today()
+    # Started 9 weeks ago: the week 2 and 4 bloods are overdue; week 8 (bloods and lipids) was
+    # due 7 days ago, still within the grace period, and today's Hb counts for its bloods.
+    prescribe(amy, start=today - timedelta(weeks=9))
+    with_history(make_child(world.north, "Calm", reference="C"), days=60)
+    client.force_login(world.carol)
+    client.post(
+        reverse("lab_panel_create", args=[amy.pk]),
+        {"sample_date": today.isoformat(), "hb": "7.5", "hb_unit": "g/dL"},
+    )
+    assert LabFlag.objects.open().filter(result__child=amy).count() == 1
+    page = client.get(reverse("dashboard") + "?sort=flags").content.decode()
+    rows = page.split("<tbody>")[1].split("</tr>")
+    first = rows[0]
+    assert "Amy" in first and "1 to review" in first
+    assert "2 overdue" in first
+    calm = next(r for r in rows if "Calm" in r)
+    assert "to review" not in calm and "overdue" not in calm
+    # Acknowledged flags leave the column.
+    flag = LabFlag.objects.get()
+    client.post(reverse("flag_acknowledge", args=[flag.pk]))
+    assert "to review" not in client.get(reverse("dashboard")).content.decode()

@@ -2,6 +2,7 @@
 between requests). SVG for pages, PNG for downloads, PDF pages for the visit report."""
 
 import io
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import matplotlib
@@ -13,11 +14,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from outcomes import guideline  # noqa: E402
+from outcomes import guideline, thresholds  # noqa: E402
 from outcomes.phases import Phases  # noqa: E402
 
 PHASE_COLOURS = {1: "#f3e0c6", 2: "#fbf3d1", 3: "#dcefe0", 4: "#d6e6f5"}
 INK, ACCENT, MUTED = "#111111", "#0b57a4", "#767676"
+
+
+SEVERITY_COLOURS = {"stop": "#b00020", "adjust": "#b00020", "watch": "#8a4b00"}
+
+
+@dataclass(frozen=True)
+class LabPanel:
+    """One panel of results under the timeline, with the guideline's limits drawn across it."""
+
+    label: str
+    points: list  # (sample date, value)
+    lines: list  # (value, colour, text naming its source)
+    floor: float = 0.0
+    ceiling: float = 0.0  # the axis shows at least up to here
 
 
 def egfr_lines() -> list[tuple]:
@@ -25,6 +40,24 @@ def egfr_lines() -> list[tuple]:
         (40, "#b00020", gettext("eGFR 40: consider stopping or adjusting (SPARN §6.7)")),
         (120, MUTED, gettext("eGFR 120: dosing table threshold (SPARN §6.2b)")),
     ]
+
+
+def lab_panels(results: dict[str, list], drug: str) -> list[LabPanel]:
+    """Panels for the blood counts and eGFR that have results, with DRUG's thresholds."""
+    labels = {
+        "hb": gettext("Hb\ng/dL"),
+        "neutrophils": gettext("neutrophils\n×10⁹/L"),
+        "lymphocytes": gettext("lymphocytes\n×10⁹/L"),
+    }
+    panels = []
+    for analyte, lines in thresholds.chart_lines(drug).items():
+        if results.get(analyte):
+            drawn = [(float(v), SEVERITY_COLOURS.get(sev, MUTED), text) for v, sev, text in lines]
+            top = max(v for v, _c, _t in drawn) * 2
+            panels.append(LabPanel(labels[analyte], results[analyte], drawn, ceiling=top))
+    if results.get("egfr"):
+        panels.append(LabPanel(gettext("eGFR"), results["egfr"], egfr_lines(), ceiling=160))
+    return panels
 
 
 def rolling_mean(points: list[tuple[date, float]], days: int = 7, minimum: int = 4):
@@ -81,16 +114,17 @@ def timeline_figure(
     phases: Phases,
     title: str,
     max_score: int,
-    egfr=(),
+    labs: list[LabPanel] = (),
     size=(10, 7.5),
     start: date | None = None,
 ) -> Figure:
     """A child's course on one time axis: daily score with its 7-day mean, phases, JAK inhibitor
-    and steroid mg/kg/day, and eGFR against the guideline's thresholds when there are results."""
-    panels = 4 if egfr else 3
-    figure = Figure(figsize=size, layout="constrained")
+    and steroid mg/kg/day, then one panel per blood result with results (Hb, neutrophils,
+    lymphocytes, eGFR) against the guideline's thresholds for the child's drug."""
+    panels = 3 + len(labs)
+    figure = Figure(figsize=(size[0], size[1] + 1.4 * len(labs)), layout="constrained")
     axes = figure.subplots(
-        panels, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 1.2, 1.2][:panels]}
+        panels, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 1.2] + [1.2] * len(labs)}
     )
     score_ax, jaki_ax, steroid_ax = axes[0], axes[1], axes[2]
     cutoff = phases.cutoff
@@ -145,22 +179,23 @@ def timeline_figure(
     steroid_ax.set_ylabel(gettext("steroid\nmg/kg/day"))
     steroid_ax.set_ylim(bottom=0)
 
-    if egfr:
-        egfr_ax = axes[3]
-        egfr_ax.plot([d for d, _ in egfr], [float(v) for _, v in egfr], "o-", color=INK, ms=3, lw=1)
-        for value, colour, text in egfr_lines():
-            egfr_ax.axhline(value, color=colour, lw=1, ls="--")
-            egfr_ax.text(
+    for ax, panel in zip(axes[3:], labs, strict=True):
+        dates = [d for d, _ in panel.points]
+        values = [float(v) for _, v in panel.points]
+        ax.plot(dates, values, "o-", color=INK, ms=3, lw=1)
+        for value, colour, text in panel.lines:
+            ax.axhline(value, color=colour, lw=1, ls="--")
+            ax.text(
                 0.005,
                 value,
                 text,
-                transform=egfr_ax.get_yaxis_transform(),
+                transform=ax.get_yaxis_transform(),
                 fontsize=7,
                 color=colour,
                 va="bottom",
             )
-        egfr_ax.set_ylabel(gettext("eGFR"))
-        egfr_ax.set_ylim(0, max(160, max(float(v) for _, v in egfr) * 1.1))
+        ax.set_ylabel(panel.label)
+        ax.set_ylim(panel.floor, max([panel.ceiling, *values]) * 1.1)
     first = start or min([d for d, _ in points] + [d.start for d in data.doses] + [cutoff])
     axes[-1].set_xlim(first, cutoff + timedelta(days=1))
     locator = AutoDateLocator()

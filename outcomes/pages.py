@@ -1,6 +1,7 @@
 """What the child's page, the charts and the report share: one child's summary, cached charts."""
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -18,6 +19,7 @@ from diary.models import (
 )
 from outcomes import charts, summaries
 from outcomes.models import LabResult
+from outcomes.thresholds import CHART_ANALYTES
 
 VERSIONED = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement)
 
@@ -55,17 +57,25 @@ class ChildOutcome:
     child: Child
     data: summaries.ChildData
     summary: summaries.ChildSummary
-    egfr: list
+    labs: list  # charts.LabPanel
 
 
 def child_outcome(child: Child) -> ChildOutcome:
     data = summaries.load([child])[child.pk]
-    egfr = list(
-        LabResult.objects.filter(child=child, egfr__isnull=False)
+    results = defaultdict(list)
+    for analyte, sampled, value, egfr in (
+        LabResult.objects.filter(child=child, analyte__in=(*CHART_ANALYTES, "creatinine"))
         .order_by("sample_date")
-        .values_list("sample_date", "egfr")
-    )
-    return ChildOutcome(child, data, summaries.summarise(data), egfr)
+        .values_list("analyte", "sample_date", "value", "egfr")
+    ):
+        if analyte == "creatinine":
+            if egfr is not None:
+                results["egfr"].append((sampled, egfr))
+        else:
+            results[analyte].append((sampled, value))
+    drugs = [dose.drug for dose in sorted(data.doses, key=lambda d: d.start) if dose.total_mg]
+    labs = charts.lab_panels(results, drugs[-1] if drugs else "baricitinib")
+    return ChildOutcome(child, data, summaries.summarise(data), labs)
 
 
 def timeline_chart(child: Child, fmt: str) -> bytes:
@@ -79,7 +89,7 @@ def timeline_chart(child: Child, fmt: str) -> bytes:
             outcome.summary.phases,
             f"{child.first_name} – {child.get_instrument().name}",
             child.get_instrument().max_score,
-            outcome.egfr,
+            outcome.labs,
         )
         body = charts.render(figure, fmt)
         cache.set(key, body)

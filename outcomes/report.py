@@ -106,7 +106,7 @@ def visit_report(
             summary.phases,
             child.first_name,
             instrument.max_score,
-            outcome.egfr,
+            outcome.labs,
             size=(size[0] - 1, 5.2),
             start=first,
         )

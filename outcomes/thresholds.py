@@ -19,6 +19,25 @@ PERSISTENT_WITHIN = timedelta(days=28)  # an earlier result this recent makes a 
 A_WEEK = timedelta(days=7)
 
 
+# The limits themselves, shared by the flags and the lines drawn on the timeline chart.
+BARI_LOW = {
+    "hb": Decimal(8),
+    "wcc": Decimal("2.0"),
+    "neutrophils": Decimal("1.0"),
+    "lymphocytes": Decimal("0.5"),
+    "platelets": Decimal(75),
+    "egfr": Decimal(40),
+}  # §6.7: below → consider stopping or adjusting
+BARI_NO_START = {"hb": Decimal(8), "neutrophils": Decimal("1.0"), "lymphocytes": Decimal("0.5")}
+TOFA_BANDS = {  # §5.4: (below → stop if still so a week later, below → reduce if persistent)
+    "lymphocytes": (Decimal("0.5"), Decimal("0.75")),
+    "neutrophils": (Decimal("0.5"), Decimal("1.0")),
+}
+TOFA_HB_BELOW = Decimal(9)  # §5.4, with a fall of 2 g/dL or more
+TOFA_HB_FALL = Decimal(2)
+TOFA_NO_START = {"hb": Decimal(10), "neutrophils": Decimal("1.2"), "lymphocytes": Decimal("0.75")}
+
+
 @dataclass(frozen=True)
 class Result:
     analyte: str
@@ -36,10 +55,6 @@ class Flag:
     source: str
 
 
-def _d(value) -> Decimal:
-    return Decimal(str(value))
-
-
 def _previous(history: list[Result], analyte: str, before: date) -> Result | None:
     earlier = [r for r in history if r.analyte == analyte and r.sample_date < before]
     return max(earlier, key=lambda r: r.sample_date) if earlier else None
@@ -51,12 +66,12 @@ def baricitinib_flags(result: Result, same_day: list[Result], treated: bool) -> 
     source = f"{GUIDELINE} §6.7"
     flags = []
     limits = {
-        "hb": (_d(8), _("Hb below 8 g/dL")),
-        "wcc": (_d("2.0"), _("White cell count below 2.0 ×10⁹/L")),
-        "neutrophils": (_d("1.0"), _("Neutrophils below 1.0 ×10⁹/L")),
-        "lymphocytes": (_d("0.5"), _("Lymphocytes below 0.5 ×10⁹/L")),
-        "platelets": (_d(75), _("Platelets below 75 ×10⁹/L")),
-        "egfr": (_d(40), _("eGFR below 40 mL/min/1.73m²")),
+        "hb": (BARI_LOW["hb"], _("Hb below 8 g/dL")),
+        "wcc": (BARI_LOW["wcc"], _("White cell count below 2.0 ×10⁹/L")),
+        "neutrophils": (BARI_LOW["neutrophils"], _("Neutrophils below 1.0 ×10⁹/L")),
+        "lymphocytes": (BARI_LOW["lymphocytes"], _("Lymphocytes below 0.5 ×10⁹/L")),
+        "platelets": (BARI_LOW["platelets"], _("Platelets below 75 ×10⁹/L")),
+        "egfr": (BARI_LOW["egfr"], _("eGFR below 40 mL/min/1.73m²")),
     }
     if a in limits and v < limits[a][0]:
         flags.append(
@@ -99,7 +114,7 @@ def baricitinib_flags(result: Result, same_day: list[Result], treated: bool) -> 
                 )
             )
     if not treated:
-        start_limits = {"hb": _d(8), "neutrophils": _d("1.0"), "lymphocytes": _d("0.5")}
+        start_limits = BARI_NO_START
         if a in start_limits and v <= start_limits[a]:
             flags.append(
                 Flag(
@@ -125,7 +140,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
         if previous and result.sample_date - previous.sample_date <= PERSISTENT_WITHIN
         else None
     )
-    bands = {"lymphocytes": (_d("0.5"), _d("0.75")), "neutrophils": (_d("0.5"), _d("1.0"))}
+    bands = TOFA_BANDS
     if a in bands:
         stop_below, reduce_below = bands[a]
         name = _NAMES()[a]
@@ -190,7 +205,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                 )
     if a == "hb":
         fall = previous.value - v if previous else Decimal(0)
-        if v < 9 or fall >= 2:
+        if v < TOFA_HB_BELOW or fall >= TOFA_HB_FALL:
             flags.append(
                 Flag(
                     a,
@@ -204,7 +219,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                 )
             )
     if not treated:
-        start_limits = {"hb": _d(10), "neutrophils": _d("1.2"), "lymphocytes": _d("0.75")}
+        start_limits = TOFA_NO_START
         if a in start_limits and v <= start_limits[a]:
             flags.append(
                 Flag(
@@ -274,3 +289,47 @@ def flags_for(drug: str | None, result: Result, history: list[Result], treated: 
 
 def _NAMES() -> dict:  # noqa: N802 - translated at call time
     return {"hb": _("Hb"), "neutrophils": _("Neutrophils"), "lymphocytes": _("Lymphocytes")}
+
+
+CHART_ANALYTES = ("hb", "neutrophils", "lymphocytes")
+
+
+def chart_lines(drug: str) -> dict[str, list[tuple[Decimal, str, str]]]:
+    """The guideline limits to draw on the timeline's blood-count panels for DRUG:
+    {analyte: [(value, severity, label naming its section)]}."""
+    if drug == "tofacitinib":
+        src = f"{GUIDELINE} §5.4"
+        out = {
+            "hb": [
+                (TOFA_HB_BELOW, ADJUST, _("Hb 9: interrupt tofacitinib (%(src)s)") % {"src": src})
+            ]
+        }
+        for analyte, (stop, reduce) in TOFA_BANDS.items():
+            name = _NAMES()[analyte]
+            out[analyte] = [
+                (
+                    stop,
+                    STOP,
+                    _("%(name)s %(limit)s: stop if still below a week later (%(src)s)")
+                    % {"name": name, "limit": stop, "src": src},
+                ),
+                (
+                    reduce,
+                    WATCH,
+                    _("%(name)s %(limit)s: reduce if persistently below (%(src)s)")
+                    % {"name": name, "limit": reduce, "src": src},
+                ),
+            ]
+        return out
+    src = f"{GUIDELINE} §6.7"
+    return {
+        analyte: [
+            (
+                BARI_LOW[analyte],
+                ADJUST,
+                _("%(name)s %(limit)s: consider stopping or adjusting baricitinib (%(src)s)")
+                % {"name": _NAMES()[analyte], "limit": BARI_LOW[analyte], "src": src},
+            )
+        ]
+        for analyte in CHART_ANALYTES
+    }

@@ -23,5 +23,8 @@ def child_outcomes(context, child: Child):
         "phases": outcome.summary.phases,
         "instrument": instrument,
         "plain": plain_summary(child, outcome.summary, instrument),
+        "labs": outcome.labs,
+        # The figure grows by 1.4 in (140 px in the SVG) per blood-result panel.
+        "chart_height": 750 + 140 * len(outcome.labs),
         "request": context["request"],
     }

@@ -3,6 +3,7 @@
 import io
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -101,6 +102,26 @@ def test_chart_is_rendered_once_per_data_version(world, client, monkeypatch):
     png = client.get(reverse("timeline_chart", args=[world.amy.pk, "png"]))
     assert png.content.startswith(b"\x89PNG") and "attachment" in png["Content-Disposition"]
     assert client.get(f"/children/{world.amy.pk}/chart.gif").status_code == 404
+
+
+def test_timeline_has_blood_count_panels_with_the_drugs_thresholds(world, client):
+    from outcomes.labs import record_lab
+
+    with_history(world.amy)
+    today = world.amy.today()
+    for weeks, hb, neutrophils in ((8, "10.5", "2.1"), (4, "7.6", "0.8")):
+        sampled = today - timedelta(weeks=weeks)
+        record_lab(world.amy, world.carol, "hb", sampled, Decimal(hb), "g/dL")
+        record_lab(world.amy, world.carol, "neutrophils", sampled, Decimal(neutrophils), "×10⁹/L")
+    client.force_login(world.carol)
+    svg = client.get(reverse("timeline_chart", args=[world.amy.pk, "svg"])).content.decode()
+    assert "Hb 8: consider stopping or adjusting baricitinib (SPARN JAKi guideline §6.7)" in svg
+    assert "Neutrophils 1.0: consider stopping" in svg
+    assert "Lymphocytes" not in svg  # no lymphocyte results: no empty panel
+    page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
+    table = page.split("Blood results drawn on the chart")[1]
+    assert "7.6" in table and "10.5" in table and "0.8" in table
+    assert 'height="1030"' in page  # two panels: the picture grows with them
 
 
 def count_queries(client, url) -> int:

@@ -126,3 +126,28 @@ def test_every_flag_names_its_section():
     result = Result("hb", Decimal("7"), DAY)
     for flag in flags_for("baricitinib", result, [], treated=False):
         assert flag.source.startswith("SPARN JAKi guideline §")
+
+
+def test_chart_lines_are_the_flag_limits_of_the_drug():
+    from outcomes.thresholds import chart_lines
+
+    bari = {a: [(v, s) for v, s, _t in lines] for a, lines in chart_lines("baricitinib").items()}
+    assert bari == {
+        "hb": [(Decimal(8), ADJUST)],
+        "neutrophils": [(Decimal("1.0"), ADJUST)],
+        "lymphocytes": [(Decimal("0.5"), ADJUST)],
+    }
+    tofa = {a: [(v, s) for v, s, _t in lines] for a, lines in chart_lines("tofacitinib").items()}
+    assert tofa == {
+        "hb": [(Decimal(9), ADJUST)],
+        "neutrophils": [(Decimal("0.5"), STOP), (Decimal("1.0"), WATCH)],
+        "lymphocytes": [(Decimal("0.5"), STOP), (Decimal("0.75"), WATCH)],
+    }
+    # Each drawn line is a limit the flags use: just below it raises a flag of that drug.
+    for drug, lines in (("baricitinib", bari), ("tofacitinib", tofa)):
+        for analyte, drawn in lines.items():
+            for value, _severity in drawn:
+                assert codes(drug, analyte, value - Decimal("0.01"))
+    texts = [t for lines in chart_lines("tofacitinib").values() for _v, _s, t in lines]
+    assert all("§5.4" in t for t in texts)
+    assert all("§6.7" in t for _a, ls in chart_lines("baricitinib").items() for *_, t in ls)

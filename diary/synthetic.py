@@ -183,7 +183,6 @@ class History:
     doses: list[dict] = field(default_factory=list)
     steroids: list[dict] = field(default_factory=list)
     growth: list[dict] = field(default_factory=list)
-    creatinine: list[tuple] = field(default_factory=list)  # (date, µmol/L)
 
 
 def _severity(
@@ -229,10 +228,6 @@ def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -
                 "reason": reason,
             }
             out.prescriptions.append(regimen)
-        if day % 90 == 45:  # bloods every three months, after the first height
-            # Creatinine grows with muscle: about 0.3 × height gives an eGFR near 120.
-            height = spec.height_cm + 6 * day / 365
-            out.creatinine.append((when, Decimal(str(round(height * rng.uniform(0.26, 0.34), 1)))))
         if day % 30 == 0:
             growth = day / 365
             out.growth.append(

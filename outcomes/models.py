@@ -1,5 +1,5 @@
-"""What is derived from and followed up about a child's course: lab results (for now the
-creatinine that gives the eGFR used by the dose guidance)."""
+"""What is followed up about a child's course: lab results in canonical units, the guideline
+flags they raise, and the reminder emails (one row each, so each is sent once)."""
 
 from decimal import Decimal
 

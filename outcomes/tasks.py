@@ -2,6 +2,8 @@
 reminders.py that tests call directly."""
 
 from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
 
 from outcomes import reminders
 
@@ -26,3 +28,11 @@ def send_reminder(self, pk: int) -> bool:
     except reminders.TransientSendError as error:
         countdown = min(MAX_COUNTDOWN, 2**self.request.retries * 5)
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@worker_ready.connect
+def sweep_on_start(sender=None, **kwargs) -> None:
+    """Catch up at once after a restart or deploy instead of waiting for beat's first
+    interval; the sweep makes each reminder once, so several workers starting is harmless."""
+    if settings.REMINDER_SWEEP_ON_START:
+        sweep_reminders.delay()

@@ -1,4 +1,5 @@
-from datetime import timedelta
+from datetime import time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -18,8 +19,8 @@ from diary.models import (
     User,
 )
 from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, cohort_specs, history
+from outcomes import synthetic_labs
 from outcomes.labs import record_lab
-from outcomes.models import Analyte
 
 CHILD_FIELDS = {f.name for f in Child._meta.concrete_fields} - {"site", "reference"}
 
@@ -112,15 +113,14 @@ class Command(BaseCommand):
                         reported_by=reporter.caregiver if reporter else None,
                         prescribed_by=clinicians.get(child.site_id),
                     )
-                    for day, creatinine in generated.creatinine:
-                        record_lab(
-                            child,
-                            clinicians.get(child.site_id),
-                            Analyte.CREATININE,
-                            day,
-                            creatinine,
-                            "µmol/L",
-                        )
+                    self._labs(spec, child, generated, today, clinicians.get(child.site_id))
+            # The demo parent asked for blood-test reminders and a diary reminder from midnight,
+            # so the first sweep of `make run` emails one (today's entry is never there yet).
+            parent = User.objects.get(username="demo-parent")
+            if not parent.test_reminders:
+                parent.test_reminders = True
+                parent.diary_reminder_time = time(0, 0)
+                parent.save(update_fields=["test_reminders", "diary_reminder_time"])
             admin = self._user("admin", "Site", "Admin", "en", password)
             if not admin.is_superuser:
                 admin.is_superuser = admin.is_staff = True
@@ -141,6 +141,24 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo logins (password: {password}):")
             for username in usernames:
                 self.stdout.write(f"  {username}")
+
+    def _labs(self, spec, child, generated, today, clinician) -> None:
+        """Results as the monitoring schedule asks. Noah's last two months of tests are left
+        undone (overdue on the dashboard); Chloe's latest neutrophils are low (an open flag)."""
+        skip = (today - timedelta(days=60), today - timedelta(days=8))
+        results = synthetic_labs.samples(
+            generated.prescriptions,
+            [(g["date"], g["height_cm"]) for g in generated.growth],
+            today,
+            seed=spec.reference,
+            skip=skip if spec.reference == "N-002" else None,
+        )
+        latest = max((r.sample_date for r in results), default=None)
+        for r in results:
+            value = r.value
+            if spec.reference == "N-003" and r.analyte == "neutrophils" and r.sample_date == latest:
+                value = Decimal("0.8")
+            record_lab(child, clinician, r.analyte, r.sample_date, value, r.unit, uln=r.uln)
 
     def _user(self, username, first, last, language, password) -> User:
         user, created = User.objects.get_or_create(

@@ -69,34 +69,46 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
         ReminderKind.TEST_DUE: 0,
         ReminderKind.TEST_OVERDUE: settings.REMINDER_DAYS_AFTER,
     }
-    courses, results = _courses_and_results(timezone.localdate(now))
-    if not courses:
-        return []
+    opted = CareLink.objects.filter(
+        caregiver__test_reminders=True,
+        caregiver__email_bounced_at__isnull=True,
+        caregiver__is_active=True,
+    ).exclude(caregiver__email="")
     recipients = defaultdict(list)
-    for child_id, user_id in (
-        CareLink.objects.filter(
-            child_id__in=list(courses),
-            caregiver__test_reminders=True,
-            caregiver__email_bounced_at__isnull=True,
-            caregiver__is_active=True,
-        )
-        .exclude(caregiver__email="")
-        .values_list("child_id", "caregiver_id")
-    ):
+    zones = {}
+    for child_id, user_id, zone in opted.values_list("child_id", "caregiver_id", "child__timezone"):
         recipients[child_id].append(user_id)
-    rows = []
-    for child_id, timezone_name in Child.objects.filter(pk__in=list(recipients)).values_list(
-        "pk", "timezone"
-    ):
-        local = _local_now(timezone_name, now)
+        zones[child_id] = zone
+    if not recipients:
+        return []
+    today = timezone.localdate(now)
+    courses = _courses(Prescription.objects.filter(child_id__in=opted.values("child_id")))
+    high_bk = defaultdict(set)
+    for child_id, sampled in LabResult.objects.filter(
+        analyte="bk_plasma", value__gte=3, sample_date__gte=today - timedelta(days=2 * 365)
+    ).values_list("child_id", "sample_date"):
+        high_bk[child_id].add(sampled)
+    # Due dates lie whole weeks after a course start or a high BK load: only children with one
+    # of those on the right weekday can have a reminder today (about one in seven), so only
+    # their schedules are computed and only their results loaded.
+    local_days = {}
+    for child_id, child_courses in courses.items():
+        local = _local_now(zones[child_id], now)
         if local.hour < settings.REMINDER_LOCAL_HOUR:
             continue
-        today = local.date()
-        for item in schedule.schedule(courses[child_id], results[child_id], today):
+        anchors = {c.start for c in child_courses} | high_bk[child_id]
+        if schedule.may_fall_due(anchors, local.date(), tuple(offsets.values())):
+            local_days[child_id] = local.date()
+    candidates = list(local_days)
+    results = _results(candidates, today) if candidates else defaultdict(list)
+    rows = []
+    for child_id in candidates:
+        day = local_days[child_id]
+        for item in schedule.schedule(courses[child_id], results[child_id], day):
             if item.done:
                 continue
             for kind, offset in offsets.items():
-                if item.due + timedelta(days=offset) == today:
+                if item.due + timedelta(days=offset) == day:
                     rows += [
                         Reminder(
                             child_id=child_id,
@@ -110,28 +122,38 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
     return rows
 
 
-def _courses_and_results(today: date, children=None) -> tuple[dict, dict]:
-    """Treatment courses and recent schedule-relevant results of every child, or of the
-    children of a queryset (two queries)."""
+def _courses(prescriptions) -> dict[int, list[schedule.Course]]:
     courses = defaultdict(list)
-    prescriptions = Prescription.objects.all()
-    if children is not None:
-        prescriptions = prescriptions.filter(child__in=children)
     for child_id, drug, start, m, a, e, reason in prescriptions.values_list(
         "child_id", "drug", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "reason"
     ):
         courses[child_id].append(
             schedule.Course(drug, start, m + a + e, reason == PrescriptionReason.ESCALATION)
         )
+    return courses
+
+
+def _results(child_ids, today: date) -> dict[int, list]:
+    """Recent schedule-relevant results of CHILD_IDS (a list or a queryset of ids)."""
     results = defaultdict(list)
-    if courses:
-        for child_id, analyte, sampled, value in LabResult.objects.filter(
-            child_id__in=list(courses),
-            analyte__in=SCHEDULE_ANALYTES,
-            sample_date__gte=today - timedelta(days=2 * 365),
-        ).values_list("child_id", "analyte", "sample_date", "value"):
-            results[child_id].append((analyte, sampled, value))
-    return courses, results
+    for child_id, analyte, sampled, value in LabResult.objects.filter(
+        child_id__in=child_ids,
+        analyte__in=SCHEDULE_ANALYTES,
+        sample_date__gte=today - timedelta(days=2 * 365),
+    ).values_list("child_id", "analyte", "sample_date", "value"):
+        results[child_id].append((analyte, sampled, value))
+    return results
+
+
+def _courses_and_results(today: date, children=None) -> tuple[dict, dict]:
+    """Treatment courses and recent schedule-relevant results of every child, or of the
+    children of a queryset (two queries)."""
+    prescriptions = Prescription.objects.all()
+    if children is not None:
+        prescriptions = prescriptions.filter(child__in=children)
+    courses = _courses(prescriptions)
+    ids = children.values("pk") if children is not None else list(courses)
+    return courses, _results(ids, today) if courses else defaultdict(list)
 
 
 def due_diary_reminders(now: datetime) -> list[Reminder]:
@@ -179,7 +201,8 @@ def sweep(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     rows = due_test_reminders(now) + due_diary_reminders(now)
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    # One INSERT on PostgreSQL whatever the count (SQLite splits by its variable limit).
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
     return queue_pending(now)
 
 
@@ -195,14 +218,17 @@ def queue_pending(now: datetime | None = None) -> int:
     return len(ids)
 
 
+ENQUEUE_BATCH = 50  # reminders per message: one publish each, spread over the workers
+
+
 def _enqueue(ids: list[int]) -> None:
-    """Hand the rows to the workers. A broker that is down loses nothing: the rows stay
-    pending and the next sweep queues them again."""
-    from outcomes.tasks import send_reminder
+    """Hand the rows to the workers in batches. A broker that is down loses nothing: the rows
+    stay pending and the next sweep queues them again."""
+    from outcomes.tasks import send_reminders
 
     try:
-        for pk in ids:
-            send_reminder.delay(pk)
+        for start in range(0, len(ids), ENQUEUE_BATCH):
+            send_reminders.delay(ids[start : start + ENQUEUE_BATCH])
     except Exception:  # noqa: BLE001 - any broker error; the sweep retries
         logger.warning("broker unavailable: %d reminders wait for the next sweep", len(ids))
 

@@ -199,3 +199,13 @@ def next_due(items: list[Due], today: date) -> Due | None:
 
 def overdue(items: list[Due], today: date, grace_days: int = 7) -> list[Due]:
     return [d for d in items if not d.done and d.due + timedelta(days=grace_days) < today]
+
+
+def may_fall_due(dates: set[date], day: date, offsets: tuple[int, ...]) -> bool:
+    """Whether a test can be due OFFSET days before DAY for some offset, given DATES the due
+    dates are whole weeks from (course starts and BK viral loads of 3 or more: every interval
+    of the schedule is in weeks). A cheap filter that spares computing the schedule of
+    children who cannot have a reminder that day."""
+    return any(
+        (day - timedelta(days=off) - anchor).days % 7 == 0 for anchor in dates for off in offsets
+    )

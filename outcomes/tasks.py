@@ -21,6 +21,18 @@ def weekly_digest() -> int:
     return reminders.weekly_digest()
 
 
+@shared_task(acks_late=True)
+def send_reminders(ids: list[int]) -> int:
+    """Send a batch; a reminder that meets a temporary failure is retried on its own."""
+    sent = 0
+    for pk in ids:
+        try:
+            sent += reminders.send_one(pk)
+        except reminders.TransientSendError:
+            send_reminder.apply_async((pk,), countdown=5)
+    return sent
+
+
 @shared_task(bind=True, max_retries=10, acks_late=True)
 def send_reminder(self, pk: int) -> bool:
     try:

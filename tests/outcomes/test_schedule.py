@@ -87,3 +87,37 @@ def test_not_treated_or_interrupted():
         )
         == []
     )
+
+
+def test_the_weekday_filter_never_hides_a_due_test():
+    """may_fall_due() lets the sweep skip children; it must keep every child with a test due
+    OFFSET days before the day, whatever the courses and BK results (seeded random cases)."""
+    import random
+
+    from outcomes.schedule import may_fall_due
+
+    rng = random.Random(3)
+    offsets = (-7, 0, 7, -3, 5)
+    for _case in range(400):
+        start = date(2025, 1, 1) + timedelta(days=rng.randint(0, 300))
+        courses, day = [], start
+        for n in range(rng.randint(1, 4)):
+            drug = rng.choice(["baricitinib", "baricitinib", "tofacitinib"])
+            courses.append(Course(drug, day, Decimal(rng.choice([0, 2, 4, 6])), n > 0))
+            day += timedelta(days=rng.randint(5, 120))
+        results = [
+            (
+                "bk_plasma",
+                start + timedelta(days=rng.randint(0, 400)),
+                Decimal(rng.choice([1, 3, 5])),
+            )
+            for _ in range(rng.randint(0, 3))
+        ]
+        today = start + timedelta(days=rng.randint(0, 500))
+        anchors = {c.start for c in courses} | {d for _a, d, v in results if v >= 3}
+        items = schedule(courses, results, today)
+        for off in offsets:
+            if any(item.due + timedelta(days=off) == today for item in items):
+                assert may_fall_due(anchors, today, (off,)), (courses, results, today, off)
+    # And it does filter: a course started on another weekday cannot fall due today.
+    assert not may_fall_due({date(2026, 1, 1)}, date(2026, 1, 3), (0, 7, -7))

@@ -106,8 +106,11 @@ def scenario_chart(scale: dict) -> dict:
 def scenario_sweep(scale: dict) -> dict:
     """The reminder sweep over N and 10·N children: time and query count at both sizes."""
     from bench import sweep
+    from diary.models import Child
 
     small = scale.get("sweep", 100)
+    if Child.objects.filter(site__code=sweep.SITE).count() != small:
+        sweep.reset()
     sweep.load(small)
     sweep.measure()  # warm-up
     few = sweep.measure()

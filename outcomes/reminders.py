@@ -63,47 +63,63 @@ def _local_now(tz: str, now: datetime) -> datetime:
 
 
 def due_test_reminders(now: datetime) -> list[Reminder]:
-    """Unsaved Reminder rows for blood tests, for caregivers who asked for them."""
+    """Unsaved Reminder rows for blood tests, for caregivers who asked for them (five queries
+    whatever the number of children)."""
     offsets = {
         ReminderKind.TEST_BEFORE: -settings.REMINDER_DAYS_BEFORE,
         ReminderKind.TEST_DUE: 0,
         ReminderKind.TEST_OVERDUE: settings.REMINDER_DAYS_AFTER,
     }
+    shifts = tuple(offsets.values())
     opted = CareLink.objects.filter(
         caregiver__test_reminders=True,
         caregiver__email_bounced_at__isnull=True,
         caregiver__is_active=True,
     ).exclude(caregiver__email="")
-    recipients = defaultdict(list)
-    zones = {}
-    for child_id, user_id, zone in opted.values_list("child_id", "caregiver_id", "child__timezone"):
-        recipients[child_id].append(user_id)
-        zones[child_id] = zone
-    if not recipients:
+    local_days = {}  # zone: its date, where it is past the reminder hour
+    for zone in opted.values_list("child__timezone", flat=True).distinct():
+        local = _local_now(zone, now)
+        if local.hour >= settings.REMINDER_LOCAL_HOUR:
+            local_days[zone] = local.date()
+    if not local_days:
         return []
     today = timezone.localdate(now)
-    courses = _courses(Prescription.objects.filter(child_id__in=opted.values("child_id")))
+    since = today - timedelta(days=2 * 365)
+    # Every due date lies whole weeks after a course start or a BK viral load of 3 or more:
+    # only children with one on the right weekday are loaded (about one in seven), and only
+    # those whose week numbers fit the schedule have it computed.
+    weekdays = schedule.weekdays(set(local_days.values()), shifts)
+    django_weekdays = [(day + 1) % 7 + 1 for day in weekdays]  # Django: Sunday 1 … Saturday 7
     high_bk = defaultdict(set)
     for child_id, sampled in LabResult.objects.filter(
-        analyte="bk_plasma", value__gte=3, sample_date__gte=today - timedelta(days=2 * 365)
+        child_id__in=opted.values("child_id"),
+        analyte="bk_plasma",
+        value__gte=3,
+        sample_date__gte=since,
     ).values_list("child_id", "sample_date"):
         high_bk[child_id].add(sampled)
-    # Due dates lie whole weeks after a course start or a high BK load: only children with one
-    # of those on the right weekday can have a reminder today (about one in seven), so only
-    # their schedules are computed and only their results loaded.
-    local_days = {}
+    anchored = Prescription.objects.filter(
+        child_id__in=opted.values("child_id"), start_date__week_day__in=django_weekdays
+    ).values("child_id")
+    zones = {}
+    courses = _courses(
+        Prescription.objects.filter(Q(child_id__in=anchored) | Q(child_id__in=list(high_bk))),
+        zones,
+    )
+    candidates = {}
     for child_id, child_courses in courses.items():
-        local = _local_now(zones[child_id], now)
-        if local.hour < settings.REMINDER_LOCAL_HOUR:
-            continue
-        anchors = {c.start for c in child_courses} | high_bk[child_id]
-        if schedule.may_fall_due(anchors, local.date(), tuple(offsets.values())):
-            local_days[child_id] = local.date()
-    candidates = list(local_days)
-    results = _results(candidates, today) if candidates else defaultdict(list)
+        day = local_days.get(zones[child_id])
+        starts = {c.start for c in child_courses}
+        if day and schedule.may_fall_due(starts, high_bk[child_id], day, shifts):
+            candidates[child_id] = day
+    results = _results(list(candidates), today)
+    recipients = defaultdict(list)
+    for child_id, user_id in opted.filter(child_id__in=list(candidates)).values_list(
+        "child_id", "caregiver_id"
+    ):
+        recipients[child_id].append(user_id)
     rows = []
-    for child_id in candidates:
-        day = local_days[child_id]
+    for child_id, day in candidates.items():
         for item in schedule.schedule(courses[child_id], results[child_id], day):
             if item.done:
                 continue
@@ -122,11 +138,21 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
     return rows
 
 
-def _courses(prescriptions) -> dict[int, list[schedule.Course]]:
+def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedule.Course]]:
+    """{child: courses} of PRESCRIPTIONS; fills ZONES with each child's time zone if given."""
     courses = defaultdict(list)
-    for child_id, drug, start, m, a, e, reason in prescriptions.values_list(
-        "child_id", "drug", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "reason"
+    for child_id, drug, start, m, a, e, reason, zone in prescriptions.values_list(
+        "child_id",
+        "drug",
+        "start_date",
+        "morning_mg",
+        "afternoon_mg",
+        "evening_mg",
+        "reason",
+        "child__timezone",
     ):
+        if zones is not None:
+            zones[child_id] = zone
         courses[child_id].append(
             schedule.Course(drug, start, m + a + e, reason == PrescriptionReason.ESCALATION)
         )

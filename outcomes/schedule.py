@@ -9,6 +9,7 @@ Tofacitinib (§5.4): FBC, U&Es, LFTs and lipids at weeks 6 and 12, then every 3 
 and ESR. A test is done when a matching result lies within ±7 days of its due date.
 """
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,6 +35,9 @@ PANELS = {
     "bk_jc": {"bk_plasma", "bk_urine", "jc_plasma", "jc_urine"},
     "bk_viral_load": {"bk_plasma"},
 }
+
+
+PANEL_SETS = {panel: frozenset(analytes) for panel, analytes in PANELS.items()}
 
 
 @dataclass(frozen=True)
@@ -174,20 +178,20 @@ def schedule(
     for panel, due, reason, source in items:
         unique.setdefault((panel, due), (reason, source))
     window = timedelta(days=settings.done_within_days)
+    sampled = {panel: sorted({d for a, d, _v in results if a in PANELS[panel]}) for panel in PANELS}
     out = []
     used: set[tuple[str, date]] = set()  # a sample counts for one test of a panel only
     for (panel, due), (reason, source) in sorted(unique.items(), key=lambda kv: kv[0][1]):
-        matching = sorted(
-            {
-                d
-                for a, d, _v in results
-                if a in PANELS[panel] and abs(d - due) <= window and (panel, d) not in used
-            }
-        )
-        done_on = matching[0] if matching else None
-        if done_on:
-            used.add((panel, done_on))
-        out.append(Due(panel, due, reason, source, done_on, frozenset(PANELS[panel])))
+        dates = sampled[panel]
+        done_on = None
+        for d in dates[bisect_left(dates, due - window) :]:
+            if d > due + window:
+                break
+            if (panel, d) not in used:
+                done_on = d
+                used.add((panel, d))
+                break
+        out.append(Due(panel, due, reason, source, done_on, PANEL_SETS[panel]))
     return out
 
 
@@ -201,11 +205,49 @@ def overdue(items: list[Due], today: date, grace_days: int = 7) -> list[Due]:
     return [d for d in items if not d.done and d.due + timedelta(days=grace_days) < today]
 
 
-def may_fall_due(dates: set[date], day: date, offsets: tuple[int, ...]) -> bool:
-    """Whether a test can be due OFFSET days before DAY for some offset, given DATES the due
-    dates are whole weeks from (course starts and BK viral loads of 3 or more: every interval
-    of the schedule is in weeks). A cheap filter that spares computing the schedule of
-    children who cannot have a reminder that day."""
+def may_fall_due(
+    starts: set[date],
+    high_bk: set[date],
+    day: date,
+    offsets: tuple[int, ...],
+    settings: Settings = Settings(),
+) -> bool:
+    """Whether any test can be due OFFSET days before DAY (for some offset), from the course
+    STARTS and the dates of BK viral loads of 3 or more alone. Every due date is a whole
+    number of weeks after one of those, at a week number the settings allow, so this cheap
+    check spares computing the schedule of almost every child on a given day."""
+    fixed = {*settings.baricitinib_weeks, *settings.tofacitinib_weeks}
+    fixed |= set(settings.after_increase_weeks)
+    periodic = [
+        (
+            max(settings.baricitinib_weeks) + settings.baricitinib_every_weeks,
+            settings.baricitinib_every_weeks,
+        ),
+        (
+            max(settings.tofacitinib_weeks) + settings.tofacitinib_every_weeks,
+            settings.tofacitinib_every_weeks,
+        ),
+        (settings.bk_every_weeks, settings.bk_every_weeks),
+    ]
+
+    def weeks(anchor: date):
+        for off in offsets:
+            days = (day - anchor).days - off
+            if days >= 0 and days % 7 == 0:
+                yield days // 7
+
+    for start in starts:
+        for week in weeks(start):
+            if week in fixed or any(week >= b and (week - b) % p == 0 for b, p in periodic):
+                return True
     return any(
-        (day - timedelta(days=off) - anchor).days % 7 == 0 for anchor in dates for off in offsets
+        week > 0 and week % settings.bk_followup_weeks == 0
+        for sampled in high_bk
+        for week in weeks(sampled)
     )
+
+
+def weekdays(days: set[date], offsets: tuple[int, ...]) -> set[int]:
+    """The weekdays (Monday 0) a due date can have to be reminded on one of DAYS: all the
+    schedule's intervals are whole weeks, so its anchors fall on these weekdays too."""
+    return {(d - timedelta(days=off)).weekday() for d in days for off in offsets}

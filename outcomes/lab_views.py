@@ -154,6 +154,7 @@ def flag_acknowledge(request, pk: int):
         flag.acknowledged_at = timezone.now()
         flag.acknowledged_by = request.user
         flag.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        messages.success(request, _("Flag acknowledged: %(message)s") % {"message": flag.message})
     return redirect("labs", pk=flag.result.child_id)
 
 

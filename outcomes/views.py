@@ -327,9 +327,10 @@ def dashboard(request):
         "score": lambda r: (-(r["versus"] if r["versus"] is not None else -(10**6)),),
         "flags": lambda r: (-r["open_flags"],),
         "overdue": lambda r: (-r["overdue"],),
+        # Results to review first, then silent diaries, then overdue tests.
         "flag": lambda r: (
-            not (r["flag"] or r["open_flags"] or r["overdue"]),
             -r["open_flags"],
+            not r["flag"],
             -r["overdue"],
             -(r["days_since"] or 0),
         ),

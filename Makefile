@@ -50,11 +50,17 @@ restore: $(VENV)/.run-installed
 	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/ags-....pgdump [FORCE=1]"; exit 2; }
 	$(BIN)/python manage.py restore_db "$(FILE)" $(if $(FORCE),--force)
 
-# Known vulnerabilities in the installed packages, and bandit on our code. --strict: a package
-# that could not be checked fails the audit instead of being skipped.
+# Known vulnerabilities in the installed packages (all but this project, as pinned by pip
+# freeze), and bandit on our code. --strict: a package that could not be checked fails the audit
+# instead of being skipped.
 audit: $(VENV)/.dev-installed
 	$(BIN)/bandit --quiet -c pyproject.toml --severity-level medium -r config diary outcomes bench
-	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
+	@mkdir -p var
+	$(BIN)/pip freeze --all --exclude-editable > var/installed-requirements.txt
+	$(BIN)/pip-audit --strict --progress-spinner off --no-deps --disable-pip \
+		--requirement var/installed-requirements.txt \
+		|| { echo "pip-audit failed: a known vulnerability above, or a package it could not check" \
+		"(https://pypi.org/pypi/NAME/VERSION/json unreachable?)"; exit 1; }
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean browser-deps
+.PHONY: run test lint format bench clean browser-deps backup restore audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,27 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Backups of DATABASE_URL (see the README's Security section): var/backups/ unless OUT is given.
+backup: $(VENV)/.run-installed
+	$(BIN)/python manage.py backup_db $(if $(OUT),--out "$(OUT)")
+
+# Refuses a database that holds data unless FORCE=1.
+restore: $(VENV)/.run-installed
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/ags-....pgdump [FORCE=1]"; exit 2; }
+	$(BIN)/python manage.py restore_db "$(FILE)" $(if $(FORCE),--force)
+
+# Known vulnerabilities in the installed packages (all but this project, as pinned by pip
+# freeze), and bandit on our code. --strict: a package that could not be checked fails the audit
+# instead of being skipped.
+audit: $(VENV)/.dev-installed
+	$(BIN)/bandit --quiet -c pyproject.toml --severity-level medium -r config diary outcomes bench
+	@mkdir -p var
+	$(BIN)/pip freeze --all --exclude-editable > var/installed-requirements.txt
+	$(BIN)/pip-audit --strict --progress-spinner off --no-deps --disable-pip \
+		--requirement var/installed-requirements.txt \
+		|| { echo "pip-audit failed: a known vulnerability above, or a package it could not check" \
+		"(https://pypi.org/pypi/NAME/VERSION/json unreachable?)"; exit 1; }
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

@@ -122,6 +122,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day
 INVITATION_MAX_AGE_DAYS = env_int("INVITATION_MAX_AGE_DAYS", 14, minimum=1)
+# Days a child's record is kept after consent withdrawal before a site administrator may erase it.
+ERASURE_RETENTION_DAYS = env_int("ERASURE_RETENTION_DAYS", 30, minimum=0)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("Français"))]

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from config.views import healthz
-from diary import entry_views, pwa
+from diary import entry_views, erasure_views, pwa
 from diary import views as diary_views
 from outcomes import lab_views
 from outcomes import views as outcome_views
@@ -63,6 +63,7 @@ urlpatterns = [
     path("dashboard/", outcome_views.dashboard, name="dashboard"),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
     path("children/<int:pk>/invite/", diary_views.child_invite, name="child_invite"),
+    path("children/<int:pk>/erase/", erasure_views.child_erase, name="child_erase"),
     path("sites/<slug:code>/members/", diary_views.site_members, name="site_members"),
     path(
         "sites/<slug:code>/members/<int:membership_pk>/remove/",

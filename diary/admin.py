@@ -37,6 +37,10 @@ class ChildAdmin(SimpleHistoryAdmin):
     search_fields = ("first_name", "last_name", "reference")
     inlines = [CareLinkInline]
 
+    def has_delete_permission(self, request, obj=None):
+        # A plain delete would leave the child's names in the history: erase_child blanks them.
+        return False
+
 
 @admin.register(Invitation)
 class InvitationAdmin(SimpleHistoryAdmin):

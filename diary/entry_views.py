@@ -1,12 +1,13 @@
 """The phone pages: record a day, and the last 30 days."""
 
+import logging
 import uuid
 import zoneinfo
 from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,8 @@ from diary.models import (
 )
 
 HISTORY_DAYS = 30
+
+logger = logging.getLogger(__name__)
 
 
 def _child(request, pk: int) -> Child:
@@ -70,8 +73,15 @@ def day_page(request, pk: int):
         return redirect("day", pk=child.pk)
     instrument = child.get_instrument()
     context = {"child": child, "instrument": instrument, "errors": {}, "posted": None}
+    status = 200
     if request.method == "POST":
-        outcome = _save_day(request, child, day)
+        try:
+            outcome = _save_day(request, child, day)
+        except DatabaseError:
+            # All or nothing: the page comes back with the answers for another Save.
+            logger.exception("saving a diary day failed")
+            messages.error(request, recording.NOT_SAVED)
+            outcome, status = {"errors": {}}, 503
         if outcome is None:
             return redirect(f"{reverse('day', args=[child.pk])}?date={day.isoformat()}&saved=1")
         context.update(outcome)
@@ -100,7 +110,10 @@ def day_page(request, pk: int):
         steroid_errors=[v for k, v in context["errors"].items() if k.startswith("steroid-")],
         new_ids={"entry": uuid.uuid4(), "steroid": uuid.uuid4(), "growth": uuid.uuid4()},
     )
-    status = 409 if context.get("conflict") else 400 if context["errors"] else 200
+    if context.get("conflict"):
+        status = 409
+    elif context["errors"]:
+        status = 400
     return render(request, "diary/day.html", context, status=status)
 
 

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid, dose_problem
 from diary.models import (
@@ -22,6 +23,10 @@ from diary.models import (
 )
 
 FEVER_FROM_C = Decimal("38.0")
+# What a family hears when the database fails during a save (the save is all or nothing).
+NOT_SAVED = gettext_lazy(
+    "Nothing was saved: the diary could not be stored just now. Please try again in a minute."
+)
 
 
 class Invalid(Exception):

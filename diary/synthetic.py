@@ -207,7 +207,8 @@ def _scores(instrument, severity: float, rng: random.Random) -> dict[str, int]:
 
 def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -> History:
     """Deterministic diary, doses, steroids and growth for SPEC over DAYS ending on END."""
-    rng = random.Random(f"{seed}-{spec.reference}")
+    # Made-up demo data, not secrets: a seeded generator keeps it reproducible.
+    rng = random.Random(f"{seed}-{spec.reference}")  # nosec B311
     instrument = instruments.get(instruments.default_for(spec.diagnosis))
     start = end - timedelta(days=days - 1)
     out = History()
@@ -328,7 +329,8 @@ def cohort_specs(
 ) -> list[ChildSpec]:
     """N made-up children with AGS and varied courses: most escalate in one to three steps,
     about one in ten is never treated. Deterministic for a seed."""
-    rng = random.Random(seed)
+    # Made-up demo data, not secrets: a seeded generator keeps it reproducible.
+    rng = random.Random(seed)  # nosec B311
     specs = []
     for i in range(n):
         diagnosis, gene = rng.choice(AGS_GENES)

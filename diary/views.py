@@ -49,6 +49,7 @@ def child_detail(request, pk: int):
         "caregivers": child.care_links.select_related("caregiver"),
         "pending_invitations": child.invitations.pending() if can_manage else [],
         "history": changes_for_child(child) if can_manage else [],
+        "can_erase": request.user.admin_sites().filter(pk=child.site_id).exists(),
     }
     return render(request, "diary/child_detail.html", context)
 

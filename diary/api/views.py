@@ -1,6 +1,8 @@
+import logging
 from decimal import Decimal
 
 import django_filters
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -26,6 +28,8 @@ from diary.api.serializers import (
     SteroidOut,
 )
 from diary.models import Child, DiaryEntry, DoseAdministration, GrowthMeasurement, SteroidDose
+
+logger = logging.getLogger(__name__)
 
 
 class IsClinicianOrReadOnly(permissions.BasePermission):
@@ -112,6 +116,7 @@ def record_schema(incoming, outgoing):
         400: OpenApiResponse(description="Field errors"),
         404: OpenApiResponse(description="No such child or row for this user"),
         409: ConflictOut,
+        503: OpenApiResponse(description="Nothing was stored: send the same request again"),
     }
     return extend_schema_view(
         create=extend_schema(request=incoming, responses={201: outgoing, 200: outgoing, **errors}),
@@ -164,6 +169,15 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 "current": self.get_serializer(conflict.current).data,
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
+        except DatabaseError:
+            # The save is one transaction: nothing of it was stored, and the same id is safe
+            # to send again.
+            logger.exception("saving a %s failed", self.model._meta.model_name)
+            return Response(
+                {"detail": str(recording.NOT_SAVED)},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "30"},
+            )
         code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
         return Response(self.get_serializer(saved.row).data, status=code)
 

@@ -1,132 +1,22 @@
 """Real parts: Celery workers as separate processes on the configured broker (Redis in CI's
 PostgreSQL run, the file-system broker otherwise), the test database, and an SMTP server."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import zoneinfo
 from datetime import timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
-from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from diary.models import CareLink
 from outcomes import reminders
 from outcomes.models import Reminder, ReminderStatus
 from tests.conftest import make_child, make_user, prescribe
+from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Recorder:
-    """An SMTP server's message handler that can say "try later" a few times first."""
-
-    def __init__(self, refuse_first: int = 0):
-        self.refuse_first = refuse_first
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        if self.refuse_first:
-            self.refuse_first -= 1
-            return "451 4.3.0 Try again later"
-        self.messages.append((envelope.rcpt_tos, envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    servers = []
-
-    def start(refuse_first: int = 0) -> tuple[Recorder, int]:
-        handler = Recorder(refuse_first)
-        with socket.socket() as probe:  # a free port on loopback
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
-        controller.start()
-        servers.append(controller)
-        return handler, port
-
-    yield start
-    for controller in servers:
-        controller.stop()
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def workers(tmp_path):
-    started = []
-
-    def start(count: int, smtp_port: int) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-            "VAR_DIR": str(settings.VAR_DIR),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        for n in range(count):
-            log = tmp_path / f"worker{n}.log"
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "--app",
-                    "config",
-                    "worker",
-                    "--pool",
-                    "solo",
-                    "--loglevel",
-                    "INFO",
-                    "--hostname",
-                    f"test{n}-{os.getpid()}@%h",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log.open("w"),
-                stderr=subprocess.STDOUT,
-            )
-            started.append((process, log))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if all("ready" in log.read_text() for _p, log in started):
-                return
-            if any(p.poll() is not None for p, _log in started):
-                break
-            time.sleep(0.3)
-        raise AssertionError(
-            "workers did not start:\n" + "\n".join(log.read_text()[-2000:] for _p, log in started)
-        )
-
-    yield start
-    for process, _log in started:
-        process.terminate()
-    for process, _log in started:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def due_today(world, language="fr"):
@@ -149,15 +39,6 @@ def due_today(world, language="fr"):
     parent = make_user("parent-zoe", first_name="Lou", language=language, test_reminders=True)
     CareLink.objects.create(caregiver=parent, child=child, relationship="mother")
     return child, parent
-
-
-def wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_two_sweeps_and_two_workers_send_one_email(world, smtp, workers):

@@ -78,6 +78,8 @@
           .then(function (response) {
             clearTimeout(timer);
             if (response.ok) { c.done = true; persist(item); return "ok"; }
+            // The server stored nothing (503) or failed: keep the entry on the phone and retry.
+            if (response.status >= 500) return "offline";
             if (response.status === 401 || response.status === 403) return {problem: T.signin, status: response.status};
             return response.json().catch(function () { return {}; }).then(function (body) {
               return {problem: body.detail || JSON.stringify(body), status: response.status};

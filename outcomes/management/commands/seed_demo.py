@@ -48,7 +48,7 @@ def load_history(child, generated, reported_by, prescribed_by) -> None:
     )
 
 
-DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, printed at seeding
+DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, printed at seeding  # nosec B105
 
 
 class Command(BaseCommand):

@@ -22,8 +22,9 @@ def _intervals_cte() -> str:
 
 
 # The steroid dose per kg of the weight on, or most recently before, the day (the nearest after
-# when there is none before). PostgreSQL spreads each weight over the days it is in force and
-# joins on the day; elsewhere an indexed lookup per steroid day. "1.0 *": SQLite keeps
+# when there is none before). PostgreSQL carries each weight forward in one sorted pass over
+# weights and steroid days (window functions: a weight starts a group, the group's first row is
+# its weight); elsewhere an indexed lookup per steroid day. "1.0 *": SQLite keeps
 # whole-number decimals as integers and would divide them as such.
 _STEROID_PER_KG = {
     False: """steroid_per_kg AS (
@@ -32,32 +33,31 @@ _STEROID_PER_KG = {
                    AND g.weight_kg IS NOT NULL AND g.date <= d.date ORDER BY g.date DESC LIMIT 1),
                 (SELECT g.weight_kg FROM diary_growthmeasurement g WHERE g.child_id = d.child_id
                    AND g.weight_kg IS NOT NULL AND g.date > d.date ORDER BY g.date LIMIT 1)), 0)
-                AS per_kg
+                AS per_kg, 1 AS kind
             FROM (SELECT DISTINCT child_id, date FROM days) d
             JOIN steroid st ON st.child_id = d.child_id AND st.date = d.date
         )""",
-    True: """span AS (
-            SELECT child_id, MIN(first) AS first, MAX(last) AS last FROM iv GROUP BY child_id
+    True: """weighed AS (
+            SELECT child_id, date, NULL::numeric AS mg, weight_kg AS weight, 0 AS kind
+            FROM diary_growthmeasurement
+            WHERE weight_kg IS NOT NULL AND child_id IN (SELECT DISTINCT child_id FROM iv)
+            UNION ALL
+            SELECT child_id, date, mg, NULL, 1 FROM steroid
         ),
-        weights AS (
-            SELECT g.child_id, g.weight_kg, g.date,
-                   LEAD(g.date) OVER (PARTITION BY g.child_id ORDER BY g.date) AS next_date,
-                   ROW_NUMBER() OVER (PARTITION BY g.child_id ORDER BY g.date) AS rn
-            FROM diary_growthmeasurement g JOIN span ON span.child_id = g.child_id
-            WHERE g.weight_kg IS NOT NULL
-        ),
-        daily_weight AS (
-            SELECT w.child_id, w.weight_kg, day::date AS date
-            FROM weights w JOIN span ON span.child_id = w.child_id,
-                 generate_series(
-                     CASE WHEN w.rn = 1 THEN LEAST(span.first, w.date) ELSE w.date END,
-                     COALESCE(w.next_date - 1, GREATEST(span.last, w.date)),
-                     interval '1 day') AS day
+        grouped AS (
+            SELECT child_id, date, mg, weight, kind,
+                   COUNT(weight) OVER (PARTITION BY child_id ORDER BY date, kind
+                                       ROWS UNBOUNDED PRECEDING) AS grp,
+                   FIRST_VALUE(weight) OVER (PARTITION BY child_id ORDER BY kind, date)
+                       AS first_weight
+            FROM weighed
         ),
         steroid_per_kg AS (
-            SELECT st.child_id, st.date, st.mg / NULLIF(dw.weight_kg, 0) AS per_kg
-            FROM steroid st JOIN daily_weight dw
-              ON dw.child_id = st.child_id AND dw.date = st.date
+            SELECT child_id, date, mg / NULLIF(COALESCE(
+                       FIRST_VALUE(weight) OVER (PARTITION BY child_id, grp ORDER BY date, kind),
+                       first_weight), 0) AS per_kg,
+                   kind
+            FROM grouped
         )""",
 }
 
@@ -101,7 +101,7 @@ def phase_means(intervals: list[tuple]) -> dict[int, dict[int, tuple]]:
         SELECT days.child_id, days.phase, AVG(days.score), COUNT(*),
                AVG(COALESCE(k.per_kg, 0))
         FROM days LEFT JOIN steroid_per_kg k
-          ON k.child_id = days.child_id AND k.date = days.date
+          ON k.child_id = days.child_id AND k.date = days.date AND k.kind = 1
         GROUP BY days.child_id, days.phase
     """  # noqa: S608  # nosec B608
     out: dict[int, dict[int, tuple]] = {}

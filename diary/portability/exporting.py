@@ -5,6 +5,7 @@ import csv
 import hashlib
 import io
 import json
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -89,8 +90,11 @@ def stream_zip(
 
     def member(archive: zipfile.ZipFile, filename: str, blocks: Iterable[bytes]):
         digest = hashlib.sha256()
+        info = zipfile.ZipInfo(filename, date_time=time.localtime()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16  # readable once unzipped
         # Sizes are unknown until the end: zip64 headers keep large files valid.
-        with archive.open(filename, "w", force_zip64=True) as out:
+        with archive.open(info, "w", force_zip64=True) as out:
             for block in blocks:
                 digest.update(block)
                 out.write(block)
@@ -120,7 +124,9 @@ def stream_zip(
             "rows": written.rows,
             "sha256": written.files,
         }
-        archive.writestr(MANIFEST_FILENAME, json.dumps(manifest, indent=2, ensure_ascii=False))
+        info = zipfile.ZipInfo(MANIFEST_FILENAME, date_time=time.localtime()[:6])
+        info.external_attr = 0o644 << 16
+        archive.writestr(info, json.dumps(manifest, indent=2, ensure_ascii=False))
     if tail := take():
         yield tail
     written.sha256 = whole.hexdigest()

@@ -164,16 +164,21 @@ def source_from_path(path: Path) -> Source:
     return Source(files, path.name)
 
 
+def source_from_file(opened, name: str) -> Source:
+    """One file: a zip of the CSV files, or one CSV file."""
+    if name.lower().endswith(".zip"):
+        return Source(_from_zip(opened, name), name)
+    data = opened.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise SourceError(_("The files are too large to import at once: split them."))
+    return Source([(name, data)], name)
+
+
 def source_from_uploads(uploads) -> Source:
     """Uploaded files: a zip, or one or more CSV files."""
-    files = []
-    for upload in uploads:
-        if upload.name.lower().endswith(".zip"):
-            files += _from_zip(upload, upload.name)
-        else:
-            if upload.size > MAX_BYTES:
-                raise SourceError(_("The files are too large to import at once: split them."))
-            files.append((upload.name, upload.read()))
+    files = [pair for upload in uploads for pair in source_from_file(upload, upload.name).files]
+    if sum(len(data) for _name, data in files) > MAX_BYTES:
+        raise SourceError(_("The files are too large to import at once: split them."))
     return Source(files, ", ".join(upload.name for upload in uploads))
 
 

@@ -3,13 +3,12 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from diary.models import Child, DataTransfer
 from diary.portability import tables
@@ -35,11 +34,12 @@ def _zip_response(children, log: DataTransfer, about: dict) -> StreamingHttpResp
 
 
 @login_required
-@require_POST
 def child_download(request, pk: int):
     """Everything recorded about the child, for the family (the right of access)."""
     children = Child.objects.visible_to(request.user).filter(pk=pk)
-    child = get_object_or_404(children.select_related("site"))
+    child = get_object_or_404(children.select_related("site"))  # before the method: 404 first
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     log = DataTransfer.objects.create(
         kind=DataTransfer.Kind.FAMILY_DOWNLOAD,
         user=request.user,
@@ -75,10 +75,11 @@ def site_data(request, code: str):
 
 
 @login_required
-@require_POST
 def site_export(request, code: str):
     """The site's identifiable data for clinical audit; logged."""
     site = _site(request, code)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     log = DataTransfer.objects.create(
         kind=DataTransfer.Kind.SITE_EXPORT,
         user=request.user,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from diary.models import Site, User
+from diary.models import User
 from diary.portability import tables
 from diary.portability.importing import SourceError, import_data, source_from_path
 
@@ -19,24 +19,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user",
             metavar="USERNAME",
-            help="the clinician the imported rows are attributed to (recommended)",
+            required=True,
+            help="the clinician the imported rows are recorded in the name of",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="validate everything, store nothing"
         )
 
-    def handle(self, *args, path, site=None, user=None, dry_run=False, **options):
-        importer = None
-        if user:
-            importer = User.objects.filter(username=user, is_active=True).first()
-            if importer is None:
-                raise CommandError(f"No active user {user!r}.")
-        sites = importer.clinical_sites() if importer else Site.objects.all()
+    def handle(self, *args, path, user, site=None, dry_run=False, **options):
+        importer = User.objects.filter(username=user, is_active=True).first()
+        if importer is None:
+            raise CommandError(f"No active user {user!r}.")
+        sites = importer.clinical_sites()
         if site:
             target = sites.filter(code=site).first()
             if target is None:
-                whose = f" where {importer.username} is a clinician" if importer else ""
-                raise CommandError(f"No site {site!r}{whose}.")
+                raise CommandError(f"{user} is not a clinician of a site {site!r}.")
         elif sites.count() == 1:
             target = sites.get()
         else:

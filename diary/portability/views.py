@@ -114,16 +114,16 @@ class ImportForm(forms.Form):
 
 
 def _summary(report) -> str:
-    parts = [
-        _("%(file)s: %(new)d new, %(old)d already stored")
-        % {
-            "file": table.filename,
-            "new": report.created[table.name],
-            "old": report.unchanged[table.name],
-        }
-        for table in tables.TABLES
-        if report.created[table.name] or report.unchanged[table.name]
-    ]
+    parts = []
+    for table in tables.TABLES:
+        new, old = report.created[table.name], report.unchanged[table.name]
+        if old:
+            parts.append(
+                _("%(file)s: %(new)d new, %(old)d already stored")
+                % {"file": table.filename, "new": new, "old": old}
+            )
+        elif new:
+            parts.append(_("%(file)s: %(new)d new") % {"file": table.filename, "new": new})
     return "; ".join(parts) or _("no rows")
 
 

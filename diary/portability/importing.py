@@ -664,6 +664,7 @@ def validate(source: Source, site, user) -> tuple[list[Row], list[Problem], int]
     refused: set[str] = set()  # new children refused: their rows are not checked
     rows: list[Row] = []
     read = 0
+    unread = False
     for table in t.TABLES:
         if table.filename not in files:
             continue
@@ -671,7 +672,7 @@ def validate(source: Source, site, user) -> tuple[list[Row], list[Problem], int]
         for number, cells in _records(table, files[table.filename], problems):
             read += 1
             ref = cells.get("child_ref", "").strip()
-            if table is not t.CHILDREN and ref in refused:
+            if table is not t.CHILDREN and (ref in refused or (unread and ref not in children)):
                 continue
             try:
                 row = _parse_row(table, number, cells)
@@ -691,6 +692,9 @@ def validate(source: Source, site, user) -> tuple[list[Row], list[Problem], int]
                 problems += [Problem(table.filename, number, c, m) for c, m in bad.errors.items()]
                 continue
             rows.append(row)
+        if table is t.CHILDREN:
+            # children.csv could not be read: its children are not "unknown" elsewhere.
+            unread = any(p.file.endswith(table.filename) and p.row in (None, 1) for p in problems)
         if table is t.STEROIDS:
             problems += _gaps(table, rows)
     return rows, problems, read

@@ -440,3 +440,13 @@ def test_export_memory_does_not_grow_with_the_rows(world):
     large, size = peak(8000)
     assert large < small * 1.5 + 512 * 1024, (small, large)
     assert size > 0
+
+
+def test_an_unreadable_childrens_file_does_not_make_every_child_unknown(world, example):
+    set_cell(example / "children.csv", 1, "first_name", "firstname")
+    report = run(example, world.north, world.carol)
+    assert [(p.file, p.row, p.column) for p in report.problems] == [
+        ("children.csv", 1, "firstname"),
+        ("children.csv", 1, "first_name"),
+    ]
+    assert counts()["DiaryEntry"] == 0

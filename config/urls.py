@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from config.views import healthz
 from diary import entry_views, erasure_views, pwa
 from diary import views as diary_views
+from diary.portability import views as portability_views
 from outcomes import lab_views
 from outcomes import views as outcome_views
 from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
@@ -62,6 +63,10 @@ urlpatterns = [
     path("cohort/chart.<chart:fmt>", outcome_views.cohort_chart, name="cohort_chart"),
     path("dashboard/", outcome_views.dashboard, name="dashboard"),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
+    path("children/<int:pk>/data.zip", portability_views.child_download, name="child_download"),
+    path("sites/<slug:code>/data/", portability_views.site_data, name="site_data"),
+    path("sites/<slug:code>/data/export.zip", portability_views.site_export, name="site_export"),
+    path("sites/<slug:code>/data/import/", portability_views.site_import, name="site_import"),
     path("children/<int:pk>/invite/", diary_views.child_invite, name="child_invite"),
     path("children/<int:pk>/erase/", erasure_views.child_erase, name="child_erase"),
     path("sites/<slug:code>/members/", diary_views.site_members, name="site_members"),

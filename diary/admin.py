@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from diary.models import CareLink, Child, Invitation, Site, SiteMembership, User
+from diary.models import CareLink, Child, DataTransfer, Invitation, Site, SiteMembership, User
 
 
 @admin.register(User)
@@ -50,3 +50,18 @@ class InvitationAdmin(SimpleHistoryAdmin):
 
 admin.site.register(SiteMembership, SimpleHistoryAdmin)
 admin.site.register(CareLink, SimpleHistoryAdmin)
+
+
+@admin.register(DataTransfer)
+class DataTransferAdmin(admin.ModelAdmin):
+    """The log of identifiable data exported and imported: read only."""
+
+    list_display = ("started", "kind", "user", "site", "child", "finished", "sha256")
+    list_filter = ("kind", "site")
+    readonly_fields = [f.name for f in DataTransfer._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -60,9 +60,10 @@ def record_lab(
     uln=None,
     assay: str = "",
     positivity_threshold=None,
+    alert: bool = True,
 ) -> LabResult:
     """Store one result in its canonical unit, then the guideline flags it raises; clinicians
-    are emailed about urgent ones (after the transaction commits)."""
+    are emailed about urgent ones (after the transaction commits) when ALERT."""
     converted, canonical = to_canonical(analyte, value, unit)
     if uln not in (None, ""):
         uln, _unit = to_canonical(analyte, uln, unit)
@@ -86,11 +87,11 @@ def record_lab(
     set_egfr(result)
     with transaction.atomic():
         result.save()
-        flag_result(result)
+        flag_result(result, alert=alert)
     return result
 
 
-def flag_result(result: LabResult) -> list[LabFlag]:
+def flag_result(result: LabResult, alert: bool = True) -> list[LabFlag]:
     """Evaluate RESULT (and its eGFR) against the guideline for the child's drug."""
     child = result.child
     prescription = Prescription.objects.filter(child=child).in_force_on(result.sample_date)
@@ -124,7 +125,7 @@ def flag_result(result: LabResult) -> list[LabFlag]:
             )
             if created:
                 flags.append(row)
-    if any(f.severity in thresholds.URGENT for f in flags):
+    if alert and any(f.severity in thresholds.URGENT for f in flags):
         from outcomes import reminders
 
         reminders.alert_clinicians(result)

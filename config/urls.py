@@ -1,10 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from config.views import healthz
+from config.views import bench_ping, healthz
 from diary import entry_views, pwa
 from diary import views as diary_views
 from outcomes import lab_views
@@ -91,3 +92,6 @@ urlpatterns = [
     path("api/", include("config.api_router")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCH_BASELINE_VIEW:
+    urlpatterns.append(path("bench/ping", bench_ping, name="bench_ping"))

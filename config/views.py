@@ -5,6 +5,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from kombu import Connection
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +49,10 @@ def healthz(request):
         },
         status=200 if healthy else 503,
     )
+
+
+@api_view(["GET"])
+def bench_ping(request):
+    """204 for a signed-in caller, nothing else: the benchmarks' baseline, so that a save's
+    latency is read against the same server, authentication and DRF stack doing no work."""
+    return Response(status=204)

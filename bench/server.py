@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = ROOT / "var" / "bench-server"
 WORKERS = 2
 PORTS = range(8111, 8120)
 # The server believes it sits behind a TLS proxy, as in production (SECURE_PROXY_SSL_HEADER).
@@ -45,7 +44,7 @@ def _environment(port: int) -> dict:
         "PSEUDONYM_KEY": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"https://127.0.0.1:{port}",
-        "VAR_DIR": str(VAR_DIR),
+        "VAR_DIR": str(_var_dir()),
         "BENCH_BASELINE_VIEW": "1",
         "LOG_LEVEL": "WARNING",
         # The harness's own database and broker, whatever their defaults resolved to.
@@ -55,6 +54,13 @@ def _environment(port: int) -> dict:
     env.pop("SECRET_KEY_FILE", None)
     env.pop("PSEUDONYM_KEY_FILE", None)
     return env
+
+
+def _var_dir() -> Path:
+    """The server's own static root, keys and caches, under the harness's VAR_DIR."""
+    from django.conf import settings
+
+    return settings.VAR_DIR / "bench-server"
 
 
 def _database_url(settings) -> str:
@@ -98,7 +104,7 @@ def base_url() -> str:
         return _server["url"]
     port = _free_port()
     env = _environment(port)
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _var_dir().mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     subprocess.run(  # noqa: S603 - our own interpreter and manage.py
         [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
@@ -80,6 +79,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
+    path("bench/ping", bench_ping, name="bench_ping"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("api/auth/token/", obtain_auth_token, name="api_token"),
@@ -92,6 +92,3 @@ urlpatterns = [
     path("api/", include("config.api_router")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.BENCH_BASELINE_VIEW:
-    urlpatterns.append(path("bench/ping", bench_ping, name="bench_ping"))

@@ -2,7 +2,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.views.decorators.cache import never_cache
 from kombu import Connection
 from rest_framework.decorators import api_view
@@ -54,5 +54,8 @@ def healthz(request):
 @api_view(["GET"])
 def bench_ping(request):
     """204 for a signed-in caller, nothing else: the benchmarks' baseline, so that a save's
-    latency is read against the same server, authentication and DRF stack doing no work."""
+    latency is read against the same server, authentication and DRF stack doing no work.
+    Not found unless BENCH_BASELINE_VIEW is on."""
+    if not settings.BENCH_BASELINE_VIEW:
+        raise Http404
     return Response(status=204)

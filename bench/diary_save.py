@@ -167,6 +167,7 @@ def scenario_save(scale: dict) -> dict:
 
     clients, requests, warm = scale["save_clients"], scale["save_requests"], scale["save_warmup"]
     url = base_url()
+    load_before = os.getloadavg()[0]
     crowd = [Client(url, family, seed=i) for i, family in enumerate(families(clients))]
     phases = [
         ("ping-warm", warm),
@@ -227,7 +228,8 @@ def scenario_save(scale: dict) -> dict:
         "notes": (
             f"{len(posts)} POSTs + {len(patches)} PATCH re-saves"
             + (f" (PATCH p95 {patch95 * ms:.0f} ms)" if patch95 is not None else "")
-            + f", {len(pings)} pings; clients and server share the machine's "
-            f"{os.cpu_count()} cores"
+            + f", {len(pings)} pings; p50 ratio {p50 / b50:.1f}; clients and server share the "
+            f"machine's {os.cpu_count()} cores (load average {load_before:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after)"
         ),
     }

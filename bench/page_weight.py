@@ -7,6 +7,7 @@ the service worker the scripts register and what it precaches), each with
 `Accept-Encoding: gzip, br`. Bodies are counted as received, before any decompression.
 """
 
+import gzip
 import http.client
 import json
 import re
@@ -178,7 +179,7 @@ def page_weight(browser: Browser, path: str) -> dict:
         else:
             found = []
         pending.extend(urljoin(url, u) for u in found)
-    return {"requests": fetched, "foreign": foreign}
+    return {"requests": fetched, "foreign": foreign, "html": html}
 
 
 def _row(url: str, response, body: bytes) -> dict:
@@ -195,8 +196,6 @@ def _row(url: str, response, body: bytes) -> dict:
 def _decoded(response, body: bytes) -> str:
     encoding = (response.getheader("Content-Encoding") or "").lower()
     if encoding == "gzip":
-        import gzip
-
         body = gzip.decompress(body)
     elif encoding == "br":
         import brotli
@@ -229,6 +228,9 @@ def scenario_page(scale: dict) -> dict:
     total = sum(r["bytes"] for r in rows)
     # On a later visit the immutable, far-future assets come from the phone's cache.
     repeat = sum(r["bytes"] for r in rows if "immutable" not in r["cache"])
+    page = rows[0]
+    # What a compressing proxy in front would make of the page itself, for the notes.
+    page_gzip = len(gzip.compress(weight["html"])) if page["encoding"] == "identity" else None
     biggest = [
         f"{_short(r['url'])} {r['bytes'] / 1024:.1f} KB {r['encoding']}"
         for r in sorted(rows, key=lambda r: -r["bytes"])[:3]
@@ -248,7 +250,12 @@ def scenario_page(scale: dict) -> dict:
         "repeat_visit_bytes": repeat,
         "foreign": weight["foreign"],
         "requests": rows,
-        "notes": f"largest: {', '.join(biggest)}; repeat visit {repeat / 1024:.1f} KB",
+        "notes": f"largest: {', '.join(biggest)}; repeat visit {repeat / 1024:.1f} KB"
+        + (
+            f"; the page is sent uncompressed ({page_gzip / 1024:.1f} KB gzipped)"
+            if page_gzip
+            else ""
+        ),
     }
 
 

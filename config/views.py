@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema
 from kombu import Connection
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -51,6 +52,7 @@ def healthz(request):
     )
 
 
+@extend_schema(exclude=True)  # not part of the API
 @api_view(["GET"])
 def bench_ping(request):
     """204 for a signed-in caller, nothing else: the benchmarks' baseline, so that a save's

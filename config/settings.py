@@ -240,6 +240,9 @@ SPECTACULAR_SETTINGS = {
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD")
 
+# `make bench` turns on /bench/ping, the trivial authenticated view its latencies are compared to.
+BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", default=False)
+
 # Clinical defaults a clinic may change (DOMAIN §5, §7).
 EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 bedside Schwartz
 # Clinical response (DOMAIN §6, NIH remission rule for CANDLE, unconfirmed): phase-4 mean

@@ -4,7 +4,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from config.views import healthz
+from config.views import bench_ping, healthz
 from diary import entry_views, erasure_views, pwa
 from diary import views as diary_views
 from diary.portability import views as portability_views
@@ -85,6 +85,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
+    path("bench/ping", bench_ping, name="bench_ping"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("api/auth/token/", obtain_auth_token, name="api_token"),

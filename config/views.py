@@ -2,9 +2,12 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema
 from kombu import Connection
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +50,14 @@ def healthz(request):
         },
         status=200 if healthy else 503,
     )
+
+
+@extend_schema(exclude=True)  # not part of the API
+@api_view(["GET"])
+def bench_ping(request):
+    """204 for a signed-in caller, nothing else: the benchmarks' baseline, so that a save's
+    latency is read against the same server, authentication and DRF stack doing no work.
+    Not found unless BENCH_BASELINE_VIEW is on."""
+    if not settings.BENCH_BASELINE_VIEW:
+        raise Http404
+    return Response(status=204)

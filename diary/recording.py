@@ -222,25 +222,22 @@ def save(
     base_version N: change ROW_ID, which must still be at version N.
     """
     if base_version is None:
-        existing = model.objects.filter(pk=row_id).first()
-        if existing is not None:
-            if existing.child_id != child.pk:
-                raise Invalid({"id": _("This id belongs to another record.")})
-            return Saved(existing, replay=True)
-        if natural_key is not None:
-            taken = model.objects.filter(child=child, date=day, **natural_key).first()
-            if taken is not None:
-                if _same(taken, values):
-                    return Saved(taken, replay=True)
-                raise Conflict(taken)
+        # Insert first: a new row, by far the common case, costs no lookups. A taken id (a
+        # replay) or a taken day (another caregiver, or two creates racing) is found afterwards.
         try:
             with transaction.atomic():
                 row = model.objects.create(
                     id=row_id, child=child, date=day, reported_by=user, **values
                 )
         except IntegrityError:
-            # Two creates raced for the same child and day: the loser hears about the winner.
-            current = model.objects.filter(child=child, date=day, **(natural_key or {})).first()
+            existing = model.objects.filter(pk=row_id).first()
+            if existing is not None:
+                if existing.child_id != child.pk:
+                    raise Invalid({"id": _("This id belongs to another record.")}) from None
+                return Saved(existing, replay=True)
+            current = None
+            if natural_key is not None:
+                current = model.objects.filter(child=child, date=day, **natural_key).first()
             if current is None:
                 raise
             if _same(current, values):

@@ -51,6 +51,29 @@ def test_a_replayed_create_returns_the_stored_entry(world, api_for):
     assert DiaryEntry.objects.count() == 1
 
 
+def test_an_id_of_another_childs_row_is_refused_and_reveals_nothing(world, api_for):
+    body = entry_body(world.amy)
+    api_for(world.alice).post("/api/entries/", body, format="json")
+    again = api_for(world.bob).post(
+        "/api/entries/",
+        entry_body(world.ben, id=body["id"], scores={}, no_symptoms=True),
+        format="json",
+    )
+    assert again.status_code == 400
+    assert list(again.json()) == ["id"]
+    assert DiaryEntry.objects.get().child == world.amy
+
+
+def test_a_replay_of_a_day_already_saved_returns_the_stored_entry(world, api_for):
+    """The same answers saved twice under two ids (two taps on two phones) are one entry."""
+    api = api_for(world.alice)
+    first = api.post("/api/entries/", entry_body(world.amy), format="json")
+    again = api.post("/api/entries/", entry_body(world.amy), format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert DiaryEntry.objects.count() == 1
+
+
 def test_a_second_create_for_the_same_day_gets_409_with_the_stored_entry(world, api_for):
     api_for(world.alice).post("/api/entries/", entry_body(world.amy), format="json")
     other = entry_body(world.amy, scores={**SCORES, "crying": 3})

@@ -1,0 +1,235 @@
+"""Diary save: `POST /api/entries/` under concurrent parents, beside a trivial authenticated view.
+
+Each client is a caregiver with a token and a child of their own, on one keep-alive-less
+connection (gunicorn's sync workers close after each response). It saves distinct days going
+back from yesterday, and after every fourth save corrects the day it just saved with a PATCH that
+names the version (a second caregiver's correction). The baseline, `GET /bench/ping` with the
+same token authentication, is measured before and after the saves and pooled, so drift on a
+shared machine shows in both.
+"""
+
+import http.client
+import json
+import os
+import random
+import statistics
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+SITE = "bench-save"
+RESAVE_EVERY = 4  # a PATCH with the version after every 4th POST
+
+
+def _percentile(values: list[float], p: int) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def families(count: int) -> list[dict]:
+    """COUNT caregivers, each linked to a child of site bench-save, with a token; the
+    children's previous bench entries removed so that every run saves new days."""
+    from django.db import transaction
+    from rest_framework.authtoken.models import Token
+
+    from diary.models import CareLink, Child, DiaryEntry, Site, User
+
+    born = date.today() - timedelta(days=6 * 365)
+    out = []
+    with transaction.atomic():
+        site, _ = Site.objects.get_or_create(
+            code=SITE, defaults={"name": "Benchmark saves", "country": "GB"}
+        )
+        for i in range(1, count + 1):
+            child, _ = Child.objects.get_or_create(
+                site=site,
+                reference=f"S-{i:03d}",
+                defaults={
+                    "first_name": "Save",
+                    "last_name": f"Bench{i}",
+                    "date_of_birth": born,
+                    "sex": "F",
+                    "diagnosis": "AGS2",
+                    "country": "GB",
+                    "timezone": "Europe/London",
+                },
+            )
+            user, created = User.objects.get_or_create(username=f"bench-parent-{i:03d}")
+            if created:
+                user.set_unusable_password()
+                user.save()
+            CareLink.objects.get_or_create(
+                caregiver=user, child=child, defaults={"relationship": "mother"}
+            )
+            token, _ = Token.objects.get_or_create(user=user)
+            out.append({"child": child, "token": token.key})
+        children = [f["child"].pk for f in out]
+        DiaryEntry.objects.filter(child_id__in=children).delete()
+        DiaryEntry.history.model.objects.filter(child_id__in=children).delete()
+    return out
+
+
+class Client(threading.Thread):
+    """One parent's phone: its requests, one after another, each timed."""
+
+    def __init__(self, url: str, family: dict, seed: int):
+        super().__init__(daemon=True)
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.family = family
+        self.rng = random.Random(seed)
+        self.items = [(item.key, item.max) for item in family["child"].get_instrument().items]
+        self.day = family["child"].today()
+        self.saved = 0
+        self.last = None  # (id, version) of the latest save, for the correction
+        self.plan: list[tuple[str, int, threading.Barrier]] = []
+        self.timings: dict[str, list[float]] = {"ping": [], "post": [], "patch": []}
+        self.failures: list[str] = []
+
+    def _request(self, method: str, path: str, body: dict | None, expected: int) -> dict | None:
+        from bench.server import PROXY_HEADERS
+
+        headers = {"Authorization": f"Token {self.family['token']}", **PROXY_HEADERS}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        self.connection.request(method, path, body=payload, headers=headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != expected:
+            self.failures.append(f"{method} {path}: {response.status} {data[:200]!r}")
+            return None
+        self._elapsed = elapsed
+        return json.loads(data) if data else {}
+
+    def ping(self) -> float:
+        self._request("GET", "/bench/ping", None, 204)
+        return self._elapsed
+
+    def save(self) -> tuple[str, float]:
+        if self.last and self.saved % RESAVE_EVERY == 0:
+            row_id, version = self.last
+            key, top = self.rng.choice(self.items)
+            body = {"version": version, "scores": {key: self.rng.randint(0, top)}}
+            row = self._request("PATCH", f"/api/entries/{row_id}/", body, 200)
+            self.last = None
+            return "patch", self._elapsed if row else 0.0
+        self.day -= timedelta(days=1)
+        scores = {key: min(top, int(self.rng.expovariate(1.5))) for key, top in self.items}
+        body = {
+            "id": str(uuid.uuid4()),
+            "child": self.family["child"].pk,
+            "date": self.day.isoformat(),
+            "scores": scores,
+            "no_symptoms": False,
+            "illness": self.rng.random() < 0.1,
+        }
+        if self.rng.random() < 0.2:
+            body["max_temperature"] = f"{self.rng.uniform(36.5, 39.5):.1f}"
+        if self.rng.random() < 0.1:
+            body["note"] = "Slept badly, more irritable after the evening dose."
+        row = self._request("POST", "/api/entries/", body, 201)
+        self.saved += 1
+        self.last = (row["id"], row["version"]) if row else None
+        return "post", self._elapsed if row else 0.0
+
+    def run(self):
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            for phase, count, barrier in self.plan:
+                barrier.wait()
+                for _ in range(count):
+                    if phase.startswith("ping"):
+                        latency = self.ping()
+                        if not phase.endswith("warm"):
+                            self.timings["ping"].append(latency)
+                    else:
+                        kind, latency = self.save()
+                        if not phase.endswith("warm") and latency:
+                            self.timings[kind].append(latency)
+                barrier.wait()
+        except Exception as exc:  # a broken client must not hang the others at the barrier
+            self.failures.append(repr(exc))
+            for _phase, _count, barrier in self.plan:
+                barrier.abort()
+        finally:
+            self.connection.close()
+
+
+def scenario_save(scale: dict) -> dict:
+    from bench.server import WORKERS, base_url
+
+    clients, requests, warm = scale["save_clients"], scale["save_requests"], scale["save_warmup"]
+    url = base_url()
+    load_before = os.getloadavg()[0]
+    crowd = [Client(url, family, seed=i) for i, family in enumerate(families(clients))]
+    phases = [
+        ("ping-warm", warm),
+        ("save-warm", warm),
+        ("ping-a", requests),
+        ("save", requests),
+        ("ping-b", requests),
+    ]
+    # One barrier per phase edge; the harness thread joins each to time the phase's wall clock.
+    barriers = [threading.Barrier(clients + 1) for _ in phases]
+    for client in crowd:
+        client.plan = [(name, count, barriers[i]) for i, (name, count) in enumerate(phases)]
+        client.start()
+    walls = {}
+    try:
+        for (name, _count), barrier in zip(phases, barriers, strict=True):
+            barrier.wait()
+            started = time.perf_counter()
+            barrier.wait()
+            walls[name] = time.perf_counter() - started
+    except threading.BrokenBarrierError:
+        pass  # a client failed: its reason is reported below
+    for client in crowd:
+        client.join()
+    failures = [f for client in crowd for f in client.failures]
+    if failures:
+        raise RuntimeError(f"diary save: {len(failures)} failed requests, e.g. {failures[0]}")
+
+    posts = [t for c in crowd for t in c.timings["post"]]
+    patches = [t for c in crowd for t in c.timings["patch"]]
+    pings = [t for c in crowd for t in c.timings["ping"]]
+    save_rate = (len(posts) + len(patches)) / walls["save"]
+    ping_rate = len(pings) / (walls["ping-a"] + walls["ping-b"])
+    p50, p95 = _percentile(posts, 50), _percentile(posts, 95)
+    b50, b95 = _percentile(pings, 50), _percentile(pings, 95)
+    patch95 = _percentile(patches, 95) if patches else None
+    ratio = p95 / b95
+    ms = 1000
+    return {
+        "scenario": "diary save",
+        "size": f"{clients} clients × {requests} saves (gunicorn {WORKERS} workers)",
+        "figure_s": round(p95, 4),
+        "figure_text": f"p50 {p50 * ms:.0f} ms, p95 {p95 * ms:.0f} ms, {save_rate:.0f} req/s",
+        "baseline": "GET /bench/ping (token-authenticated, 204) on the same server",
+        "baseline_s": round(b95, 4),
+        "baseline_text": f"p50 {b50 * ms:.0f} ms, p95 {b95 * ms:.0f} ms, {ping_rate:.0f} req/s",
+        "ratio": round(ratio, 2),
+        "target": "p95 ≤ 3× baseline",
+        "met": ratio <= 3,
+        "post_p50_s": round(p50, 4),
+        "post_p95_s": round(p95, 4),
+        "patch_p95_s": round(patch95, 4) if patch95 is not None else None,
+        "saves_per_s": round(save_rate, 1),
+        "baseline_p50_s": round(b50, 4),
+        "baseline_p95_s": round(b95, 4),
+        "baseline_per_s": round(ping_rate, 1),
+        "requests": {"post": len(posts), "patch": len(patches), "ping": len(pings)},
+        "notes": (
+            f"{len(posts)} POSTs + {len(patches)} PATCH re-saves"
+            + (f" (PATCH p95 {patch95 * ms:.0f} ms)" if patch95 is not None else "")
+            + f", {len(pings)} pings; p50 ratio {p50 / b50:.1f}; clients and server share the "
+            f"machine's {os.cpu_count()} cores (load average {load_before:.1f} before, "
+            f"{os.getloadavg()[0]:.1f} after)"
+        ),
+    }

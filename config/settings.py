@@ -283,6 +283,8 @@ AXES_LOCKOUT_CALLABLE = "diary.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "diary.security.client_ip"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "password"]
 AXES_VERBOSE = False
+# Only failures are kept (for the cool-off), not every sign-in's address and browser.
+AXES_DISABLE_ACCESS_LOG = True
 # Behind N proxies that append to X-Forwarded-For, the client is the Nth address from the right.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 

@@ -5,7 +5,8 @@ import re
 
 
 class RedactFilter(logging.Filter):
-    """Removes email addresses and the secret part of token-bearing paths from log lines.
+    """Removes email addresses and the secret part of token-bearing paths from log lines, and
+    the template context from django.template's tracebacks.
 
     django.request logs the path of every 4xx and 5xx response, and invitation, unsubscribe and
     password-reset links carry a token in the path."""
@@ -17,6 +18,9 @@ class RedactFilter(logging.Filter):
         return self.TOKEN_PATH.sub(r"\1[redacted]/", self.EMAIL.sub("[email]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.template" and record.exc_info:
+            # Its DEBUG tracebacks print the whole template context (names, notes...).
+            record.exc_info, record.exc_text = None, None
         message = record.getMessage()
         cleaned = self.redact(message)
         if cleaned != message:

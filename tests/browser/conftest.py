@@ -103,6 +103,6 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     if device is None:
         return
     page.get_by_role("heading", name="Enter your code").wait_for()
-    page.get_by_label("Code").fill(next_code(device))
+    page.get_by_role("textbox", name="Code", exact=True).fill(next_code(device))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(lambda url: "/two-factor/" not in url)

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_otp import user_has_device
 
 from diary.twofactor import is_staff_role, needs_second_factor
 
@@ -53,12 +54,8 @@ class SecondFactorMiddleware:
         if not needs_second_factor(user):
             return None
         if _is_api(request):
-            return JsonResponse(
-                {"detail": _("Two-factor sign-in is required: enter your code in the app first.")},
-                status=403,
-            )
-        from django_otp import user_has_device
-
+            message = _("Two-factor sign-in is required: enter your code when signing in first.")
+            return JsonResponse({"detail": message}, status=403)
         step = "two_factor" if user_has_device(user) else "two_factor_setup"
         return redirect(f"{reverse(step)}?next={quote(request.get_full_path())}")
 

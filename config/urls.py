@@ -1,12 +1,14 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.views import bench_ping, healthz
-from diary import entry_views, erasure_views, pwa
+from diary import entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
+from diary.api.token import TokenView
 from diary.portability import views as portability_views
 from outcomes import lab_views
 from outcomes import views as outcome_views
@@ -82,15 +84,31 @@ urlpatterns = [
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
+    path("accounts/two-factor/", signin_views.two_factor, name="two_factor"),
+    path("accounts/two-factor/setup/", signin_views.two_factor_setup, name="two_factor_setup"),
+    path("account/security/", signin_views.account_security, name="account_security"),
+    path(
+        "account/security/backup-codes/",
+        signin_views.backup_codes_renew,
+        name="backup_codes_renew",
+    ),
+    path("account/security/off/", signin_views.two_factor_disable, name="two_factor_disable"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
     path("bench/ping", bench_ping, name="bench_ping"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
-    path("api/auth/token/", obtain_auth_token, name="api_token"),
+    path("api/auth/token/", TokenView.as_view(), name="api_token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    # Swagger UI's page keeps a <style> block and data: icons; its script is a separate file.
+    path(
+        "api/docs/",
+        csp_update({"style-src": [UNSAFE_INLINE], "img-src": ["data:"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="schema")
+        ),
+        name="api_docs",
+    ),
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),

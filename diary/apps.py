@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class DiaryConfig(AppConfig):
     name = "diary"
     verbose_name = _("Diary")
+
+    def ready(self):
+        from diary import security  # noqa: F401 - connects the sign-in signal

@@ -114,13 +114,50 @@ def world(db) -> World:
     return World(north=north, south=south, amy=amy, ben=ben, **people)
 
 
+def totp_device(user):
+    """The user's confirmed authenticator app, made if there is none (codes: next_code)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+
+
+def login(client, user):
+    """Sign CLIENT in as USER; staff (who need a second factor) as if they had entered a code.
+
+    Marks the session the way django_otp.login does: the id of a real confirmed device."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from diary.twofactor import needs_second_factor
+
+    client.force_login(user)
+    if needs_second_factor(user):
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+        session.save()
+    return client
+
+
+def complete_enrolment(client, user):
+    """Set up an app through the pages as the signed-in USER would; returns the backup codes."""
+    from django.urls import reverse
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from diary.twofactor import next_code
+
+    assert client.get(reverse("two_factor_setup")).status_code == 200
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    page = client.post(reverse("two_factor_setup"), {"code": next_code(device)})
+    assert page.status_code == 200 and page.context["codes"], page.content.decode()[:2000]
+    return page.context["codes"]
+
+
 @pytest.fixture
 def client_for(client):
-    """A test client signed in as the given user."""
+    """A test client signed in as the given user (second factor done for staff)."""
 
     def sign_in(user):
-        client.force_login(user)
-        return client
+        return login(client, user)
 
     return sign_in
 

@@ -4,9 +4,11 @@ import re
 
 import yaml
 
+from tests.conftest import login
+
 
 def test_schema_describes_the_api(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.get("/api/schema/")
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
@@ -16,7 +18,7 @@ def test_schema_describes_the_api(world, client):
 
 
 def test_docs_page_loads_no_external_assets(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get("/api/docs/").content.decode()
     assert "swagger" in page.lower()
     sources = re.findall(r'(?:src|href)="([^"]+)"', page)

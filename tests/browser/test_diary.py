@@ -3,18 +3,16 @@
 import gzip
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import translation
 
 from diary.models import CareLink, DiaryEntry, DoseAdministration
-from tests.browser.conftest import ARTIFACTS, PHONE, screenshot, sign_in
+from tests.browser.conftest import ARTIFACTS, AXE, PHONE, axe_violations, screenshot, sign_in
 from tests.conftest import AGS_ANSWERS, PASSWORD, make_user, prescribe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 ANSWERS = AGS_ANSWERS
 
 
@@ -86,7 +84,7 @@ def test_offline_entry_syncs_exactly_once(world, phone, live_server):
     phone.goto(diary_url(live_server, world))
     phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
     phone.reload()  # now served through the worker, which keeps a copy
-    phone.wait_for_function("navigator.serviceWorker.controller !== null")
+    phone.wait_for_function("() => navigator.serviceWorker.controller !== null")
     context = phone.context
     context.set_offline(True)
     phone.reload()  # opens without a signal
@@ -100,12 +98,12 @@ def test_offline_entry_syncs_exactly_once(world, phone, live_server):
     queued = phone.evaluate("localStorage.getItem('ags-diary-queue')")
     context.set_offline(False)
     phone.evaluate("window.dispatchEvent(new Event('online'))")
-    phone.wait_for_function("document.getElementById('sync-status').hidden")
+    phone.wait_for_function("() => document.getElementById('sync-status').hidden")
     assert DiaryEntry.objects.count() == 1
     # The same queue sent again (a replay after a lost answer) adds nothing.
     phone.evaluate("q => localStorage.setItem('ags-diary-queue', q)", queued)
     phone.evaluate("window.dispatchEvent(new Event('online'))")
-    phone.wait_for_function("localStorage.getItem('ags-diary-queue') === '[]'")
+    phone.wait_for_function("() => localStorage.getItem('ags-diary-queue') === '[]'")
     assert DiaryEntry.objects.count() == 1
     assert DiaryEntry.objects.get().score == 5
 
@@ -172,15 +170,6 @@ def test_french_end_to_end(world, phone, live_server):
     phone.get_by_role("button", name=save, exact=True).click()
     phone.get_by_text(nothing_saved).wait_for()
     assert str(DiaryEntry.objects.get().max_temperature) == "38.6"
-
-
-def axe_violations(page) -> list:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
-    )
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_axe_finds_no_serious_problem(treated, phone, live_server):

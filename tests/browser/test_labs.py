@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 
 from outcomes.models import LabFlag, LabResult
-from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_diary import AXE, axe_violations
+from tests.browser.conftest import AXE, axe_violations, screenshot, sign_in
 from tests.conftest import PASSWORD, prescribe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

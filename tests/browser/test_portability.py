@@ -12,8 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from diary.models import Child, DataTransfer, DiaryEntry
-from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_diary import AXE, axe_violations
+from tests.browser.conftest import AXE, axe_violations, screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -28,7 +28,7 @@ def test_parent_signs_in_on_a_phone(world, phone, live_server):
 
 def test_wrong_password_shows_the_standard_message(world, phone, live_server):
     sign_in(phone, live_server.url, "alice", "not the password")
-    assert phone.get_by_text("Please enter a correct username and password").is_visible()
+    phone.get_by_text("Please enter a correct username and password").wait_for()
 
 
 def test_clinician_signs_in_and_switches_to_french(world, phone, live_server):

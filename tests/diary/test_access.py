@@ -4,6 +4,7 @@ import pytest
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from diary.models import Child
+from tests.conftest import login
 
 # Values for the other parts of a child's URLs.
 OTHER_KWARGS = {"fmt": "svg"}
@@ -74,7 +75,7 @@ def test_visible_to_anonymous_and_inactive(world):
 @pytest.mark.parametrize("stranger", ["bob", "dan", "rita"])
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_strangers_get_404_on_every_child_url(world, client, stranger, method):
-    client.force_login(getattr(world, stranger))
+    login(client, getattr(world, stranger))
     for name in child_url_names():
         url = child_url(name, world.amy.pk)
         response = getattr(client, method)(url, content_type="application/json")
@@ -86,7 +87,7 @@ def test_strangers_get_404_on_every_child_url(world, client, stranger, method):
 
 
 def test_stranger_404_even_for_a_child_that_does_not_exist(world, client):
-    client.force_login(world.bob)
+    login(client, world.bob)
     missing = Child.objects.order_by("-pk").first().pk + 100
     assert client.get(reverse("child_detail", args=[missing])).status_code == 404
     assert client.get(reverse("child_detail", args=[world.amy.pk])).status_code == 404
@@ -101,14 +102,14 @@ def test_anonymous_is_sent_to_sign_in(world, client):
 
 def test_linked_people_see_the_child(world, client):
     for user in (world.alice, world.carol, world.sam):
-        client.force_login(user)
+        login(client, user)
         response = client.get(reverse("child_detail", args=[world.amy.pk]))
         assert response.status_code == 200
         assert b"Amy" in response.content
 
 
 def test_caregiver_cannot_edit_or_invite(world, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     assert client.get(reverse("child_edit", args=[world.amy.pk])).status_code == 404
     assert client.post(reverse("child_invite", args=[world.amy.pk])).status_code == 404
     assert client.get(reverse("child_create")).status_code == 403
@@ -128,25 +129,25 @@ def test_api_lists_only_visible_children(world, api_for):
 
 
 def test_home_page_differs_by_role(world, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     page = client.get("/").content.decode()
     assert "Your children" in page and "Amy" in page and "Ben" not in page
     assert "Register a child" not in page
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get("/").content.decode()
     assert "Children of your sites" in page and "Amy" in page and "Ben" not in page
-    client.force_login(world.rita)
+    login(client, world.rita)
     page = client.get("/").content.decode()
     assert "Amy" not in page and "Ben" not in page and "anonymised" in page.lower()
-    client.force_login(world.sam)
+    login(client, world.sam)
     assert reverse("site_members", args=["north"]) in client.get("/").content.decode()
 
 
 def test_site_members_page_only_for_its_site_admins(world, client):
     url = reverse("site_members", args=["north"])
     for user in (world.carol, world.dan, world.alice, world.rita):
-        client.force_login(user)
+        login(client, user)
         assert client.get(url).status_code == 404
-    client.force_login(world.sam)
+    login(client, world.sam)
     page = client.get(url).content.decode()
     assert "carol@example.org" in page and "dan@example.org" not in page

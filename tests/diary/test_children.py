@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.urls import reverse
 
 from diary.models import Child
+from tests.conftest import login
 
 FORM = {
     "site": "",
@@ -26,7 +27,7 @@ FORM = {
 
 
 def test_clinician_registers_a_child_at_their_site(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.post(reverse("child_create"), {**FORM, "site": world.north.pk})
     child = Child.objects.get(reference="N-100")
     assert response.status_code == 302
@@ -37,7 +38,7 @@ def test_clinician_registers_a_child_at_their_site(world, client):
 
 
 def test_clinician_cannot_place_a_child_at_another_site(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.post(reverse("child_create"), {**FORM, "site": world.south.pk})
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
@@ -45,7 +46,7 @@ def test_clinician_cannot_place_a_child_at_another_site(world, client):
 
 
 def test_bad_input_gets_messages_and_stores_nothing(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     future = (date.today() + timedelta(days=2)).isoformat()
     response = client.post(
         reverse("child_create"),
@@ -68,14 +69,14 @@ def test_bad_input_gets_messages_and_stores_nothing(world, client):
 def test_duplicate_reference_is_refused_with_a_message(world, client):
     world.amy.reference = "N-100"
     world.amy.save()
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.post(reverse("child_create"), {**FORM, "site": world.north.pk})
     assert "Another child at this site has this reference." in response.content.decode()
     assert Child.objects.filter(reference="N-100").count() == 1
 
 
 def test_edit_keeps_who_when_and_previous_values(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     data = {
         **FORM,
         "site": world.north.pk,
@@ -97,7 +98,7 @@ def test_edit_keeps_who_when_and_previous_values(world, client):
 
 
 def test_unchanged_form_writes_no_history(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     before = world.amy.history.count()
     data = {
         **FORM,
@@ -112,7 +113,7 @@ def test_unchanged_form_writes_no_history(world, client):
 
 
 def test_caregiver_sees_no_history_or_identifiers_of_others(world, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     assert "Change history" not in page
 
@@ -175,7 +176,7 @@ def test_api_caregiver_cannot_write(world, api_for):
 def test_the_diary_follows_the_diagnosis_unless_chosen(world, client):
     assert world.amy.get_instrument().key == "ags"
     assert world.ben.get_instrument().key == "nih-candle"
-    client.force_login(world.carol)
+    login(client, world.carol)
     data = {
         **FORM,
         "site": world.north.pk,

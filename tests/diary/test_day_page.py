@@ -14,7 +14,7 @@ from diary.models import (
     GrowthMeasurement,
     SteroidDose,
 )
-from tests.conftest import AGS_ANSWERS, prescribe
+from tests.conftest import AGS_ANSWERS, login, prescribe
 
 ANSWERS = {f"item-{key}": str(score) for key, score in AGS_ANSWERS.items()}
 
@@ -28,7 +28,7 @@ def form(day, **extra):
 
 @pytest.fixture
 def parent(world, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     return client
 
 
@@ -186,7 +186,7 @@ def test_stale_edit_shows_both_versions_and_overwrites_nothing(world, parent, cl
     from django.test import Client
 
     carol = Client()
-    carol.force_login(world.carol)
+    login(carol, world.carol)
     carol.post(
         url(world), form(day, entry_id=str(entry.pk), entry_version="1", **{"item-crying": "3"})
     )
@@ -250,7 +250,7 @@ def test_clinicians_see_who_changed_the_diary_and_what_it_was(world, parent, cli
     from django.test import Client
 
     carol = Client()
-    carol.force_login(world.carol)
+    login(carol, world.carol)
     page = carol.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     assert f"diary entry {day:%Y-%m-%d} changed" in page
     assert "highest temperature (°C): – → 38.2" in page

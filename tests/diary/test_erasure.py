@@ -27,7 +27,7 @@ from diary.models import (
 )
 from outcomes.labs import record_lab
 from outcomes.models import LabFlag, LabResult, Reminder
-from tests.conftest import AGS_ANSWERS, make_child, make_user, prescribe
+from tests.conftest import AGS_ANSWERS, login, make_child, make_user, prescribe
 
 SEEDED = {
     "first name": "Zebedina",
@@ -163,7 +163,7 @@ def zeb(world, settings, client):
         action_flag=CHANGE,
         change_message=f"Changed genotype of {child}",
     )
-    client.force_login(world.carol)
+    login(client, world.carol)
     assert client.get(reverse("timeline_chart", args=[child.pk, "svg"])).status_code == 200
     client.logout()
     child.consent_withdrawn_date = today - timedelta(days=30)
@@ -225,7 +225,7 @@ def test_erasure_leaves_no_trace_but_the_pseudonym(
     ).row
     amy_before = footprint(world.amy)
     assert any(cache._list_cache_files())  # the chart drawn by the fixture
-    client.force_login(world.sam)
+    login(client, world.sam)
     page = client.get(reverse("child_erase", args=[zeb.pk]))
     assert page.status_code == 200 and SEEDED["reference"] in page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -285,7 +285,7 @@ def test_the_command_erases_with_the_reference(zeb, capsys):
 
 def test_refused_within_the_retention(zeb, world, settings, client):
     settings.ERASURE_RETENTION_DAYS = 31  # withdrawn 30 days ago
-    client.force_login(world.sam)
+    login(client, world.sam)
     response = client.post(reverse("child_erase", args=[zeb.pk]), {"confirm": SEEDED["reference"]})
     assert response.status_code == 400
     assert "legal retention" in response.content.decode()
@@ -298,7 +298,7 @@ def test_refused_within_the_retention(zeb, world, settings, client):
 
 
 def test_refused_without_withdrawal(world, client):
-    client.force_login(world.sam)
+    login(client, world.sam)
     response = client.post(reverse("child_erase", args=[world.amy.pk]), {"confirm": "Amy Test"})
     assert response.status_code == 400
     assert "not been withdrawn" in response.content.decode()
@@ -306,14 +306,14 @@ def test_refused_without_withdrawal(world, client):
 
 
 def test_a_wrong_confirmation_erases_nothing(zeb, world, client):
-    client.force_login(world.sam)
+    login(client, world.sam)
     response = client.post(reverse("child_erase", args=[zeb.pk]), {"confirm": "Q-7788"})
     assert response.status_code == 400
     assert Child.objects.filter(pk=zeb.pk).exists()
 
 
 def test_get_never_erases(zeb, world, client):
-    client.force_login(world.sam)
+    login(client, world.sam)
     client.get(reverse("child_erase", args=[zeb.pk]), {"confirm": SEEDED["reference"]})
     assert Child.objects.filter(pk=zeb.pk).exists()
 
@@ -337,7 +337,7 @@ def test_only_the_sites_administrators_may_erase(zeb, world, client, who, status
         user = CareLink.objects.get(child=zeb).caregiver
     else:
         user = getattr(world, who)
-    client.force_login(user)
+    login(client, user)
     url = reverse("child_erase", args=[zeb.pk])
     assert client.get(url).status_code == status
     response = client.post(url, {"confirm": SEEDED["reference"]})

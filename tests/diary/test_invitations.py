@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diary.models import CareLink, Invitation, Role, SiteMembership, User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, complete_enrolment, login
 
 
 def invite_link(message) -> str:
@@ -17,7 +17,7 @@ def invite_link(message) -> str:
 
 
 def invite(client, world, on_commit, email="grandma@example.org", relationship="grandparent"):
-    client.force_login(world.carol)
+    login(client, world.carol)
     with on_commit(execute=True):
         with_email = client.post(
             reverse("child_invite", args=[world.amy.pk]),
@@ -50,7 +50,10 @@ def test_caregiver_invitation_end_to_end(world, client, django_capture_on_commit
     assert client.get(reverse("child_detail", args=[world.ben.pk])).status_code == 404
     # Sign in later with the email as username.
     client.logout()
-    assert client.login(username="grandma@example.org", password=PASSWORD)
+    signed_in = client.post(
+        reverse("login"), {"username": "grandma@example.org", "password": PASSWORD}
+    )
+    assert signed_in.status_code == 302 and signed_in.url == reverse("home")
 
 
 def test_reused_link_gets_a_clear_page(world, client, django_capture_on_commit_callbacks):
@@ -82,7 +85,7 @@ def test_tampered_link_gets_a_clear_page(world, client):
 
 def test_withdrawn_invitation(world, client, django_capture_on_commit_callbacks):
     link = invite(client, world, django_capture_on_commit_callbacks)
-    client.force_login(world.carol)
+    login(client, world.carol)
     invitation = Invitation.objects.get()
     client.post(reverse("revoke_invitation", args=[invitation.pk]))
     client.logout()
@@ -95,7 +98,7 @@ def test_only_the_childs_team_can_withdraw(world, client, django_capture_on_comm
     invite(client, world, django_capture_on_commit_callbacks)
     invitation = Invitation.objects.get()
     for user in (world.alice, world.dan, world.bob):
-        client.force_login(user)
+        login(client, user)
         assert client.post(reverse("revoke_invitation", args=[invitation.pk])).status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
@@ -123,16 +126,16 @@ def test_existing_account_signs_in_then_accepts(world, client, django_capture_on
     path = link.removeprefix("http://127.0.0.1:8000")
     page = client.get(path).content.decode()
     assert "An account with this email already exists" in page
-    client.force_login(world.alice)  # the wrong account
+    login(client, world.alice)  # the wrong account
     assert client.post(path).status_code == 403
-    client.force_login(world.bob)
+    login(client, world.bob)
     response = client.post(path)
     assert response.status_code == 302
     assert CareLink.objects.filter(caregiver=world.bob, child=world.amy).exists()
 
 
 def test_site_admin_invites_a_clinician(world, client, django_capture_on_commit_callbacks):
-    client.force_login(world.sam)
+    login(client, world.sam)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("site_members", args=["north"]),
@@ -142,14 +145,18 @@ def test_site_admin_invites_a_clinician(world, client, django_capture_on_commit_
     accept_form(client, invite_link(mail.outbox[-1]))
     doctor = User.objects.get(email="newdoc@example.org")
     assert SiteMembership.objects.get(user=doctor).site == world.north
+    # A new clinician sets up two-factor sign-in before seeing any child.
+    page = client.get(reverse("child_detail", args=[world.amy.pk]))
+    assert page.status_code == 302 and page.url.startswith(reverse("two_factor_setup"))
+    complete_enrolment(client, doctor)
     assert client.get(reverse("child_detail", args=[world.amy.pk])).status_code == 200
 
 
 def test_site_admin_removes_a_member(world, client):
-    client.force_login(world.sam)
+    login(client, world.sam)
     membership = SiteMembership.objects.get(user=world.carol)
     client.post(reverse("site_member_remove", args=["north", membership.pk]))
-    client.force_login(world.carol)
+    login(client, world.carol)
     assert client.get(reverse("child_detail", args=[world.amy.pk])).status_code == 404
     # The removal is in the history, with who did it.
     record = SiteMembership.history.filter(id=membership.pk, history_type="-").get()

@@ -17,7 +17,7 @@ from django.urls import reverse
 from diary import recording
 from diary.models import Child, DataTransfer, DiaryEntry
 from outcomes.labs import record_lab
-from tests.conftest import AGS_ANSWERS
+from tests.conftest import AGS_ANSWERS, login
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "import_example"
 
@@ -58,7 +58,7 @@ def recorded(world):
 
 def test_a_caregiver_downloads_their_childs_data_and_no_one_elses(recorded, client):
     world = recorded
-    client.force_login(world.alice)
+    login(client, world.alice)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     assert reverse("child_download", args=[world.amy.pk]) in page
     response = client.post(reverse("child_download", args=[world.amy.pk]))
@@ -89,7 +89,7 @@ def test_a_caregiver_downloads_their_childs_data_and_no_one_elses(recorded, clie
 
 @pytest.mark.parametrize("stranger", ["bob", "dan", "rita"])
 def test_a_stranger_gets_404_for_a_childs_download(recorded, client, stranger):
-    client.force_login(getattr(recorded, stranger))
+    login(client, getattr(recorded, stranger))
     url = reverse("child_download", args=[recorded.amy.pk])
     assert client.post(url).status_code == 404
     assert client.get(url).status_code == 404
@@ -105,7 +105,7 @@ def test_a_clinician_exports_the_site_logged_with_its_checksum(recorded, client)
     world = recorded
     world.amy.reference = "N-7"
     world.amy.save()
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get(reverse("site_data", args=["north"])).content.decode()
     assert "The identifiable data of" in page or "One child" in page
     response = client.post(reverse("site_export", args=["north"]))
@@ -136,7 +136,7 @@ def test_a_clinician_exports_the_site_logged_with_its_checksum(recorded, client)
 
 
 def test_children_without_a_reference_are_named_and_left_out(recorded, client):
-    client.force_login(recorded.carol)
+    login(client, recorded.carol)
     page = client.get(reverse("site_data", args=["north"])).content.decode()
     assert "have no site reference" in page and "Amy Test" in page
     files = unzip(client.post(reverse("site_export", args=["north"])))
@@ -145,7 +145,7 @@ def test_children_without_a_reference_are_named_and_left_out(recorded, client):
 
 @pytest.mark.parametrize("who", ["dan", "alice", "bob", "rita"])
 def test_only_the_sites_clinicians_export_or_import(recorded, client, who):
-    client.force_login(getattr(recorded, who))
+    login(client, getattr(recorded, who))
     upload = SimpleUploadedFile("example.zip", example_zip(), "application/zip")
     for method, name, data in [
         ("get", "site_data", None),
@@ -161,7 +161,7 @@ def test_only_the_sites_clinicians_export_or_import(recorded, client, who):
 
 
 def test_the_upload_page_checks_then_imports(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     url = reverse("site_import", args=["north"])
     assert client.get(url).status_code == 200
     upload = SimpleUploadedFile("example.zip", example_zip(), "application/zip")
@@ -182,7 +182,7 @@ def test_the_upload_page_checks_then_imports(world, client):
 
 
 def test_the_upload_page_takes_csv_files_and_lists_problems(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     url = reverse("site_import", args=["north"])
     children = SimpleUploadedFile("children.csv", (EXAMPLE / "children.csv").read_bytes())
     growth = (
@@ -206,7 +206,7 @@ def test_the_upload_page_takes_csv_files_and_lists_problems(world, client):
 
 
 def test_a_broken_zip_is_explained(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     upload = SimpleUploadedFile("old.zip", b"not a zip")
     response = client.post(reverse("site_import", args=["north"]), {"files": upload})
     assert response.status_code == 400
@@ -214,7 +214,7 @@ def test_a_broken_zip_is_explained(world, client):
 
 
 def test_home_links_clinicians_to_their_sites_data(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     assert reverse("site_data", args=["north"]) in client.get("/").content.decode()
-    client.force_login(world.alice)
+    login(client, world.alice)
     assert "/data/" not in client.get("/").content.decode()

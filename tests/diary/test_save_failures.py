@@ -9,7 +9,7 @@ from django.db import connection
 from django.urls import reverse
 
 from diary.models import DiaryEntry, DoseAdministration
-from tests.conftest import AGS_ANSWERS, prescribe
+from tests.conftest import AGS_ANSWERS, login, prescribe
 
 NOT_SAVED = "Nothing was saved"
 
@@ -57,7 +57,7 @@ def nothing_stored() -> bool:
 @pytest.mark.django_db(transaction=True)  # the save's own transaction is the outermost one
 def test_a_failing_dose_leaves_no_entry_and_asks_to_retry(world, client):
     prescribe(world.amy)  # two doses a day
-    client.force_login(world.alice)
+    login(client, world.alice)
     url = reverse("day", args=[world.amy.pk])
     day = world.amy.today()
     data = {

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from outcomes import reminders
 from outcomes.models import LabFlag, LabResult, Reminder, ReminderKind, ReminderStatus
-from tests.conftest import prescribe
+from tests.conftest import login, prescribe
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -26,7 +26,7 @@ def panel(client, child, **values):
 
 def test_a_panel_is_converted_and_flagged(world, client):
     prescribe(world.amy, start=world.amy.today() - timedelta(days=30))
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = panel(
         client,
         world.amy,
@@ -59,14 +59,14 @@ def test_a_panel_is_converted_and_flagged(world, client):
     ],
 )
 def test_bad_results_store_nothing(world, client, values, message):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = panel(client, world.amy, esr="12", esr_unit="mm/h", **values)
     assert response.status_code == 400 and message in response.content.decode()
     assert not LabResult.objects.exists()
 
 
 def test_future_sample_date_is_refused(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.post(
         reverse("lab_panel_create", args=[world.amy.pk]),
         {
@@ -79,17 +79,17 @@ def test_future_sample_date_is_refused(world, client):
 
 
 def test_caregiver_results_are_marked_and_only_clinicians_acknowledge(world, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     panel(client, world.amy, hb="7", hb_unit="g/dL")
     result = LabResult.objects.get()
     assert result.caregiver_entered
     flag = LabFlag.objects.get(code="bari-no-start-hb")
     assert client.post(reverse("flag_acknowledge", args=[flag.pk])).status_code == 403
-    client.force_login(world.carol)
+    login(client, world.carol)
     client.post(reverse("flag_acknowledge", args=[flag.pk]))
     flag.refresh_from_db()
     assert flag.acknowledged_by == world.carol
-    client.force_login(world.dan)
+    login(client, world.dan)
     assert client.post(reverse("flag_acknowledge", args=[flag.pk])).status_code == 404
 
 
@@ -225,8 +225,8 @@ def test_one_click_unsubscribe(world, client):
 
 
 def test_labs_page_shows_the_next_test_and_strangers_get_404(due_child, world, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     page = client.get(reverse("labs", args=[due_child.pk])).content.decode()
     assert 'id="next-due"' in page and "SPARN JAKi guideline §6.7" in page
-    client.force_login(world.bob)
+    login(client, world.bob)
     assert client.get(reverse("labs", args=[due_child.pk])).status_code == 404

@@ -24,7 +24,7 @@ from diary.models import (
 from diary.synthetic import ChildSpec, history
 from outcomes import charts
 from outcomes.management.commands.seed_demo import load_history
-from tests.conftest import make_child, prescribe
+from tests.conftest import login, make_child, prescribe
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,7 @@ def with_history(child, days=400, first_dose=150, seed=1, course=None):
 
 def test_clinician_sees_the_phase_table_and_chart(world, client):
     with_history(world.amy)
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     assert 'id="phase-summary"' in page and "Fever days" in page and "JAKi mg/kg/day" in page
     assert reverse("timeline_chart", args=[world.amy.pk, "svg"]) in page
@@ -76,7 +76,7 @@ def test_clinician_sees_the_phase_table_and_chart(world, client):
 
 def test_caregiver_reads_plain_words(world, client):
     with_history(world.amy)
-    client.force_login(world.alice)
+    login(client, world.alice)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     assert "Before treatment, Amy’s daily score averaged" in page
     assert "Since the dose was stable" in page and "Irritability averaged" in page
@@ -85,7 +85,7 @@ def test_caregiver_reads_plain_words(world, client):
 
 def test_chart_is_rendered_once_per_data_version(world, client, monkeypatch):
     with_history(world.amy)
-    client.force_login(world.alice)
+    login(client, world.alice)
     drawn = []
     original = charts.timeline_figure
     monkeypatch.setattr(
@@ -113,7 +113,7 @@ def test_timeline_has_blood_count_panels_with_the_drugs_thresholds(world, client
         sampled = today - timedelta(weeks=weeks)
         record_lab(world.amy, world.carol, "hb", sampled, Decimal(hb), "g/dL")
         record_lab(world.amy, world.carol, "neutrophils", sampled, Decimal(neutrophils), "×10⁹/L")
-    client.force_login(world.carol)
+    login(client, world.carol)
     svg = client.get(reverse("timeline_chart", args=[world.amy.pk, "svg"])).content.decode()
     assert "Hb 8: consider stopping or adjusting baricitinib (SPARN JAKi guideline §6.7)" in svg
     assert "Neutrophils 1.0: consider stopping" in svg
@@ -131,7 +131,7 @@ def count_queries(client, url) -> int:
 
 
 def test_child_page_queries_do_not_grow_with_entries(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     url = reverse("child_detail", args=[world.amy.pk])
     with_history(world.amy, days=60, first_dose=20)
     few = count_queries(client, url)
@@ -142,7 +142,7 @@ def test_child_page_queries_do_not_grow_with_entries(world, client):
 
 
 def test_dashboard_queries_do_not_grow_with_children(world, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     with_history(world.amy, days=60)
     few = count_queries(client, reverse("dashboard"))
     for n in range(6):
@@ -154,7 +154,7 @@ def test_dashboard_flags_a_child_without_entries_for_3_days(world, client):
     quiet = with_history(make_child(world.north, "Quiet", reference="Q"), days=100)
     DiaryEntry.objects.filter(child=quiet, date__gte=quiet.today() - timedelta(days=3)).delete()
     with_history(world.amy, days=100)
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get(reverse("dashboard")).content.decode()
     rows = page.split('id="dashboard"')[1].split("<tbody>")[1].split("</tr>")
     assert "Quiet" in rows[0] and "no recent entry" in rows[0]
@@ -162,7 +162,7 @@ def test_dashboard_flags_a_child_without_entries_for_3_days(world, client):
     assert "Ben" not in page  # another site's child
     by_name = client.get(reverse("dashboard") + "?sort=name").content.decode()
     assert by_name.index("Amy") < by_name.index("Quiet")
-    client.force_login(world.alice)
+    login(client, world.alice)
     assert client.get(reverse("dashboard")).status_code == 403
 
 
@@ -237,7 +237,7 @@ def test_cohort_api_for_clinicians_researchers_and_caregivers(world, api_for):
 def test_cohort_page_and_chart(world, client):
     for n in range(3):
         with_history(make_child(world.north, f"Kid{n}"), seed=n)
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get(reverse("cohort")).content.decode()
     assert 'id="cohort-table"' in page and "Paired comparisons" in page
     chart = client.get(reverse("cohort_chart", args=["svg"]))
@@ -252,7 +252,7 @@ def test_visit_report_shows_the_numbers_of_the_page(world, client):
     entry = DiaryEntry.objects.filter(child=world.amy).order_by("-date").first()
     entry.note = "Seemed brighter after the dose change"
     entry.save()
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     table = page.split('id="phase-summary"')[1].split("</table>")[0]
     response = client.get(reverse("visit_report", args=[world.amy.pk]))
@@ -274,7 +274,7 @@ def test_visit_report_shows_the_numbers_of_the_page(world, client):
     )
     assert tuple(round(float(x)) for x in letter.pages[0].mediabox[2:]) == (612, 792)
     # The family's copy has no diary notes.
-    client.force_login(world.alice)
+    login(client, world.alice)
     family = PdfReader(io.BytesIO(client.get(reverse("visit_report", args=[world.amy.pk])).content))
     assert "Seemed brighter" not in "\n".join(p.extract_text() for p in family.pages)
     bad = client.get(reverse("visit_report", args=[world.amy.pk]) + "?from=2026-02-30")
@@ -282,7 +282,7 @@ def test_visit_report_shows_the_numbers_of_the_page(world, client):
 
 
 def test_outcome_pages_need_a_link(world, client):
-    client.force_login(world.dan)
+    login(client, world.dan)
     assert client.get(reverse("timeline_chart", args=[world.amy.pk, "svg"])).status_code == 404
     assert client.get(reverse("visit_report", args=[world.amy.pk])).status_code == 404
     assert CareLink.objects.filter(caregiver=world.dan).count() == 0
@@ -317,7 +317,7 @@ def test_dashboard_shows_abnormal_results_and_overdue_tests(world, client):
     # due 7 days ago, still within the grace period, and today's Hb counts for its bloods.
     prescribe(amy, start=today - timedelta(weeks=9))
     with_history(make_child(world.north, "Calm", reference="C"), days=60)
-    client.force_login(world.carol)
+    login(client, world.carol)
     client.post(
         reverse("lab_panel_create", args=[amy.pk]),
         {"sample_date": today.isoformat(), "hb": "7.5", "hb_unit": "g/dL"},

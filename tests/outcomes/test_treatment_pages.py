@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from diary.models import GrowthMeasurement, Prescription
 from outcomes.models import LabResult
-from tests.conftest import prescribe
+from tests.conftest import login, prescribe
 
 RX = {
     "drug": "baricitinib",
@@ -42,7 +42,7 @@ def post_creatinine(client, child, value="30", unit="µmol/L", day="2025-12-20")
 
 
 def test_creatinine_gives_the_egfr_with_its_constant(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = post_creatinine(client, amy).content.decode()
     result = LabResult.objects.get()
     # 36 × 120 / 30 = 144.0
@@ -63,14 +63,14 @@ def test_creatinine_gives_the_egfr_with_its_constant(world, amy, client):
     ],
 )
 def test_bad_creatinine_is_refused(world, amy, client, value, unit, message):
-    client.force_login(world.carol)
+    login(client, world.carol)
     page = post_creatinine(client, amy, value=value, unit=unit).content.decode()
     assert message in page
     assert not LabResult.objects.exists()
 
 
 def test_the_form_shows_the_guidance_with_its_source(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     post_creatinine(client, amy)
     page = client.get(reverse("prescription_create", args=[amy.pk])).content.decode()
     guidance = page.split('id="guidance"')[1].split("</aside>")[0]
@@ -81,7 +81,7 @@ def test_the_form_shows_the_guidance_with_its_source(world, amy, client):
 
 
 def test_escalation_within_the_guideline_is_saved(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     post_creatinine(client, amy)
     response = client.post(
         reverse("prescription_create", args=[amy.pk]), {**RX, "start_date": "2026-01-10"}
@@ -95,7 +95,7 @@ def test_escalation_within_the_guideline_is_saved(world, amy, client):
 
 
 def test_a_dose_above_the_guideline_needs_a_reason(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     post_creatinine(client, amy)
     data = {**RX, "start_date": "2026-01-10", "morning_mg": "6", "evening_mg": "6"}
     response = client.post(reverse("prescription_create", args=[amy.pk]), data)
@@ -129,7 +129,7 @@ def test_a_dose_above_the_guideline_needs_a_reason(world, amy, client):
     ],
 )
 def test_bad_prescriptions_name_the_field(world, amy, client, change, message):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.post(
         reverse("prescription_create", args=[amy.pk]), {**RX, "start_date": "2026-01-10", **change}
     )
@@ -139,7 +139,7 @@ def test_bad_prescriptions_name_the_field(world, amy, client, change, message):
 
 
 def test_an_interruption_is_recorded_with_dates_and_reason(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     data = {
         **RX,
         "start_date": "2026-01-10",
@@ -156,7 +156,7 @@ def test_an_interruption_is_recorded_with_dates_and_reason(world, amy, client):
 
 
 def test_caregivers_cannot_prescribe_and_strangers_see_nothing(world, amy, client):
-    client.force_login(world.alice)
+    login(client, world.alice)
     assert client.get(reverse("treatment", args=[amy.pk])).status_code == 200
     for name in (
         "prescription_create",
@@ -168,12 +168,12 @@ def test_caregivers_cannot_prescribe_and_strangers_see_nothing(world, amy, clien
         assert response.status_code == 403, name
         assert b"Only the child&#x27;s clinicians can change the treatment." in response.content
     assert Prescription.objects.count() == 1
-    client.force_login(world.dan)
+    login(client, world.dan)
     assert client.get(reverse("treatment", args=[amy.pk])).status_code == 404
 
 
 def test_markers_recompute_the_phases(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     today = amy.today()
     optimal = today - timedelta(days=30)
     client.post(
@@ -200,7 +200,7 @@ def test_markers_recompute_the_phases(world, amy, client):
 
 
 def test_a_steroid_prescription(world, amy, client):
-    client.force_login(world.carol)
+    login(client, world.carol)
     response = client.post(
         reverse("steroid_prescription_create", args=[amy.pk]),
         {"drug": "prednisolone", "start_date": "2026-01-05", "mg_per_day": "7.5", "note": ""},

@@ -7,6 +7,10 @@
   var box = document.getElementById("sync-status");
   var lang = document.documentElement.lang || "en";
   var T = box ? box.dataset : {};  // the page's own translated wording
+  // Bar heights come from data attributes: the Content-Security-Policy forbids style attributes.
+  Array.prototype.forEach.call(document.querySelectorAll(".bars .bar[data-h]"), function (bar) {
+    bar.style.setProperty("--h", bar.dataset.h);
+  });
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", {scope: "/"}).catch(function () {});
   }

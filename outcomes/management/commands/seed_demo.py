@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from diary.models import (
     CareLink,
@@ -19,6 +20,7 @@ from diary.models import (
     User,
 )
 from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, cohort_specs, history
+from diary.twofactor import is_staff_role, secret_text
 from outcomes import synthetic_labs
 from outcomes.labs import record_lab
 
@@ -49,6 +51,7 @@ def load_history(child, generated, reported_by, prescribed_by) -> None:
 
 
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, printed at seeding  # nosec B105
+DEMO_DEVICE = "demo"  # the authenticator app of demo staff; `totp_code` prints its codes
 
 
 class Command(BaseCommand):
@@ -133,6 +136,10 @@ class Command(BaseCommand):
             )
         )
         usernames = [p[0] for p in DEMO_PEOPLE] + ["admin"]
+        devices = {
+            d.user.username: d
+            for d in self._demo_devices(User.objects.filter(username__in=usernames))
+        }
         if settings.DEMO_PASSWORD:
             self.stdout.write(
                 "Demo logins: " + ", ".join(usernames) + " (password from DEMO_PASSWORD)"
@@ -141,6 +148,21 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo logins (password: {password}):")
             for username in usernames:
                 self.stdout.write(f"  {username}")
+        # Demo only: staff sign in with a second factor, so their secrets are printed here.
+        self.stdout.write(
+            "Staff also enter a code: add the key (or the otpauth URI) to an authenticator app, "
+            "or run `python manage.py totp_code USERNAME`."
+        )
+        for username, device in devices.items():
+            self.stdout.write(f"  {username}: key {secret_text(device)}  {device.config_url}")
+
+    def _demo_devices(self, users):
+        for user in users.order_by("username"):
+            if is_staff_role(user):
+                device, _ = TOTPDevice.objects.get_or_create(
+                    user=user, name=DEMO_DEVICE, defaults={"confirmed": True}
+                )
+                yield device
 
     def _labs(self, spec, child, generated, today, clinician) -> None:
         """Results as the monitoring schedule asks. Noah's last two months of tests are left

@@ -1,0 +1,84 @@
+"""API tokens: username and password, plus a second-factor code for staff (and any user who
+set up an authenticator app). Failures count towards the sign-in lockout (django-axes)."""
+
+from django.contrib.auth import authenticate, user_logged_in
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
+from django_otp import user_has_device
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from diary.twofactor import needs_second_factor, verify_code
+
+
+class TokenRequest(serializers.Serializer):
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+    otp_token = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        help_text=gettext_lazy(
+            "A code from the authenticator app or a backup code: required for clinicians, "
+            "researchers, site administrators and anyone who set up an app."
+        ),
+    )
+
+
+class TokenResponse(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+
+
+@method_decorator(sensitive_post_parameters("password", "otp_token"), name="dispatch")
+class TokenView(APIView):
+    # Credentials come in the body; no session, so no CSRF and no half-signed-in session.
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    serializer_class = TokenRequest
+
+    @extend_schema(
+        request=TokenRequest,
+        responses={
+            200: TokenResponse,
+            400: OpenApiResponse(description="Wrong credentials or second-factor code"),
+            429: OpenApiResponse(description="Too many failures from this address"),
+        },
+        auth=[],
+    )
+    def post(self, request):
+        data = TokenRequest(data=request.data)
+        data.is_valid(raise_exception=True)
+        # Django's request: django-axes marks a lockout on it for its middleware.
+        http_request = request._request
+        user = authenticate(
+            http_request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            return Response(
+                {"non_field_errors": [_("Unable to sign in with these credentials.")]}, status=400
+            )
+        if needs_second_factor(user):
+            code = data.validated_data.get("otp_token", "")
+            if not user_has_device(user):
+                problem = _("Set up two-factor sign-in in the web app first.")
+            elif not code:
+                problem = _("A code from your authenticator app (or a backup code) is required.")
+            elif verify_code(user, code) is None:
+                problem = _("That code is not right.")
+            else:
+                problem = None
+            if problem:
+                return Response({"otp_token": [problem]}, status=400)
+        token, _created = Token.objects.get_or_create(user=user)
+        # A successful sign-in for django-axes (clears failures) and last_login.
+        user_logged_in.send(sender=user.__class__, request=http_request, user=user)
+        return Response({"token": token.key})

@@ -25,11 +25,10 @@ from diary.twofactor import next_code
 from outcomes import reminders
 from outcomes.models import Reminder, ReminderStatus
 from tests.conftest import AGS_ANSWERS, make_child, prescribe, totp_device
-from tests.integration import test_reminder_delivery as delivery
+from tests.integration.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The SMTP server and the worker processes of the delivery tests.
-smtp, workers, wait_for = delivery.smtp, delivery.workers, delivery.wait_for
 
 PARENT_PASSWORD = "Zebra-Quokka-Moonlight-73"
 DOCTOR_PASSWORD = "Heron-Lantern-Cobalt-58"

@@ -26,3 +26,15 @@ def send_reminder(self, pk: int) -> bool:
     except reminders.TransientSendError as error:
         countdown = min(MAX_COUNTDOWN, 2**self.request.retries * 5)
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(acks_late=True)
+def run_export(pk: str) -> bool:
+    """Build a large anonymised export, then email its requester the link."""
+    from outcomes import research
+    from outcomes.models import ExportLog
+
+    if not research.run_export(pk):
+        return False
+    research.send_export_ready(ExportLog.objects.select_related("requested_by", "study").get(pk=pk))
+    return True

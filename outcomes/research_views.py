@@ -52,6 +52,7 @@ class ExportForm(forms.Form):
         self.fields["study"].choices = [(s.code, str(s)) for s in studies]
         codes = sorted({site.code for s in studies for site in research.research_sites(user, s)})
         self.fields["sites"].choices = [(c, c) for c in codes]
+        self.fields["sites"].initial = codes
         self.fields["cutoff"].initial = timezone.localdate()
 
     def clean_cutoff(self):

@@ -103,7 +103,13 @@ def scenario_chart(scale: dict) -> dict:
     }
 
 
-SCENARIOS = {"cohort": scenario_cohort, "chart": scenario_chart}
+def scenario_export(scale: dict) -> dict:
+    from bench.export import scenario_export as run
+
+    return run(scale)
+
+
+SCENARIOS = {"cohort": scenario_cohort, "chart": scenario_chart, "export": scenario_export}
 
 
 def main(argv=None) -> int:

@@ -15,12 +15,13 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db.models import F, Min
+from django.db import connection
+from django.db.models import Case, F, Min, Value, When
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -41,8 +42,10 @@ from outcomes.models import UNITS, Analyte, LabResult
 
 FORMAT_VERSION = 1
 BATCH = 20  # children whose phase data are in memory at once
+CHILDREN_PER_QUERY = 50  # children whose rows of one table are in memory at once
+FETCH_ROWS = 10_000
 FLUSH_BYTES = 1 << 20  # CSV text buffered before it is compressed into the zip
-COMPRESSLEVEL = 6
+COMPRESSLEVEL = 1  # CSV still shrinks about sixfold; higher levels cost more than the query
 
 DAY0_FIRST_DOSE = "first_jaki_dose"
 DAY0_FIRST_DIARY = "first_diary_day"
@@ -454,63 +457,13 @@ def _flag(value) -> int:
     return 1 if value else 0
 
 
+def _as_int(field_name: str) -> Case:
+    """A boolean column as 1/0, computed by the database."""
+    return Case(When(**{field_name: True}, then=Value(1)), default=Value(0))
+
+
 def _number(value: float | None, places: int = 4):
     return None if value is None else round(value, places)
-
-
-def _diary_query(options: Options):
-    items = {f"i_{key}": KT(f"scores__{key}") for key in ITEMS}
-    fields = [
-        "date",
-        "instrument_key",
-        "instrument_version",
-        *items,
-        "score",
-        "skin_subscore",
-        "answered",
-        "no_symptoms",
-        "fever",
-        "max_temperature",
-        "illness",
-    ]
-    if options.include_free_text:
-        fields.append("note")
-    return (
-        DiaryEntry.objects.annotate(skin_subscore=KT("subscores__skin"), **items)
-        .filter(date__lte=options.cutoff)
-        .order_by("date")
-        .values_list(*fields)
-    )
-
-
-def write_diary(member: CsvMember, subjects: list[Subject], options: Options) -> None:
-    """diary.csv, one query per child (each child's days in order, children by pseudonym)."""
-    query = _diary_query(options)
-    n_items = len(ITEMS)
-    for s in subjects:
-        name, day0 = s.pseudonym, s.day0
-        rows = []
-        for row in query.filter(child_id=s.child.pk):
-            when = (row[0] - day0).days if not options.shift_dates else _shift(row[0], s)
-            rest = row[3 + n_items :]
-            rows.append(
-                (
-                    name,
-                    when,
-                    row[1],
-                    row[2],
-                    *row[3 : 3 + n_items],
-                    rest[0],
-                    rest[1],
-                    rest[2],
-                    _flag(rest[3]),
-                    _flag(rest[4]),
-                    rest[5],
-                    _flag(rest[6]),
-                    *rest[7:],
-                )
-            )
-        member.write_rows(rows)
 
 
 def _shift(day: date, subject: Subject) -> str:
@@ -525,53 +478,104 @@ def _when(day: date | None, subject: Subject, options: Options):
     return deidentify.relative_day(day, subject.day0)
 
 
-def _write_simple(member: CsvMember, subjects, options: Options, query, convert) -> None:
-    for s in subjects:
-        rows = [
-            (s.pseudonym, _when(row[0], s, options), *convert(row[1:]))
-            for row in query.filter(child_id=s.child.pk)
-        ]
-        member.write_rows(rows)
+def _stream(query):
+    """QUERY's rows as the database returns them, from a server-side cursor on PostgreSQL.
+    Django's per-row converters are skipped: the columns are chosen to need none."""
+    sql, params = query.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield from rows
 
 
-def _same(values):
-    return values
+def _by_child(query, subjects: list[Subject]):
+    """(subject, its rows) in pseudonym order. QUERY yields (child_id, date, ...) rows; one
+    query per CHILDREN_PER_QUERY children, so memory holds at most those children's rows."""
+    for start in range(0, len(subjects), CHILDREN_PER_QUERY):
+        batch = subjects[start : start + CHILDREN_PER_QUERY]
+        rows = {s.child.pk: [] for s in batch}
+        for row in _stream(query.filter(child_id__in=list(rows))):
+            rows[row[0]].append(row)
+        for s in batch:
+            yield s, rows.pop(s.child.pk)
+
+
+def _write_rows(member: CsvMember, subjects, options: Options, query, convert=None) -> None:
+    """Rows of (child_id, date, *values) as (pseudonym, day or shifted date, *values)."""
+    for s, rows in _by_child(query, subjects):
+        name = s.pseudonym
+        if options.shift_dates:
+            shift = timedelta(days=s.shift)
+            out = [(name, (r[1] - shift).isoformat(), *r[2:]) for r in rows]
+        else:
+            day0 = s.day0
+            out = [(name, (r[1] - day0).days, *r[2:]) for r in rows]
+        member.write_rows([convert(r) for r in out] if convert else out)
+
+
+def write_diary(member: CsvMember, subjects: list[Subject], options: Options) -> None:
+    items = {f"i_{key}": KT(f"scores__{key}") for key in ITEMS}
+    flags = {f"{name}_flag": _as_int(name) for name in ("no_symptoms", "fever", "illness")}
+    fields = [
+        "child_id",
+        "date",
+        "instrument_key",
+        "instrument_version",
+        *items,
+        "score",
+        "skin_subscore",
+        "answered",
+        "no_symptoms_flag",
+        "fever_flag",
+        "max_temperature",
+        "illness_flag",
+    ]
+    if options.include_free_text:
+        fields.append("note")
+    query = (
+        DiaryEntry.objects.annotate(skin_subscore=KT("subscores__skin"), **items, **flags)
+        .filter(date__lte=options.cutoff)
+        .order_by("child_id", "date")
+        .values_list(*fields)
+    )
+    _write_rows(member, subjects, options, query)
 
 
 def write_doses(member, subjects, options) -> None:
     query = (
         DoseAdministration.objects.filter(date__lte=options.cutoff)
-        .order_by("date", "slot")
-        .values_list("date", "slot", "drug", "prescribed_mg", "status", "given_mg")
+        .order_by("child_id", "date", "slot")
+        .values_list("child_id", "date", "slot", "drug", "prescribed_mg", "status", "given_mg")
     )
-    _write_simple(member, subjects, options, query, _same)
+    _write_rows(member, subjects, options, query)
 
 
 def write_steroids(member, subjects, options) -> None:
     query = (
         SteroidDose.objects.filter(date__lte=options.cutoff)
-        .order_by("date", "drug")
-        .values_list("date", "drug", "mg")
+        .order_by("child_id", "date", "drug")
+        .values_list("child_id", "date", "drug", "mg")
     )
+    cents = Decimal("0.01")
 
-    def convert(values):
-        drug, mg = values
-        return drug, mg, guideline.prednisone_equivalent(drug, mg).quantize(Decimal("0.01"))
+    def convert(row):
+        return (*row, guideline.prednisone_equivalent(row[2], row[3]).quantize(cents))
 
-    _write_simple(member, subjects, options, query, convert)
+    _write_rows(member, subjects, options, query, convert)
 
 
 def write_growth(member, subjects, options) -> None:
     query = (
         GrowthMeasurement.objects.filter(date__lte=options.cutoff)
-        .order_by("date")
-        .values_list("date", "weight_kg", "height_cm")
+        .order_by("child_id", "date")
+        .values_list("child_id", "date", "weight_kg", "height_cm")
     )
-    _write_simple(member, subjects, options, query, _same)
+    _write_rows(member, subjects, options, query)
 
 
 def write_labs(member, subjects, options) -> None:
     fields = [
+        "child_id",
         "sample_date",
         "analyte",
         "value",
@@ -581,20 +585,17 @@ def write_labs(member, subjects, options) -> None:
         "positivity_threshold",
         "egfr",
         "egfr_constant",
-        "caregiver_entered",
+        "caregiver_flag",
     ]
     if options.include_free_text:
         fields.append("assay")
     query = (
-        LabResult.objects.filter(sample_date__lte=options.cutoff)
-        .order_by("sample_date", "analyte", "pk")
+        LabResult.objects.annotate(caregiver_flag=_as_int("caregiver_entered"))
+        .filter(sample_date__lte=options.cutoff)
+        .order_by("child_id", "sample_date", "analyte", "pk")
         .values_list(*fields)
     )
-
-    def convert(values):
-        return (*values[:8], _flag(values[8]), *values[9:])
-
-    _write_simple(member, subjects, options, query, convert)
+    _write_rows(member, subjects, options, query)
 
 
 def write_phases(member, subjects, options) -> None:

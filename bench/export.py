@@ -65,8 +65,17 @@ def child(mode: str, out: str) -> None:
                 export.write_diary(member, group.subjects, options)
                 rows = member.close()["rows"]
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak}))
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": _peak_mb()}))
+
+
+def _peak_mb() -> float:
+    """This process's own peak RSS. ru_maxrss would not do: Linux carries the parent's peak
+    over fork and exec, and the parent holds the generated cohort."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _run_child(mode: str) -> dict:

@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JakInhibitorEnum": "diary.doses.Drug",
+        "ExportStatusEnum": "outcomes.models.ExportStatus",
+        "DoseStatusEnum": "diary.models.DoseStatus",
         "SteroidEnum": "diary.doses.Steroid",
     },
 }

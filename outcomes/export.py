@@ -127,7 +127,8 @@ class CsvMember:
 
     def write_csv_bytes(self, data: bytes, rows: int) -> None:
         """CSV already formatted (by PostgreSQL's COPY), written after what is buffered."""
-        self.flush()
+        if self.buffer.tell():
+            self.flush()
         self.sha256.update(data)
         self.stream.write(data)
         self.bytes += len(data)
@@ -525,38 +526,29 @@ def _write_rows(member: CsvMember, subjects, options: Options, query) -> None:
 
 
 def _copy_rows(member: CsvMember, subjects, options: Options, query) -> None:
-    """The same rows, formatted by PostgreSQL's COPY: each batch of children's pseudonyms and
-    day 0 (or shift) go in as parameters of that one statement, never into a table."""
-    inner, inner_params = query.query.sql_with_params()
-    width = len(query._fields)
-    names = [f"c{i}" for i in range(width)]
+    """The same rows, formatted by PostgreSQL's COPY, one child at a time (an index scan in
+    the child's own order, no sort): the pseudonym and day 0 (or shift) are parameters of the
+    statement, never stored in a table."""
+    names = [f"c{i}" for i in range(len(query._fields))]
     rest = ", ".join(f"q.{n}" for n in names[2:])
     if options.shift_dates:
-        when, anchor_type = "to_char(q.c1 - m.anchor, 'YYYY-MM-DD')", "integer"
+        when = "to_char(q.c1 - %s::integer, 'YYYY-MM-DD')"
     else:
-        when, anchor_type = "(q.c1 - m.anchor)", "date"
-    for start in range(0, len(subjects), CHILDREN_PER_QUERY):
-        batch = subjects[start : start + CHILDREN_PER_QUERY]
-        values = ", ".join(f"(%s::integer, %s::text, %s::{anchor_type})" for _ in batch)
-        params = [*inner_params]
-        for s in batch:
-            params += [s.child.pk, s.pseudonym, s.shift if options.shift_dates else s.day0]
-        # Only column names and placeholders are formatted in; every value is a parameter.
-        sql = (
-            f"COPY (SELECT m.pseudonym, {when}, {rest} "  # noqa: S608
-            f"FROM ({inner}) AS q({', '.join(names)}) "
-            f"JOIN (VALUES {values}) AS m(child_id, pseudonym, anchor) ON m.child_id = q.c0 "
-            "ORDER BY m.pseudonym, q.c1) TO STDOUT WITH (FORMAT csv)"
-        )
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
+        when = "(q.c1 - %s::date)"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        for s in subjects:
+            inner, inner_params = query.filter(child_id=s.child.pk).query.sql_with_params()
+            anchor = s.shift if options.shift_dates else s.day0
+            # Only column names and placeholders are formatted in; every value is a parameter.
+            sql = (
+                f"COPY (SELECT %s::text, {when}, {rest} "  # noqa: S608
+                f"FROM ({inner}) AS q({', '.join(names)})) TO STDOUT WITH (FORMAT csv)"
+            )
             chunks = []
-            with raw.copy(sql, params) as copy:
+            with raw.copy(sql, [s.pseudonym, anchor, *inner_params]) as copy:
                 for block in copy:
                     chunks.append(bytes(block))
-                    if len(chunks) >= 256:
-                        member.write_csv_bytes(b"".join(chunks), 0)
-                        chunks = []
             member.write_csv_bytes(b"".join(chunks), raw.rowcount)
 
 

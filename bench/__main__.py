@@ -156,10 +156,17 @@ def scenario_sweep(scale: dict) -> dict:
     }
 
 
+def scenario_export(scale: dict) -> dict:
+    from bench.export import scenario_export as run
+
+    return run(scale)
+
+
 SCENARIOS = {
     "cohort": scenario_cohort,
     "chart": scenario_chart,
     "sweep": scenario_sweep,
+    "export": scenario_export,
     "save": scenario_save,
     "page": scenario_page,
 }

@@ -7,6 +7,7 @@ from diary.api.views import (
     GrowthViewSet,
     SteroidViewSet,
 )
+from outcomes.api.exports import ExportViewSet
 from outcomes.api.views import LabResultViewSet, PrescriptionViewSet
 
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("steroids", SteroidViewSet, basename="steroid")
 router.register("growth", GrowthViewSet, basename="growth")
 router.register("prescriptions", PrescriptionViewSet, basename="prescription")
 router.register("labs", LabResultViewSet, basename="lab")
+router.register("exports", ExportViewSet, basename="export")
 
 app_name = "api"
 urlpatterns = router.urls

@@ -230,6 +230,9 @@ REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 7, minimum=0)
 REMINDER_DAYS_AFTER = env_int("REMINDER_DAYS_AFTER", 7, minimum=1)
 REMINDER_LOCAL_HOUR = env_int("REMINDER_LOCAL_HOUR", 9, minimum=0)
 REMINDER_SWEEP_ON_START = env_bool("REMINDER_SWEEP_ON_START", default=True)
+# Research exports of up to this many diary days are built during the request; larger ones by a
+# worker, which emails the researcher a link.
+EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 100_000, minimum=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -253,6 +256,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "JakInhibitorEnum": "diary.doses.Drug",
+        "ExportStatusEnum": "outcomes.models.ExportStatus",
+        "DoseStatusEnum": "diary.models.DoseStatus",
         "SteroidEnum": "diary.doses.Steroid",
     },
 }

@@ -10,7 +10,7 @@ from diary import entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
 from diary.api.token import TokenView
 from diary.portability import views as portability_views
-from outcomes import lab_views
+from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
 from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
 
@@ -77,6 +77,14 @@ urlpatterns = [
         diary_views.site_member_remove,
         name="site_member_remove",
     ),
+    path("sites/<slug:code>/studies/", research_views.site_studies, name="site_studies"),
+    path(
+        "sites/<slug:code>/studies/links/<int:link_pk>/remove/",
+        research_views.study_unlink,
+        name="study_unlink",
+    ),
+    path("exports/", research_views.exports_page, name="exports"),
+    path("exports/<uuid:pk>/download/", research_views.export_download, name="export_download"),
     path("invitations/<int:pk>/revoke/", diary_views.revoke_invitation, name="revoke_invitation"),
     path("accounts/invite/<str:token>/", diary_views.accept_invitation, name="accept_invitation"),
     path(

@@ -1,6 +1,7 @@
 """What is followed up about a child's course: lab results in canonical units, the guideline
 flags they raise, and the reminder emails (one row each, so each is sent once)."""
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -245,3 +246,101 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.test} {self.due_date} → {self.recipient_id}"
+
+
+# --- Research: studies and the anonymised export ----------------------------------------------
+
+
+class Study(models.Model):
+    """A research study across one or more sites. Its code keys the pseudonyms: a child has the
+    same pseudonym in every export of the study and another in any other study."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    title = models.CharField(_("title"), max_length=200)
+    sites = models.ManyToManyField(
+        "diary.Site", related_name="studies", verbose_name=_("sites"), blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(m2m_fields=[sites])
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("study")
+        verbose_name_plural = _("studies")
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.title}"
+
+
+class StudyLink(models.Model):
+    """A site administrator's grant: this researcher may export this site's consenting children
+    under this study. It counts only while the researcher is still a researcher of the site."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="links")
+    site = models.ForeignKey("diary.Site", on_delete=models.CASCADE, related_name="study_links")
+    researcher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_links"
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "site", "researcher"], name="one_link_per_study_site_researcher"
+            )
+        ]
+        verbose_name = _("study link")
+
+    def __str__(self) -> str:
+        return f"{self.researcher} – {self.study.code} @ {self.site.code}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Being prepared")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class ExportLog(models.Model):
+    """Every anonymised export: who, when, with which options, what it held, its checksum."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="exports",
+    )
+    via = models.CharField(max_length=10, default="web")  # web, api, command
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="exports")
+    sites = models.ManyToManyField("diary.Site", related_name="exports")
+    options = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    checksum = models.CharField(_("SHA-256 of the zip"), max_length=64, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)  # under VAR_DIR/exports/
+    error = models.TextField(blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("export")
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.status})"

@@ -48,3 +48,15 @@ def sweep_on_start(sender=None, **kwargs) -> None:
     interval; the sweep makes each reminder once, so several workers starting is harmless."""
     if settings.REMINDER_SWEEP_ON_START:
         sweep_reminders.delay()
+
+
+@shared_task(acks_late=True)
+def run_export(pk: str) -> bool:
+    """Build a large anonymised export, then email its requester the link."""
+    from outcomes import research
+    from outcomes.models import ExportLog
+
+    if not research.run_export(pk):
+        return False
+    research.send_export_ready(ExportLog.objects.select_related("requested_by", "study").get(pk=pk))
+    return True

@@ -23,6 +23,9 @@ from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, cohort_specs
 from diary.twofactor import is_staff_role, secret_text
 from outcomes import synthetic_labs
 from outcomes.labs import record_lab
+from outcomes.models import Study, StudyLink
+
+DEMO_STUDY = ("demo-study", "Demo study: JAK inhibitors in interferonopathies")
 
 CHILD_FIELDS = {f.name for f in Child._meta.concrete_fields} - {"site", "reference"}
 
@@ -99,6 +102,19 @@ class Command(BaseCommand):
             clinicians = {
                 m.site_id: m.user for m in SiteMembership.objects.filter(role="site_admin")
             }
+            # The demo researcher is linked to one study at both sites by their administrators.
+            study, _ = Study.objects.get_or_create(
+                code=DEMO_STUDY[0], defaults={"title": DEMO_STUDY[1]}
+            )
+            study.sites.add(*sites.values())
+            researcher = User.objects.get(username="demo-researcher")
+            for site in sites.values():
+                StudyLink.objects.get_or_create(
+                    study=study,
+                    site=site,
+                    researcher=researcher,
+                    defaults={"linked_by": clinicians.get(site.pk)},
+                )
             today = timezone.localdate()
             for spec in cohort_specs(cohort):
                 fields = {k: v for k, v in vars(spec).items() if k in CHILD_FIELDS}
@@ -134,6 +150,11 @@ class Command(BaseCommand):
                 f"Demo data ready: {len(DEMO_CHILDREN)} demo families' children and {cohort} more "
                 "in the cohort."
             )
+        )
+        self.stdout.write(
+            f"Demo study {DEMO_STUDY[0]}: demo-researcher may export both sites' consenting "
+            "children (/exports/, or: python manage.py export_anonymised --as demo-researcher "
+            "--out demo.zip)."
         )
         usernames = [p[0] for p in DEMO_PEOPLE] + ["admin"]
         devices = {

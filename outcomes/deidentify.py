@@ -1,0 +1,219 @@
+"""The de-identification rules of the research export (DOMAIN §9), as pure functions.
+
+Pseudonyms are keyed HMAC-SHA256 of the study code and the child, so they are stable within a
+study, differ between studies, and cannot be recomputed without the key (settings.PSEUDONYM_KEY,
+never stored in the database nor written to an export). Dates become days from the first
+JAK-inhibitor dose, or are shifted back by 0–364 days per child (derived from the pseudonym, with
+the key, so the shift cannot be recomputed from the export). The quasi-identifiers (age band,
+sex, genotype, country) are made k-anonymous by generalising genotype to disease group, then
+country to region, and suppressing whoever still shares a combination with fewer than k children.
+"""
+
+import hashlib
+import hmac
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+DEFAULT_K = 5
+SMALL_CELL = 5  # aggregate counts of 1–4 children are suppressed
+AGE_CAP = 90  # HIPAA Safe Harbor: ages of 90 and over are one category
+AGE_BAND_YEARS = 5
+SHIFT_DAYS = 365  # shifts are 0–364 days
+PSEUDONYM_LENGTH = 16  # hex characters: 64 bits, no collision in any realistic cohort
+
+# Separates these HMAC messages from any other use of the same key.
+_PSEUDONYM_DOMAIN = b"ags-research-pseudonym"
+_SHIFT_DOMAIN = b"ags-research-date-shift"
+
+
+def _key_bytes(key: str | bytes) -> bytes:
+    if not key:
+        raise ValueError("the pseudonym key is empty")
+    return key if isinstance(key, bytes) else key.encode()
+
+
+def pseudonym(key: str | bytes, study: str, child_id: int | str) -> str:
+    """The child's pseudonym in STUDY: the same for every export of the study, unrelated
+    across studies, and not computable without KEY."""
+    message = b"\x1f".join((_PSEUDONYM_DOMAIN, study.encode(), str(child_id).encode()))
+    digest = hmac.new(_key_bytes(key), message, hashlib.sha256).hexdigest()
+    return digest[:PSEUDONYM_LENGTH]
+
+
+def date_shift(key: str | bytes, child_pseudonym: str) -> int:
+    """Days (0–364) by which all of one child's dates move back. Keyed: a reader of the export
+    who knows the pseudonym still cannot undo the shift."""
+    message = b"\x1f".join((_SHIFT_DOMAIN, child_pseudonym.encode()))
+    digest = hmac.new(_key_bytes(key), message, hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") % SHIFT_DAYS
+
+
+def shifted(day: date, shift: int) -> date:
+    return day - timedelta(days=shift)
+
+
+def relative_day(day: date, day0: date) -> int:
+    """Days from DAY0 (the first JAK-inhibitor dose is day 0; the day before is -1)."""
+    return (day - day0).days
+
+
+def age_in_years(born: date, on: date) -> int:
+    """Whole years of age on ON."""
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def age_label(years: int) -> str:
+    """The exported age: whole years, with 90 and over as one category."""
+    return f"{AGE_CAP}+" if years >= AGE_CAP else str(years)
+
+
+def age_band(years: int) -> str:
+    """Five-year band ("0-4", "5-9", …), 90 and over as one."""
+    if years >= AGE_CAP:
+        return f"{AGE_CAP}+"
+    low = max(0, years) // AGE_BAND_YEARS * AGE_BAND_YEARS
+    return f"{low}-{low + AGE_BAND_YEARS - 1}"
+
+
+def disease_group(genotype: str) -> str:
+    """AGS1–AGS9 → AGS; CANDLE, SAVI and OTHER are their own group."""
+    return "AGS" if genotype.startswith("AGS") else genotype
+
+
+# UN M49 continental regions by ISO 3166-1 alpha-2 code.
+_REGIONS = {
+    "Africa": (
+        "DZ AO BJ BW BF BI CV CM CF TD KM CG CD CI DJ EG GQ ER SZ ET GA GM GH GN GW KE LS LR LY "
+        "MG MW ML MR MU YT MA MZ NA NE NG RE RW SH ST SN SC SL SO ZA SS SD TZ TG TN UG EH ZM ZW "
+        "IO TF"
+    ),
+    "Americas": (
+        "AI AG AR AW BS BB BZ BM BO BQ BV BR CA KY CL CO CR CU CW DM DO EC SV FK GF GL GD GP GT "
+        "GY HT HN JM MQ MX MS NI PA PY PE PR BL KN LC MF PM VC SX GS SR TT TC US UM UY VE VG VI"
+    ),
+    "Asia": (
+        "AF AM AZ BH BD BT BN KH CN CY GE HK IN ID IR IQ IL JP JO KZ KW KG LA LB MO MY MV MN MM "
+        "NP KP OM PK PS PH QA SA SG KR LK SY TW TJ TH TL TR TM AE UZ VN YE"
+    ),
+    "Europe": (
+        "AX AL AD AT BY BE BA BG HR CZ DK EE FO FI FR DE GI GR GG VA HU IS IE IM IT JE LV LI LT "
+        "LU MT MD MC ME NL MK NO PL PT RO RU SM RS SK SI ES SJ SE CH UA GB XK"
+    ),
+    "Oceania": (
+        "AS AU CX CC CK FJ PF GU HM KI MH FM NR NC NZ NU NF MP PW PG PN WS SB TK TO TV VU WF"
+    ),
+    "Antarctica": "AQ",
+}
+REGION = {code: region for region, codes in _REGIONS.items() for code in codes.split()}
+REGIONS = (*_REGIONS, "Other")
+
+
+def region(country: str) -> str:
+    return REGION.get(country.upper(), "Other")
+
+
+# --- k-anonymity -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuasiIdentifiers:
+    """What could single a child out when combined: the values before any generalisation."""
+
+    age_band: str
+    sex: str
+    genotype: str  # the diagnosis subtype, e.g. AGS2 (never the variant)
+    country: str  # ISO 3166-1 alpha-2
+
+
+# How far a child's quasi-identifiers were generalised before they shared a class with k-1 others.
+NOT_GENERALISED = "none"
+GENOTYPE = "genotype"
+GENOTYPE_AND_COUNTRY = "genotype+country"
+LEVELS = (NOT_GENERALISED, GENOTYPE, GENOTYPE_AND_COUNTRY)
+
+
+@dataclass(frozen=True)
+class Released:
+    """A child's quasi-identifiers as exported: a generalised field is empty and its coarser
+    column (disease group, region) carries the information."""
+
+    age_band: str
+    sex: str
+    genotype: str
+    disease_group: str
+    country: str
+    region: str
+    level: str
+
+    @property
+    def equivalence_class(self) -> tuple:
+        return (
+            self.age_band,
+            self.sex,
+            self.genotype,
+            self.disease_group,
+            self.country,
+            self.region,
+        )
+
+
+def generalise(qi: QuasiIdentifiers, level: str) -> Released:
+    genotype = "" if level != NOT_GENERALISED else qi.genotype
+    country = qi.country if level != GENOTYPE_AND_COUNTRY else ""
+    return Released(
+        qi.age_band,
+        qi.sex,
+        genotype,
+        disease_group(qi.genotype),
+        country,
+        region(qi.country),
+        level,
+    )
+
+
+@dataclass(frozen=True)
+class Anonymised:
+    released: dict[Hashable, Released]
+    suppressed: frozenset
+
+    @property
+    def generalised(self) -> dict[str, int]:
+        counts = Counter(r.level for r in self.released.values())
+        return {level: counts.get(level, 0) for level in LEVELS[1:]}
+
+
+def k_anonymise(children: Mapping[Hashable, QuasiIdentifiers], k: int = DEFAULT_K) -> Anonymised:
+    """Release each child at the least generalisation at which it shares its combination of
+    quasi-identifiers with at least K-1 other released children; suppress the rest.
+
+    Level by level, a class of at least K children still waiting is released at that level;
+    the others go on to the next, coarser level. A released class therefore always has K or
+    more members, and a class released at a coarser level never mixes with a finer one (its
+    generalised fields are empty)."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    waiting = dict(children)
+    released: dict[Hashable, Released] = {}
+    for level in LEVELS:
+        classes = defaultdict(list)
+        for key, qi in waiting.items():
+            classes[generalise(qi, level)].append(key)
+        for value, members in classes.items():
+            if len(members) >= k:
+                for key in members:
+                    released[key] = value
+                    del waiting[key]
+    return Anonymised(released, frozenset(waiting))
+
+
+def smallest_class(rows: list[tuple]) -> int | None:
+    """The size of the smallest class of identical tuples (None when there are none)."""
+    counts = Counter(rows)
+    return min(counts.values()) if counts else None
+
+
+def suppress_small(count: int, threshold: int = SMALL_CELL) -> int | str:
+    """An aggregate count as published: 1 to THRESHOLD-1 become "<THRESHOLD"."""
+    return f"<{threshold}" if 0 < count < threshold else count

@@ -1,0 +1,109 @@
+from datetime import date
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.http import Http404
+from django.utils import timezone
+
+from diary.models import User
+from outcomes import export, research
+from outcomes.deidentify import DEFAULT_K
+from outcomes.models import Study
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the anonymised research export (zip of CSVs, data dictionary, manifest) of a "
+        "study's consenting children. Logged like an export from the web."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", required=True, help="the zip file to write")
+        parser.add_argument(
+            "--sites", nargs="+", default=[], help="site codes (default: all of the study's)"
+        )
+        parser.add_argument("--cutoff", help="YYYY-MM-DD; nothing later is exported (today)")
+        parser.add_argument(
+            "--shift-dates",
+            action="store_true",
+            help="dates shifted back 0–364 days per child instead of days from the first dose",
+        )
+        parser.add_argument(
+            "--include-free-text",
+            action="store_true",
+            help="include diary notes and assay names (logged; they can identify people)",
+        )
+        parser.add_argument("--study", help="study code (needed when there are several)")
+        parser.add_argument(
+            "--as",
+            dest="username",
+            help="export as this researcher: only the sites they are linked to",
+        )
+        parser.add_argument("--k", type=int, default=DEFAULT_K, help="k-anonymity (default 5)")
+
+    def handle(self, *args, **options):
+        cutoff = self._cutoff(options["cutoff"])
+        codes = sorted({c for item in options["sites"] for c in item.split(",") if c})
+        if options["k"] < 2:
+            raise CommandError("--k must be at least 2.")
+        user = None
+        if options["username"]:
+            user = User.objects.filter(username=options["username"], is_active=True).first()
+            if user is None:
+                raise CommandError(f"No active user {options['username']}.")
+            study = self._study(options["study"], research.studies_of(user))
+            try:
+                study, sites = research.resolve(user, study.code, codes)
+            except Http404:
+                raise CommandError(
+                    f"{user.username} is not linked to {study.code} at: {', '.join(codes)}."
+                ) from None
+        else:
+            study = self._study(options["study"], Study.objects.all())
+            available = {s.code: s for s in study.sites.all()}
+            unknown = set(codes) - set(available)
+            if unknown:
+                raise CommandError(
+                    f"Not sites of study {study.code}: {', '.join(sorted(unknown))}."
+                )
+            sites = [available[c] for c in (codes or sorted(available))]
+        if not sites:
+            raise CommandError(f"Study {study.code} has no site to export.")
+        choice = export.Options(
+            study.code,
+            tuple(s.code for s in sites),
+            cutoff,
+            shift_dates=options["shift_dates"],
+            include_free_text=options["include_free_text"],
+            k=options["k"],
+        )
+        out = Path(options["out"])
+        log = research.log_command_export(user, study, sites, choice, out)
+        counts = log.counts
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{out}: {counts['exported']} children exported, {counts['suppressed']} "
+                f"suppressed, {counts['generalised']} generalised; "
+                f"{counts['rows']['diary.csv']} diary days. SHA-256 {log.checksum}"
+            )
+        )
+
+    def _cutoff(self, raw: str | None) -> date:
+        if not raw:
+            return timezone.localdate()
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise CommandError("--cutoff: use a date as YYYY-MM-DD.") from None
+
+    def _study(self, code: str | None, studies) -> Study:
+        if code:
+            study = studies.filter(code=code).first()
+            if study is None:
+                raise CommandError(f"No study {code} (for this user).")
+            return study
+        found = list(studies[:2])
+        if len(found) != 1:
+            names = ", ".join(studies.values_list("code", flat=True)) or "none"
+            raise CommandError(f"Give --study (studies: {names}).")
+        return found[0]

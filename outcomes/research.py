@@ -1,0 +1,249 @@
+"""Who may export what, and the life of an export: logged, built (here or by a worker), stored
+under VAR_DIR/exports/, downloadable by its requester only, announced by email when it ran late.
+
+A researcher may export a site's consenting children under a study when a site administrator of
+that site linked them to the study (StudyLink) and they are still a researcher of the site.
+"""
+
+import hashlib
+import logging
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from diary import emails
+from diary.models import Role, Site, User
+from outcomes import export
+from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
+
+logger = logging.getLogger(__name__)
+
+
+def export_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+
+def studies_of(user: User) -> QuerySet[Study]:
+    """The studies USER may export from (at least one site linked)."""
+    if not user.is_authenticated or not user.is_active:
+        return Study.objects.none()
+    links = StudyLink.objects.filter(
+        researcher=user,
+        site__memberships__user=user,
+        site__memberships__role=Role.RESEARCHER,
+        study__sites=F("site"),
+    )
+    return Study.objects.filter(pk__in=links.values("study"))
+
+
+def research_sites(user: User, study: Study) -> QuerySet[Site]:
+    """The sites whose consenting children USER may export under STUDY."""
+    if not user.is_authenticated or not user.is_active:
+        return Site.objects.none()
+    linked = Site.objects.filter(
+        studies=study, study_links__study=study, study_links__researcher=user
+    ).values("pk")
+    researcher_of = Site.objects.filter(
+        memberships__user=user, memberships__role=Role.RESEARCHER
+    ).values("pk")
+    return Site.objects.filter(pk__in=linked).filter(pk__in=researcher_of).order_by("code")
+
+
+def resolve(user: User, study_code: str, site_codes: list[str] | None) -> tuple[Study, list[Site]]:
+    """The study and sites USER asked for; a study or site they are not linked to is 404,
+    whether or not it exists."""
+    study = studies_of(user).filter(code=study_code).first()
+    if study is None:
+        raise Http404("No such study.")
+    allowed = {s.code: s for s in research_sites(user, study)}
+    if not site_codes:
+        return study, list(allowed.values())
+    unknown = set(site_codes) - set(allowed)
+    if unknown:
+        raise Http404("No such site.")
+    return study, [allowed[c] for c in sorted(set(site_codes))]
+
+
+def visible_exports(user: User) -> QuerySet[ExportLog]:
+    """A researcher's own exports, and every export of a site the user administers."""
+    if not user.is_authenticated or not user.is_active:
+        return ExportLog.objects.none()
+    return (
+        ExportLog.objects.filter(Q(requested_by=user) | Q(sites__in=user.admin_sites()))
+        .distinct()
+        .select_related("study", "requested_by")
+        .prefetch_related("sites")
+    )
+
+
+def downloadable(user: User) -> QuerySet[ExportLog]:
+    """Only the requester downloads, and only a finished file."""
+    if not user.is_authenticated or not user.is_active:
+        return ExportLog.objects.none()
+    return ExportLog.objects.filter(requested_by=user, status=ExportStatus.DONE).exclude(
+        file_name=""
+    )
+
+
+def record_download(log: ExportLog) -> None:
+    ExportLog.objects.filter(pk=log.pk).update(
+        downloads=F("downloads") + 1, last_downloaded_at=timezone.now()
+    )
+    logger.info("export %s downloaded by %s", log.pk, log.requested_by_id)
+
+
+# --- Running ----------------------------------------------------------------------------------
+
+
+def request_export(
+    user: User | None,
+    study: Study,
+    sites: list[Site],
+    cutoff: date,
+    *,
+    shift_dates: bool = False,
+    include_free_text: bool = False,
+    via: str = "web",
+) -> tuple[ExportLog, bool]:
+    """Log the export and build it now when small, else hand it to a worker (which emails the
+    requester). Returns the log and whether it was queued."""
+    options = export.Options(
+        study.code,
+        tuple(sorted(s.code for s in sites)),
+        cutoff,
+        shift_dates=shift_dates,
+        include_free_text=include_free_text,
+    )
+    log = ExportLog.objects.create(
+        requested_by=user, via=via, study=study, options=options.as_dict()
+    )
+    log.sites.set(sites)
+    if include_free_text:
+        logger.warning(
+            "export %s includes free text, requested by %s", log.pk, user.pk if user else None
+        )
+    rows = export.diary_rows(options.sites, cutoff)
+    if rows <= settings.EXPORT_INLINE_MAX_ROWS:
+        run_export(log.pk)
+        log.refresh_from_db()
+        return log, False
+    from outcomes.tasks import run_export as task
+
+    transaction.on_commit(lambda: task.delay(str(log.pk)))
+    return log, True
+
+
+def options_of(log: ExportLog) -> export.Options:
+    o = log.options
+    return export.Options(
+        o["study"],
+        tuple(o["sites"]),
+        date.fromisoformat(o["cutoff"]),
+        shift_dates=o.get("shift_dates", False),
+        include_free_text=o.get("include_free_text", False),
+        k=o.get("k", export.deidentify.DEFAULT_K),
+    )
+
+
+def _counts(manifest: dict) -> dict:
+    return {
+        **manifest["children"],
+        "rows": {name: f["rows"] for name, f in manifest["files"].items() if "rows" in f},
+    }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_export(pk) -> bool:
+    """Build the export of log PK into VAR_DIR/exports/. Claims the log first (pending →
+    running), so a task delivered twice builds it once. Returns whether it did the work."""
+    claimed = ExportLog.objects.filter(pk=pk, status=ExportStatus.PENDING).update(
+        status=ExportStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return False
+    log = ExportLog.objects.get(pk=pk)
+    name = f"{log.pk}.zip"
+    path = export_dir() / name
+    partial = path.with_suffix(".part")
+    try:
+        with partial.open("wb") as out:
+            manifest = export.write_export(out, options_of(log))
+        partial.replace(path)
+    except Exception as error:
+        partial.unlink(missing_ok=True)
+        logger.exception("export %s failed", pk)
+        ExportLog.objects.filter(pk=pk).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error=str(error)[:2000]
+        )
+        raise
+    ExportLog.objects.filter(pk=pk).update(
+        status=ExportStatus.DONE,
+        finished_at=timezone.now(),
+        counts=_counts(manifest),
+        checksum=file_sha256(path),
+        size=path.stat().st_size,
+        file_name=name,
+    )
+    return True
+
+
+def log_command_export(
+    user: User | None, study: Study, sites: list[Site], options: export.Options, out: Path
+) -> ExportLog:
+    """Build the export into OUT (the command line) and log it."""
+    log = ExportLog.objects.create(
+        requested_by=user,
+        via="command",
+        study=study,
+        options=options.as_dict(),
+        status=ExportStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+    log.sites.set(sites)
+    with out.open("wb") as handle:
+        manifest = export.write_export(handle, options)
+    ExportLog.objects.filter(pk=log.pk).update(
+        status=ExportStatus.DONE,
+        finished_at=timezone.now(),
+        counts=_counts(manifest),
+        checksum=file_sha256(out),
+        size=out.stat().st_size,
+    )
+    log.refresh_from_db()
+    return log
+
+
+# --- Email ------------------------------------------------------------------------------------
+
+
+def send_export_ready(log: ExportLog) -> bool:
+    """Tell the requester their export can be downloaded (a link; the file needs their login)."""
+    user = log.requested_by
+    if user is None or not user.email:
+        return False
+    link = settings.SITE_URL + reverse("export_download", args=[log.pk])
+    emails.send(
+        "export_ready",
+        user.email,
+        {"log": log, "link": link, "user": user, "study": log.study},
+        user.language,
+    )
+    return True

@@ -1,0 +1,216 @@
+"""Research pages: a researcher's exports, and a site administrator's studies and links."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from diary.forms import DateInput
+from diary.models import Role, User
+from outcomes import research
+from outcomes.models import Study, StudyLink
+
+
+class ExportForm(forms.Form):
+    study = forms.ChoiceField(label=gettext_lazy("Study"))
+    sites = forms.MultipleChoiceField(
+        label=gettext_lazy("Sites"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Only the sites whose administrators linked you to the study."),
+    )
+    cutoff = forms.DateField(
+        label=gettext_lazy("Data up to (cut-off)"),
+        widget=DateInput,
+        help_text=gettext_lazy("Nothing recorded after this day is exported."),
+    )
+    shift_dates = forms.BooleanField(
+        label=gettext_lazy("Shifted dates instead of days from the first dose"),
+        required=False,
+        help_text=gettext_lazy(
+            "Each child's dates move back by the same 0–364 days, so intervals are kept."
+        ),
+    )
+    include_free_text = forms.BooleanField(
+        label=gettext_lazy("Include free text (diary notes, assay names)"),
+        required=False,
+        help_text=gettext_lazy(
+            "Free text can name people and places. Your request is logged and the site "
+            "administrators see it."
+        ),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        studies = list(research.studies_of(user))
+        self.fields["study"].choices = [(s.code, str(s)) for s in studies]
+        codes = sorted({site.code for s in studies for site in research.research_sites(user, s)})
+        self.fields["sites"].choices = [(c, c) for c in codes]
+        self.fields["sites"].initial = codes
+        self.fields["cutoff"].initial = timezone.localdate()
+
+    def clean_cutoff(self):
+        cutoff = self.cleaned_data["cutoff"]
+        if cutoff > timezone.localdate():
+            raise forms.ValidationError(_("The cut-off cannot be in the future."))
+        return cutoff
+
+
+@login_required
+def exports_page(request):
+    """The researcher's export form and their exports; site administrators see the exports
+    of their sites."""
+    user = request.user
+    is_researcher = research.studies_of(user).exists()
+    if not is_researcher and not user.admin_sites().exists():
+        raise PermissionDenied(_("Exports are for researchers and site administrators."))
+    form = ExportForm(request.POST or None, user=user) if is_researcher else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied(_("Only researchers linked to a study can export."))
+        # A study or site the researcher is not linked to does not exist for them.
+        study, sites = research.resolve(
+            user, request.POST.get("study", ""), request.POST.getlist("sites")
+        )
+        if form.is_valid():
+            log, queued = research.request_export(
+                user,
+                study,
+                sites,
+                form.cleaned_data["cutoff"],
+                shift_dates=form.cleaned_data["shift_dates"],
+                include_free_text=form.cleaned_data["include_free_text"],
+            )
+            if queued:
+                messages.success(
+                    request,
+                    _("The export is being prepared. You will get an email when it is ready."),
+                )
+            else:
+                messages.success(request, _("The export is ready to download."))
+            return redirect("exports")
+    logs = research.visible_exports(user)[:100]
+    return render(
+        request,
+        "outcomes/exports.html",
+        {"form": form, "logs": logs, "admin_sites": user.admin_sites()},
+    )
+
+
+@login_required
+def export_download(request, pk):
+    log = get_object_or_404(research.downloadable(request.user), pk=pk)
+    path = research.export_dir() / log.file_name
+    if not path.exists():
+        raise Http404("The file is no longer kept.")
+    research.record_download(log)
+    stamp = log.created.strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"{log.study.code}-anonymised-{stamp}.zip",
+        content_type="application/zip",
+    )
+
+
+# --- Site administrators: studies and links ----------------------------------------------------
+
+
+class StudyForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = ["code", "title"]
+
+
+class JoinForm(forms.Form):
+    code = forms.SlugField(label=gettext_lazy("Study code"))
+
+
+class LinkForm(forms.Form):
+    study = forms.ModelChoiceField(label=gettext_lazy("Study"), queryset=Study.objects.none())
+    researcher = forms.ModelChoiceField(
+        label=gettext_lazy("Researcher"), queryset=User.objects.none()
+    )
+
+    def __init__(self, *args, site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["study"].queryset = site.studies.all()
+        self.fields["researcher"].queryset = User.objects.filter(
+            memberships__site=site, memberships__role=Role.RESEARCHER
+        ).order_by("username")
+
+
+@login_required
+def site_studies(request, code: str):
+    """The studies this site takes part in and the researchers linked to them."""
+    site = get_object_or_404(request.user.admin_sites(), code=code)
+    action = request.POST.get("action") if request.method == "POST" else None
+    study_form = StudyForm(request.POST if action == "create" else None, prefix="new")
+    join_form = JoinForm(request.POST if action == "join" else None, prefix="join")
+    link_form = LinkForm(request.POST if action == "link" else None, site=site, prefix="link")
+    if action == "create" and study_form.is_valid():
+        with transaction.atomic():
+            study = study_form.save(commit=False)
+            study.created_by = request.user
+            study.save()
+            study.sites.add(site)
+        messages.success(request, _("Study %(code)s created.") % {"code": study.code})
+        return redirect("site_studies", code=site.code)
+    if action == "join" and join_form.is_valid():
+        study = Study.objects.filter(code=join_form.cleaned_data["code"]).first()
+        if study is None:
+            join_form.add_error("code", _("No study has this code."))
+        else:
+            study.sites.add(site)
+            messages.success(
+                request,
+                _("%(site)s takes part in %(code)s.")
+                % {
+                    "site": site.name,
+                    "code": study.code,
+                },
+            )
+            return redirect("site_studies", code=site.code)
+    if action == "link" and link_form.is_valid():
+        try:
+            StudyLink.objects.create(
+                study=link_form.cleaned_data["study"],
+                site=site,
+                researcher=link_form.cleaned_data["researcher"],
+                linked_by=request.user,
+            )
+        except IntegrityError:
+            messages.info(request, _("This researcher is already linked to the study."))
+        else:
+            messages.success(request, _("The researcher can now export this site's data."))
+        return redirect("site_studies", code=site.code)
+    studies = site.studies.prefetch_related("sites").order_by("code")
+    links = StudyLink.objects.filter(site=site).select_related("study", "researcher")
+    return render(
+        request,
+        "outcomes/site_studies.html",
+        {
+            "site": site,
+            "studies": studies,
+            "links": links.order_by("study__code", "researcher__username"),
+            "study_form": study_form,
+            "join_form": join_form,
+            "link_form": link_form,
+        },
+    )
+
+
+@login_required
+@require_POST
+def study_unlink(request, code: str, link_pk: int):
+    site = get_object_or_404(request.user.admin_sites(), code=code)
+    link = get_object_or_404(StudyLink, pk=link_pk, site=site)
+    link.delete()
+    messages.success(request, _("The researcher can no longer export this site's data."))
+    return redirect("site_studies", code=site.code)

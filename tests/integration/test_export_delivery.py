@@ -8,16 +8,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
-from tests.integration import test_reminder_delivery as delivery
+from tests.integration.conftest import wait_for
 from tests.outcomes import export_checks
 from tests.outcomes.test_export import cohort
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The real SMTP server and Celery workers of the reminder tests.
-smtp = delivery.smtp
-workers = delivery.workers
-wait_for = delivery.wait_for
 
 
 def test_a_large_export_is_built_by_a_worker_and_the_link_emailed(

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "diary.middleware.UserLanguageMiddleware",
+    "diary.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -244,6 +245,11 @@ EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 
 RESPONSE_MAX_SCORE = float(env_decimal("RESPONSE_MAX_SCORE", "0.15"))
 RESPONSE_MAX_PREDNISONE = float(env_decimal("RESPONSE_MAX_PREDNISONE", "0.15"))
 PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 0: all days
+
+# Trusted reverse proxies in front of the app: the access log takes the caller's address from
+# X-Forwarded-For as the outermost of them saw it (0: the connection's own address).
+ACCESS_LOG_PROXIES = env_int("ACCESS_LOG_PROXIES", 0, minimum=0)
+ACCESS_LOG_PAGE_SIZE = 50
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

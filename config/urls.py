@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from config.views import healthz
-from diary import entry_views, pwa
+from diary import access_views, entry_views, pwa
 from diary import views as diary_views
 from outcomes import lab_views
 from outcomes import views as outcome_views
@@ -69,6 +69,8 @@ urlpatterns = [
         diary_views.site_member_remove,
         name="site_member_remove",
     ),
+    path("children/<int:pk>/access/", access_views.child_access, name="child_access"),
+    path("sites/<slug:code>/access/", access_views.site_access, name="site_access"),
     path("invitations/<int:pk>/revoke/", diary_views.revoke_invitation, name="revoke_invitation"),
     path("accounts/invite/<str:token>/", diary_views.accept_invitation, name="accept_invitation"),
     path(

@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from diary import recording
+from diary.access import LogsAccess
 from diary.api.serializers import (
     ChildSerializer,
     DoseIn,
@@ -46,6 +47,7 @@ class IsClinicianOrReadOnly(permissions.BasePermission):
 
 
 class ChildViewSet(
+    LogsAccess,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -120,7 +122,9 @@ def record_schema(incoming, outgoing):
     )
 
 
-class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RecordViewSet(
+    LogsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Rows a family records. A create is idempotent on the client's `id` (a replay returns
     the stored row with 200); a change names the `version` it was made against and gets 409
     with the stored row when someone saved after it. Nothing is deleted."""

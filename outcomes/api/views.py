@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from diary import instruments
+from diary.access import LogsAccess
 from diary.models import Child, Prescription, Role, Site
 from outcomes import guideline, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
@@ -22,6 +23,7 @@ SMALL_CELL = 5  # aggregate cells of 1–4 children are suppressed for researche
 
 
 class PrescriptionViewSet(
+    LogsAccess,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -261,7 +263,9 @@ class LabInput(serializers.Serializer):
     uln = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
 
 
-class LabResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LabResultViewSet(
+    LogsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Lab results in canonical units with the guideline flags they raised. Caregivers may add
     results they were given (marked caregiver-entered)."""
 

@@ -18,7 +18,7 @@ from diary.models import (
 )
 from outcomes.labs import record_lab
 from outcomes.models import LabFlag, LabResult
-from tests.conftest import AGS_ANSWERS, prescribe
+from tests.conftest import prescribe
 
 
 @dataclass
@@ -54,7 +54,7 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
     def rec(model, data):
         return recording.record(model, child, caregiver, uuid.uuid4(), day, data).row
 
-    entry = rec(DiaryEntry, {"scores": AGS_ANSWERS, "note": note})
+    entry = rec(DiaryEntry, {"no_symptoms": True, "note": note})
     dose = rec(DoseAdministration, {"drug": "baricitinib", "slot": "morning", "status": "given"})
     steroid = rec(SteroidDose, {"drug": "prednisolone", "mg": "5"})
     growth = rec(GrowthMeasurement, {"weight_kg": "14.5", "height_cm": "95"})

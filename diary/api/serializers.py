@@ -51,6 +51,14 @@ class ChildSerializer(serializers.ModelSerializer):
             self.fields["site"].queryset = request.user.clinical_sites()
 
     def validate(self, attrs):
+        if (
+            self.instance is not None
+            and attrs.get("site", self.instance.site) != self.instance.site
+        ):
+            # Moving a child changes who may see them: not a field edit (the admin does it).
+            raise serializers.ValidationError(
+                {"site": [_("A child's site is fixed once registered.")]}
+            )
         instance = Child(**{**self._current(), **attrs})
         instance.clean()  # model rules (dates, genotype, consent) with their messages
         site, reference = attrs.get("site", instance.site), attrs.get("reference", "")

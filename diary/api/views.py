@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from diary import recording
 from diary.access import LogsAccess
+from diary.api.filters import ChildFilter, StrictFilterSet, filterset_for
 from diary.api.serializers import (
     ChildSerializer,
     DoseIn,
@@ -58,7 +59,7 @@ class ChildViewSet(
 
     serializer_class = ChildSerializer
     permission_classes = [permissions.IsAuthenticated, IsClinicianOrReadOnly]
-    filterset_fields = ["site__code", "diagnosis"]
+    filterset_class = ChildFilter
 
     def get_queryset(self):
         return Child.objects.visible_to(self.request.user).select_related("site")
@@ -73,13 +74,10 @@ class ChildViewSet(
         return Response(InstrumentOut(self.get_object().get_instrument()).data)
 
 
-class RecordFilter(django_filters.FilterSet):
+class RecordFilter(StrictFilterSet):
     date = django_filters.DateFromToRangeFilter(
         help_text="Filter with date_after and date_before (YYYY-MM-DD, inclusive)."
     )
-
-    class Meta:
-        fields = ["child", "date"]
 
 
 def _nested(errors: dict[str, str]) -> dict:
@@ -143,8 +141,7 @@ class RecordViewSet(
 
     @property
     def filterset_class(self):
-        meta = type("Meta", (RecordFilter.Meta,), {"model": self.model})
-        return type(f"{self.model.__name__}Filter", (RecordFilter,), {"Meta": meta})
+        return filterset_for(self.model, "date", base=RecordFilter)
 
     def _child(self, child_id: int) -> Child:
         try:
@@ -178,6 +175,8 @@ class RecordViewSet(
 
     def update(self, request, *args, **kwargs):
         row = self.get_object()
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         if "version" not in request.data:
             return Response(
                 {"version": [_("Give the version your change was made against.")]},

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from diary import instruments
 from diary.access import LogsAccess
+from diary.api.filters import filterset_for
 from diary.models import Child, Prescription, Role, Site
 from outcomes import guideline, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
@@ -34,7 +35,7 @@ class PrescriptionViewSet(
     one that raises a guideline warning needs an `override_reason`, kept in its history."""
 
     serializer_class = PrescriptionSerializer
-    filterset_fields = ["child", "drug"]
+    filterset_class = filterset_for(Prescription, "drug")
 
     def get_queryset(self):
         return (
@@ -56,6 +57,8 @@ class PrescriptionViewSet(
         return serializer
 
     def create(self, request, *args, **kwargs):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         child_id = request.data.get("child")
         child = Child.objects.filter(pk=child_id).first() if str(child_id).isdigit() else None
         if child is None:
@@ -270,7 +273,7 @@ class LabResultViewSet(
     results they were given (marked caregiver-entered)."""
 
     serializer_class = LabResultSerializer
-    filterset_fields = ["child", "analyte"]
+    filterset_class = filterset_for(LabResult, "analyte")
 
     def get_queryset(self):
         return (

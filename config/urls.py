@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from config.api import NotFoundView
 from config.views import healthz
 from diary import access_views, entry_views, pwa
 from diary import views as diary_views
@@ -91,5 +92,6 @@ urlpatterns = [
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),
+    re_path(r"^api/", NotFoundView.as_view(), name="api_not_found"),
     path("admin/", admin.site.urls),
 ]

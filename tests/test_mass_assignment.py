@@ -86,7 +86,7 @@ def valid_bodies(world) -> dict:
     amy = world.amy
     day = amy.today().isoformat()
     record = {"id": str(uuid.uuid4()), "child": amy.pk, "date": day}
-    return {
+    bodies = {
         "EntryIn": {**record, "scores": AGS_ANSWERS},
         "DoseIn": {**record, "drug": "baricitinib", "slot": "morning", "status": "given"},
         "SteroidIn": {**record, "drug": "prednisolone", "mg": "5"},
@@ -119,6 +119,10 @@ def valid_bodies(world) -> dict:
             "override_reason": "tested",
         },
     }
+    # A change's body: the same fields (its id, child and date are the row's, whatever is sent).
+    for kind in ("Entry", "Dose", "Steroid", "Growth"):
+        bodies[f"{kind}Change"] = bodies[f"{kind}In"]
+    return bodies
 
 
 def writable_operations():

@@ -20,9 +20,13 @@ class StrictForm(forms.Form):
         return cleaned
 
 
+class ChildIdFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
 class StrictFilterSet(django_filters.FilterSet):
     # By id, without looking the child up: a 400 for an unknown id would tell which exist.
-    child = django_filters.NumberFilter(field_name="child", help_text="A child's id.")
+    child = ChildIdFilter(field_name="child", help_text="A child's id.")
 
     class Meta:
         form = StrictForm

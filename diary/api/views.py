@@ -84,8 +84,8 @@ def _nested(errors: dict[str, str]) -> dict:
     """{"scores.fever": msg} → {"scores": {"fever": [msg]}}, the way DRF nests field errors."""
     out: dict = {}
     for key, message in errors.items():
-        head, _dot, tail = key.partition(".")
-        if tail:
+        head, dot, tail = key.partition(".")
+        if dot:  # even an empty item key ("scores." for a score named ""): found by fuzzing
             out.setdefault(head, {})[tail] = [message]
         else:
             out[head] = [message]
@@ -107,7 +107,21 @@ class ConflictOut(serializers.Serializer):
     current = serializers.DictField(help_text="The row as stored now.")
 
 
+def change_of(incoming):
+    """The body of a PUT/PATCH: the row's id, child and date come from the URL and the row."""
+    fields = {
+        "id": None,
+        "child": None,
+        "date": None,
+        "version": serializers.IntegerField(
+            min_value=1, help_text="The version the change was made against."
+        ),
+    }
+    return type(incoming.__name__.removesuffix("In") + "Change", (incoming,), fields)
+
+
 def record_schema(incoming, outgoing):
+    change = change_of(incoming)
     errors = {
         400: OpenApiResponse(description="Field errors"),
         404: OpenApiResponse(description="No such child or row for this user"),
@@ -115,8 +129,8 @@ def record_schema(incoming, outgoing):
     }
     return extend_schema_view(
         create=extend_schema(request=incoming, responses={201: outgoing, 200: outgoing, **errors}),
-        update=extend_schema(request=incoming, responses={200: outgoing, **errors}),
-        partial_update=extend_schema(request=incoming, responses={200: outgoing, **errors}),
+        update=extend_schema(request=change, responses={200: outgoing, **errors}),
+        partial_update=extend_schema(request=change, responses={200: outgoing, **errors}),
     )
 
 
@@ -182,13 +196,16 @@ class RecordViewSet(
                 {"version": [_("Give the version your change was made against.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        merged = {**_as_input(row, self.input_serializer), **request.data}
+        # PATCH changes what it names; PUT sends the whole row, as the schema says.
+        current = _as_input(row, self.input_serializer) if kwargs.get("partial") else {}
+        merged = {**current, **request.data}
         merged.update(id=str(row.pk), child=row.child_id, date=row.date.isoformat())
         incoming = self.input_serializer(data=merged)
         incoming.is_valid(raise_exception=True)
         return self._record(dict(incoming.validated_data), incoming.validated_data["version"])
 
-    partial_update = update
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
 
 
 @record_schema(EntryIn, EntryOut)

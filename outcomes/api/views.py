@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from diary import instruments
 from diary.access import LogsAccess
+from diary.api.fields import NumberText, Text
 from diary.api.filters import filterset_for
 from diary.models import Child, Prescription, Role, Site
 from outcomes import guideline, schedule, treatment
@@ -80,7 +81,7 @@ class PrescriptionViewSet(
 
 def _cutoff(request) -> date | None:
     raw = request.query_params.get("cutoff")
-    if not raw:
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)
@@ -260,10 +261,10 @@ class LabResultSerializer(serializers.ModelSerializer):
 class LabInput(serializers.Serializer):
     child = serializers.IntegerField()
     sample_date = serializers.DateField()
-    analyte = serializers.CharField()
-    value = serializers.CharField()
-    unit = serializers.CharField(required=False, allow_blank=True, default="")
-    uln = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+    analyte = Text()
+    value = NumberText()
+    unit = Text(required=False, allow_blank=True, default="")
+    uln = NumberText(required=False, allow_blank=True, allow_null=True, default=None)
 
 
 class LabResultViewSet(

@@ -21,7 +21,11 @@ class StrictForm(forms.Form):
 
 
 class ChildIdFilter(django_filters.NumberFilter):
+    # Bounded like the primary key: a larger number overflowed SQLite (a 500 found by fuzzing).
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
 
 
 class StrictFilterSet(django_filters.FilterSet):

@@ -124,7 +124,10 @@ class GrowthIn(RecordIn):
 
 
 class RecordOut(serializers.ModelSerializer):
-    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null when the account that reported it is gone (or for generated demo rows).
+    reported_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         fields = ["id", "child", "date", "version", "reported_by", "created", "updated"]

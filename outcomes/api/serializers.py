@@ -15,7 +15,9 @@ class PrescriptionSerializer(StrictModelSerializer):
     total_mg = serializers.DecimalField(max_digits=7, decimal_places=2, read_only=True)
     mg_per_kg = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Prescription

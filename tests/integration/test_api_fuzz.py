@@ -3,7 +3,6 @@ no 5xx, every response documented and conforming to the schema, invalid input re
 authentication enforced. Examples are limited so that both runs take about a minute."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,10 @@ from rest_framework.authtoken.models import Token
 from tests.seeding import seed_record
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "4")
+MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "5")
+# The coverage phase walks every enum value (600 time zones on a child) into thousands of
+# requests: minutes, not seconds. Examples, random fuzzing and stateful sequences remain.
+PHASES = os.environ.get("FUZZ_PHASES", "examples,fuzzing,stateful")
 # Business rules the schema cannot express (a date before the child's birth, a child of
 # another family) are refused with a documented 400/404: schema-valid is not always valid.
 CONFIG = """
@@ -55,6 +57,8 @@ def test_schemathesis_finds_nothing(world, live_server, api_tokens, tmp_path, ro
         "false",
         "--max-examples",
         MAX_EXAMPLES,
+        "--phases",
+        PHASES,
         "--seed",
         "20261121",
         "--generation-database",
@@ -70,5 +74,6 @@ def test_schemathesis_finds_nothing(world, live_server, api_tokens, tmp_path, ro
         command, capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False
     )
     output = result.stdout + result.stderr
+    (tmp_path / "schemathesis.log").write_text(output)
     assert result.returncode == 0, output[-20000:]
-    assert "Tested:" in output and shutil.which is not None
+    assert "Tested:" in output

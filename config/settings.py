@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "diary.middleware.UserLanguageMiddleware",
+    "diary.access.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "diary.security.IdleSessionMiddleware",
     "diary.security.SecondFactorMiddleware",
@@ -241,8 +242,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only: the phone app and scripts send JSON; forms are for the pages.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
@@ -254,6 +258,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "JakInhibitorEnum": "diary.doses.Drug",
         "ExportStatusEnum": "outcomes.models.ExportStatus",
@@ -298,6 +306,9 @@ AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N proxies that append to X-Forwarded-For, the client is the Nth address from the right.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# The access log takes the caller's address the same way (README "Access log").
+ACCESS_LOG_PROXIES = TRUSTED_PROXY_COUNT
+ACCESS_LOG_PAGE_SIZE = 50
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

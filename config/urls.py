@@ -2,11 +2,12 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.api import NotFoundView
 from config.views import bench_ping, healthz
-from diary import entry_views, erasure_views, pwa, signin_views
+from diary import access_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
 from diary.api.token import TokenView
 from diary.portability import views as portability_views
@@ -85,6 +86,8 @@ urlpatterns = [
     ),
     path("exports/", research_views.exports_page, name="exports"),
     path("exports/<uuid:pk>/download/", research_views.export_download, name="export_download"),
+    path("children/<int:pk>/access/", access_views.child_access, name="child_access"),
+    path("sites/<slug:code>/access/", access_views.site_access, name="site_access"),
     path("invitations/<int:pk>/revoke/", diary_views.revoke_invitation, name="revoke_invitation"),
     path("accounts/invite/<str:token>/", diary_views.accept_invitation, name="accept_invitation"),
     path(
@@ -122,5 +125,6 @@ urlpatterns = [
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),
+    re_path(r"^api/", NotFoundView.as_view(), name="api_not_found"),
     path("admin/", admin.site.urls),
 ]

@@ -41,6 +41,9 @@ class ChildForm(forms.ModelForm):
         self.fields["site"].queryset = sites
         if sites.count() == 1 and not self.instance.pk:
             self.fields["site"].initial = sites.first()
+        if self.instance.pk:
+            # Moving a child changes who may see them: not a field edit (the admin does it).
+            self.fields["site"].disabled = True
 
     def clean(self):
         cleaned = super().clean()

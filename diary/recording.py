@@ -258,8 +258,18 @@ def save(
             setattr(row, name, values[name])
         row.version += 1
         row.reported_by = user
-        # Only what changed: two caregivers editing different things do not overwrite each other.
-        row.save(update_fields=[*changed, "version", "reported_by", "updated"])
+        try:
+            with transaction.atomic():
+                # Only what changed: two caregivers editing different things do not overwrite
+                # each other.
+                row.save(update_fields=[*changed, "version", "reported_by", "updated"])
+        except IntegrityError:
+            # Moved onto a slot already recorded that day (found by fuzzing): that row wins.
+            taken = model.objects.filter(child=child, date=day, **(natural_key or {}))
+            taken = taken.exclude(pk=row.pk).first()
+            if taken is None:
+                raise
+            raise Conflict(taken) from None
         return Saved(row, changed=True)
 
 

@@ -1,6 +1,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from diary.api.fields import Amount, StrictModelSerializer, Text
 from diary.doses import Drug, Slot, Steroid
 from diary.models import (
     Child,
@@ -13,7 +14,7 @@ from diary.models import (
 )
 
 
-class ChildSerializer(serializers.ModelSerializer):
+class ChildSerializer(StrictModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", queryset=Site.objects.none())
     disease_group = serializers.CharField(read_only=True)
     has_research_consent = serializers.BooleanField(read_only=True)
@@ -51,6 +52,14 @@ class ChildSerializer(serializers.ModelSerializer):
             self.fields["site"].queryset = request.user.clinical_sites()
 
     def validate(self, attrs):
+        if (
+            self.instance is not None
+            and attrs.get("site", self.instance.site) != self.instance.site
+        ):
+            # Moving a child changes who may see them: not a field edit (the admin does it).
+            raise serializers.ValidationError(
+                {"site": [_("A child's site is fixed once registered.")]}
+            )
         instance = Child(**{**self._current(), **attrs})
         instance.clean()  # model rules (dates, genotype, consent) with their messages
         site, reference = attrs.get("site", instance.site), attrs.get("reference", "")
@@ -89,41 +98,36 @@ class RecordIn(serializers.Serializer):
 class EntryIn(RecordIn):
     scores = serializers.DictField(child=serializers.IntegerField(), required=False)
     no_symptoms = serializers.BooleanField(required=False, default=False)
-    max_temperature = serializers.DecimalField(
-        max_digits=4, decimal_places=1, required=False, allow_null=True
-    )
+    max_temperature = Amount(max_digits=4, decimal_places=1, required=False, allow_null=True)
     illness = serializers.BooleanField(required=False, default=False)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    note = Text(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class DoseIn(RecordIn):
     drug = serializers.ChoiceField(choices=Drug.choices)
     slot = serializers.ChoiceField(choices=Slot.choices)
     status = serializers.ChoiceField(choices=DoseStatus.choices)
-    given_mg = serializers.DecimalField(
-        max_digits=8, decimal_places=2, required=False, allow_null=True
-    )
+    given_mg = Amount(max_digits=8, decimal_places=2, required=False, allow_null=True)
 
 
 class SteroidIn(RecordIn):
     drug = serializers.ChoiceField(choices=Steroid.choices)
-    mg = serializers.DecimalField(max_digits=9, decimal_places=2)
+    mg = Amount(max_digits=9, decimal_places=2)
 
 
 class GrowthIn(RecordIn):
-    weight_kg = serializers.DecimalField(
-        max_digits=7, decimal_places=2, required=False, allow_null=True
-    )
-    height_cm = serializers.DecimalField(
-        max_digits=6, decimal_places=1, required=False, allow_null=True
-    )
+    weight_kg = Amount(max_digits=7, decimal_places=2, required=False, allow_null=True)
+    height_cm = Amount(max_digits=6, decimal_places=1, required=False, allow_null=True)
 
 
 # --- … and as stored ------------------------------------------------------------------------
 
 
 class RecordOut(serializers.ModelSerializer):
-    reported_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null when the account that reported it is gone (or for generated demo rows).
+    reported_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         fields = ["id", "child", "date", "version", "reported_by", "created", "updated"]

@@ -15,6 +15,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from diary import recording
+from diary.access import LogsAccess
+from diary.api.filters import ChildFilter, StrictFilterSet, filterset_for
 from diary.api.serializers import (
     ChildSerializer,
     DoseIn,
@@ -50,6 +52,7 @@ class IsClinicianOrReadOnly(permissions.BasePermission):
 
 
 class ChildViewSet(
+    LogsAccess,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -60,7 +63,7 @@ class ChildViewSet(
 
     serializer_class = ChildSerializer
     permission_classes = [permissions.IsAuthenticated, IsClinicianOrReadOnly]
-    filterset_fields = ["site__code", "diagnosis"]
+    filterset_class = ChildFilter
 
     def get_queryset(self):
         return Child.objects.visible_to(self.request.user).select_related("site")
@@ -75,21 +78,18 @@ class ChildViewSet(
         return Response(InstrumentOut(self.get_object().get_instrument()).data)
 
 
-class RecordFilter(django_filters.FilterSet):
+class RecordFilter(StrictFilterSet):
     date = django_filters.DateFromToRangeFilter(
         help_text="Filter with date_after and date_before (YYYY-MM-DD, inclusive)."
     )
-
-    class Meta:
-        fields = ["child", "date"]
 
 
 def _nested(errors: dict[str, str]) -> dict:
     """{"scores.fever": msg} → {"scores": {"fever": [msg]}}, the way DRF nests field errors."""
     out: dict = {}
     for key, message in errors.items():
-        head, _dot, tail = key.partition(".")
-        if tail:
+        head, dot, tail = key.partition(".")
+        if dot:  # even an empty item key ("scores." for a score named ""): found by fuzzing
             out.setdefault(head, {})[tail] = [message]
         else:
             out[head] = [message]
@@ -111,7 +111,21 @@ class ConflictOut(serializers.Serializer):
     current = serializers.DictField(help_text="The row as stored now.")
 
 
+def change_of(incoming):
+    """The body of a PUT/PATCH: the row's id, child and date come from the URL and the row."""
+    fields = {
+        "id": None,
+        "child": None,
+        "date": None,
+        "version": serializers.IntegerField(
+            min_value=1, help_text="The version the change was made against."
+        ),
+    }
+    return type(incoming.__name__.removesuffix("In") + "Change", (incoming,), fields)
+
+
 def record_schema(incoming, outgoing):
+    change = change_of(incoming)
     errors = {
         400: OpenApiResponse(description="Field errors"),
         404: OpenApiResponse(description="No such child or row for this user"),
@@ -120,12 +134,14 @@ def record_schema(incoming, outgoing):
     }
     return extend_schema_view(
         create=extend_schema(request=incoming, responses={201: outgoing, 200: outgoing, **errors}),
-        update=extend_schema(request=incoming, responses={200: outgoing, **errors}),
-        partial_update=extend_schema(request=incoming, responses={200: outgoing, **errors}),
+        update=extend_schema(request=change, responses={200: outgoing, **errors}),
+        partial_update=extend_schema(request=change, responses={200: outgoing, **errors}),
     )
 
 
-class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RecordViewSet(
+    LogsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Rows a family records. A create is idempotent on the client's `id` (a replay returns
     the stored row with 200); a change names the `version` it was made against and gets 409
     with the stored row when someone saved after it. Nothing is deleted."""
@@ -144,8 +160,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @property
     def filterset_class(self):
-        meta = type("Meta", (RecordFilter.Meta,), {"model": self.model})
-        return type(f"{self.model.__name__}Filter", (RecordFilter,), {"Meta": meta})
+        return filterset_for(self.model, "date", base=RecordFilter)
 
     def _child(self, child_id: int) -> Child:
         try:
@@ -188,18 +203,23 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def update(self, request, *args, **kwargs):
         row = self.get_object()
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         if "version" not in request.data:
             return Response(
                 {"version": [_("Give the version your change was made against.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        merged = {**_as_input(row, self.input_serializer), **request.data}
+        # PATCH changes what it names; PUT sends the whole row, as the schema says.
+        current = _as_input(row, self.input_serializer) if kwargs.get("partial") else {}
+        merged = {**current, **request.data}
         merged.update(id=str(row.pk), child=row.child_id, date=row.date.isoformat())
         incoming = self.input_serializer(data=merged)
         incoming.is_valid(raise_exception=True)
         return self._record(dict(incoming.validated_data), incoming.validated_data["version"])
 
-    partial_update = update
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
 
 
 @record_schema(EntryIn, EntryOut)

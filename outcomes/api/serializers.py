@@ -1,6 +1,7 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from diary.api.fields import StrictModelSerializer
 from diary.models import Prescription
 from outcomes import treatment
 
@@ -10,11 +11,13 @@ class CautionOut(serializers.Serializer):
     source = serializers.CharField()
 
 
-class PrescriptionSerializer(serializers.ModelSerializer):
+class PrescriptionSerializer(StrictModelSerializer):
     total_mg = serializers.DecimalField(max_digits=7, decimal_places=2, read_only=True)
     mg_per_kg = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Prescription

@@ -4,13 +4,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from diary import instruments
+from diary.access import LogsAccess
+from diary.api.fields import NumberText, Text
+from diary.api.filters import filterset_for
 from diary.models import Child, Prescription, Role, Site
 from outcomes import guideline, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
@@ -22,6 +25,7 @@ SMALL_CELL = 5  # aggregate cells of 1–4 children are suppressed for researche
 
 
 class PrescriptionViewSet(
+    LogsAccess,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -32,7 +36,7 @@ class PrescriptionViewSet(
     one that raises a guideline warning needs an `override_reason`, kept in its history."""
 
     serializer_class = PrescriptionSerializer
-    filterset_fields = ["child", "drug"]
+    filterset_class = filterset_for(Prescription, "drug")
 
     def get_queryset(self):
         return (
@@ -54,6 +58,8 @@ class PrescriptionViewSet(
         return serializer
 
     def create(self, request, *args, **kwargs):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
         child_id = request.data.get("child")
         child = Child.objects.filter(pk=child_id).first() if str(child_id).isdigit() else None
         if child is None:
@@ -75,7 +81,7 @@ class PrescriptionViewSet(
 
 def _cutoff(request) -> date | None:
     raw = request.query_params.get("cutoff")
-    if not raw:
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)
@@ -180,7 +186,10 @@ class CohortSummaryView(APIView):
             OpenApiParameter("cutoff", OpenApiTypes.DATE),
             OpenApiParameter("instrument", str, enum=sorted(instruments.CURRENT)),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses={
+            200: OpenApiTypes.OBJECT,
+            404: OpenApiResponse(description="A site that is not one of yours"),
+        },
     )
     def get(self, request):
         user = request.user
@@ -255,18 +264,20 @@ class LabResultSerializer(serializers.ModelSerializer):
 class LabInput(serializers.Serializer):
     child = serializers.IntegerField()
     sample_date = serializers.DateField()
-    analyte = serializers.CharField()
-    value = serializers.CharField()
-    unit = serializers.CharField(required=False, allow_blank=True, default="")
-    uln = serializers.CharField(required=False, allow_blank=True, allow_null=True, default=None)
+    analyte = Text()
+    value = NumberText()
+    unit = Text(required=False, allow_blank=True, default="")
+    uln = NumberText(required=False, allow_blank=True, allow_null=True, default=None)
 
 
-class LabResultViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class LabResultViewSet(
+    LogsAccess, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Lab results in canonical units with the guideline flags they raised. Caregivers may add
     results they were given (marked caregiver-entered)."""
 
     serializer_class = LabResultSerializer
-    filterset_fields = ["child", "analyte"]
+    filterset_class = filterset_for(LabResult, "analyte")
 
     def get_queryset(self):
         return (

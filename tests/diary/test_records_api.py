@@ -390,3 +390,41 @@ def test_concurrent_creates_for_one_day_make_one_row(world, api_for):
         t.join()
     assert sorted(answers) == [201, 409]
     assert DiaryEntry.objects.count() == 1
+
+
+def test_moving_a_dose_onto_a_slot_already_recorded_is_a_conflict(world, api_for):
+    prescribe(world.amy, morning=2, evening=2, start=world.amy.today() - timedelta(days=30))
+    api = api_for(world.alice)
+    day = world.amy.today().isoformat()
+    rows = [
+        api.post(
+            "/api/doses/",
+            {
+                "id": str(uuid.uuid4()),
+                "child": world.amy.pk,
+                "date": day,
+                "drug": "baricitinib",
+                "slot": slot,
+                "status": "given",
+            },
+        ).json()
+        for slot in ("morning", "evening")
+    ]
+    response = api.patch(f"/api/doses/{rows[1]['id']}/", {"version": 1, "slot": "morning"})
+    assert response.status_code == 409
+    assert response.json()["current"]["id"] == rows[0]["id"]
+    assert DoseAdministration.objects.get(pk=rows[1]["id"]).slot == "evening"
+
+
+@pytest.mark.parametrize("value", ["", "0.5", "x", str(2**90), "0"])
+def test_a_bad_child_filter_is_400_not_a_guess_or_a_crash(world, api_for, value):
+    response = api_for(world.alice).get("/api/entries/", {"child": value})
+    assert response.status_code == 400
+    assert "child" in response.json()
+
+
+def test_an_unknown_child_filter_is_an_empty_list_not_an_oracle(world, api_for):
+    api = api_for(world.alice)
+    for child in (world.ben.pk, world.ben.pk + 1000):
+        response = api.get("/api/entries/", {"child": child})
+        assert response.status_code == 200 and response.json()["count"] == 0

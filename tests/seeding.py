@@ -1,0 +1,83 @@
+"""A child's full record with distinctive values, for tests that look for leaks."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from diary import recording
+from diary.models import (
+    Child,
+    DiaryEntry,
+    DoseAdministration,
+    GrowthMeasurement,
+    Invitation,
+    Prescription,
+    SteroidDose,
+    SteroidPrescription,
+    User,
+)
+from outcomes.labs import record_lab
+from outcomes.models import LabFlag, LabResult
+from tests.conftest import prescribe
+
+
+@dataclass
+class Record:
+    child: Child
+    entry: DiaryEntry
+    dose: DoseAdministration
+    steroid: SteroidDose
+    growth: GrowthMeasurement
+    prescription: Prescription
+    steroid_prescription: SteroidPrescription
+    lab: LabResult
+    flag: LabFlag
+    invitation: Invitation
+    secrets: list[str] = field(default_factory=list)  # strings that must never leak
+
+    def by_model(self) -> dict:
+        rows = [self.entry, self.dose, self.steroid, self.growth, self.prescription]
+        rows += [self.steroid_prescription, self.lab, self.flag, self.invitation, self.child]
+        return {type(row): row for row in rows}
+
+
+def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Record:
+    """Give CHILD a record of every kind; TAG makes its names and note findable in a body."""
+    child.first_name = f"Firstname{tag}"
+    child.last_name = f"Lastname{tag}"
+    child.reference = f"REF-{tag}"
+    child.save()
+    day = child.today() - timedelta(days=3)
+    prescription = prescribe(child, start=child.today() - timedelta(days=60))
+    note = f"note text {tag} about the night"
+
+    def rec(model, data):
+        return recording.record(model, child, caregiver, uuid.uuid4(), day, data).row
+
+    entry = rec(DiaryEntry, {"no_symptoms": True, "note": note})
+    dose = rec(DoseAdministration, {"drug": "baricitinib", "slot": "morning", "status": "given"})
+    steroid = rec(SteroidDose, {"drug": "prednisolone", "mg": "5"})
+    growth = rec(GrowthMeasurement, {"weight_kg": "14.5", "height_cm": "95"})
+    steroid_rx = SteroidPrescription.objects.create(
+        child=child, drug="prednisolone", start_date=day, mg_per_day=5, created_by=clinician
+    )
+    lab = record_lab(child, clinician, "hb", day, "7.1", "g/dL")  # below 8: a flag (SPARN §6.7)
+    invitation = Invitation.objects.create(
+        email=f"grandma-{tag.lower()}@example.org",
+        child=child,
+        relationship="grandparent",
+        invited_by=clinician,
+    )
+    return Record(
+        child=child,
+        entry=entry,
+        dose=dose,
+        steroid=steroid,
+        growth=growth,
+        prescription=prescription,
+        steroid_prescription=steroid_rx,
+        lab=lab,
+        flag=lab.flags.get(),
+        invitation=invitation,
+        secrets=[child.first_name, child.last_name, child.reference, note, invitation.email],
+    )

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from diary import emails
-from diary.models import Role, Site, User
+from diary.access import log_access
+from diary.models import AccessAction, Role, Site, User
 from outcomes import export
 from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
 
@@ -115,6 +116,7 @@ def request_export(
     shift_dates: bool = False,
     include_free_text: bool = False,
     via: str = "web",
+    request=None,
 ) -> tuple[ExportLog, bool]:
     """Log the export and build it now when small, else hand it to a worker (which emails the
     requester). Returns the log and whether it was queued."""
@@ -129,6 +131,7 @@ def request_export(
         requested_by=user, via=via, study=study, options=options.as_dict()
     )
     log.sites.set(sites)
+    _log_access(request, user, log, sites)
     if include_free_text:
         logger.warning(
             "export %s includes free text, requested by %s", log.pk, user.pk if user else None
@@ -205,6 +208,20 @@ def run_export(pk) -> bool:
     return True
 
 
+def _log_access(request, user, log: ExportLog, sites) -> None:
+    """One access-log row per site, so each site's administrators see the export."""
+    for site in sites:
+        log_access(
+            request,
+            AccessAction.EXPORT,
+            site=site,
+            user=user,
+            what=f"research_export_{log.via}",
+            obj=log,
+            free_text=bool(log.options.get("include_free_text")),
+        )
+
+
 def log_command_export(
     user: User | None, study: Study, sites: list[Site], options: export.Options, out: Path
 ) -> ExportLog:
@@ -218,6 +235,8 @@ def log_command_export(
         started_at=timezone.now(),
     )
     log.sites.set(sites)
+    if user is not None:
+        _log_access(None, user, log, sites)
     with out.open("wb") as handle:
         manifest = export.write_export(handle, options)
     ExportLog.objects.filter(pk=log.pk).update(

@@ -86,6 +86,7 @@ def exports_page(request):
                 form.cleaned_data["cutoff"],
                 shift_dates=form.cleaned_data["shift_dates"],
                 include_free_text=form.cleaned_data["include_free_text"],
+                request=request,
             )
             if queued:
                 messages.success(

@@ -12,12 +12,13 @@ from diary.models import (
     GrowthMeasurement,
     Invitation,
     Prescription,
+    SiteMembership,
     SteroidDose,
     SteroidPrescription,
     User,
 )
 from outcomes.labs import record_lab
-from outcomes.models import LabFlag, LabResult
+from outcomes.models import ExportLog, LabFlag, LabResult, Study, StudyLink
 from tests.conftest import prescribe
 
 
@@ -33,6 +34,8 @@ class Record:
     lab: LabResult
     flag: LabFlag
     invitation: Invitation
+    study_link: object = None  # the site's study and its researcher
+    export: object = None  # an export that researcher made
     secrets: list[str] = field(default_factory=list)  # strings that must never leak
 
     def by_model(self) -> dict:
@@ -68,7 +71,18 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
         relationship="grandparent",
         invited_by=clinician,
     )
+    researcher = User.objects.create_user(f"researcher-{tag.lower()}", password="x-" + tag)
+    SiteMembership.objects.create(user=researcher, site=child.site, role="researcher")
+    study = Study.objects.create(code=f"study-{tag.lower()}", title=f"Study {tag}")
+    study.sites.add(child.site)
+    link = StudyLink.objects.create(
+        study=study, site=child.site, researcher=researcher, linked_by=clinician
+    )
+    export = ExportLog.objects.create(requested_by=researcher, study=study)
+    export.sites.add(child.site)
     return Record(
+        study_link=link,
+        export=export,
         child=child,
         entry=entry,
         dose=dose,

@@ -115,6 +115,9 @@ def fillers(target: Record) -> dict:
         ("growth", "pk"): target.growth.pk,
         ("prescriptions", "pk"): target.prescription.pk,
         ("labs", "pk"): target.lab.pk,
+        ("links", "link_pk"): target.study_link.pk,
+        ("exports", "pk"): target.export.pk,
+        ("exports", "id"): target.export.pk,
     }
 
 

@@ -31,8 +31,10 @@ from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
 from diary import recording
+from diary.access import log_access
 from diary.doses import dose_problem
 from diary.models import (
+    AccessAction,
     Child,
     DataTransfer,
     DiaryEntry,
@@ -813,8 +815,9 @@ def _order(row: Row) -> tuple:
     return (row.values.get("dose_number") or 1,) if row.table is t.STEROIDS else ()
 
 
-def import_data(source: Source, *, site, user=None, dry_run: bool = False) -> Report:
-    """Validate SOURCE for SITE, then store it as USER unless DRY_RUN or any problem."""
+def import_data(source: Source, *, site, user=None, dry_run: bool = False, request=None) -> Report:
+    """Validate SOURCE for SITE, then store it as USER unless DRY_RUN or any problem; a stored
+    import is written to the access log (from REQUEST's address when there is one)."""
     report = Report(sha256=source.sha256)
     rows, report.problems, report.rows = validate(source, site, user)
     if report.problems:
@@ -835,7 +838,7 @@ def import_data(source: Source, *, site, user=None, dry_run: bool = False) -> Re
         if report.problems or dry_run:
             transaction.set_rollback(True)
             return report
-        DataTransfer.objects.create(
+        transfer = DataTransfer.objects.create(
             kind=DataTransfer.Kind.IMPORT,
             user=user,
             site=site,
@@ -844,6 +847,15 @@ def import_data(source: Source, *, site, user=None, dry_run: bool = False) -> Re
             row_counts={"created": report.created, "unchanged": report.unchanged},
             size=sum(len(data) for _name, data in source.files),
             sha256=report.sha256,
+        )
+        log_access(
+            request,
+            AccessAction.IMPORT,
+            site=site,
+            user=user,
+            what="import",
+            obj=transfer,
+            rows=sum(report.created.values()),
         )
     report.stored = True
     return report

@@ -10,7 +10,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diary.models import Child, DataTransfer
+from diary.access import log_access
+from diary.models import AccessAction, Child, DataTransfer
 from diary.portability import tables
 from diary.portability.exporting import Written, stream_zip
 from diary.portability.importing import SourceError, import_data, source_from_uploads
@@ -48,6 +49,7 @@ def child_download(request, pk: int):
         file_name=f"ags-diary-{slugify(child.first_name) or 'child'}-{child.today()}.zip",
     )
     about = {"kind": log.kind, "site": child.site.code, "child_ref": child.reference}
+    log_access(request, AccessAction.EXPORT, child, what="family_download", obj=log)
     return _zip_response(children, log, about)
 
 
@@ -88,6 +90,14 @@ def site_export(request, code: str):
     )
     children = _exported(site, request.user)
     about = {"kind": log.kind, "site": site.code, "children": children.count()}
+    log_access(
+        request,
+        AccessAction.EXPORT,
+        site=site,
+        what="site_export",
+        obj=log,
+        children=about["children"],
+    )
     return _zip_response(children, log, about)
 
 
@@ -139,7 +149,9 @@ def site_import(request, code: str):
         except SourceError as error:
             form.add_error("files", str(error))
         else:
-            report = import_data(source, site=site, user=request.user, dry_run=dry_run)
+            report = import_data(
+                source, site=site, user=request.user, dry_run=dry_run, request=request
+            )
             if report.stored:
                 messages.success(
                     request, _("Imported: %(summary)s.") % {"summary": _summary(report)}

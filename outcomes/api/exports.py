@@ -94,6 +94,7 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             shift_dates=data["shift_dates"],
             include_free_text=data["include_free_text"],
             via="api",
+            request=request,
         )
         body = ExportLogSerializer(log, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED if queued else 201)

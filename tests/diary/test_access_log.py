@@ -323,3 +323,44 @@ def test_the_sites_administrator_finds_the_log_from_the_team_page(world, client)
     response = client.get(reverse("site_members", args=["north"]))
     assert reverse("site_access", args=["north"]).encode() in response.content
     assert Child.objects.count() == 2
+
+
+def test_exports_and_imports_are_in_the_access_log(world, client, tmp_path):
+    """The family download, the site export, an import and a research export each write a
+    row (who, what, from where), visible to the site's administrators."""
+    from django.core.management import call_command
+
+    from diary.models import AccessEvent
+    from outcomes.models import Study, StudyLink
+
+    world.amy.reference = "N-1"
+    world.amy.save()
+    login(client, world.alice)
+    client.post(reverse("child_download", args=[world.amy.pk]), REMOTE_ADDR="203.0.113.7")
+    login(client, world.carol)
+    client.post(reverse("site_export", args=["north"]))
+    call_command("import_data", "tests/data/import_example", "--site", "north", "--user", "carol")
+    study = Study.objects.create(code="s1", title="S1")
+    study.sites.add(world.north)
+    StudyLink.objects.create(study=study, site=world.north, researcher=world.rita)
+    call_command(
+        "export_anonymised",
+        "--out",
+        str(tmp_path / "x.zip"),
+        "--study",
+        "s1",
+        "--sites",
+        "north",
+        "--as",
+        "rita",
+    )
+    events = {(e.what, e.action, e.username) for e in AccessEvent.objects.all()}
+    assert ("family_download", "export", "alice") in events
+    assert ("site_export", "export", "carol") in events
+    assert ("import", "import", "carol") in events
+    assert ("research_export_command", "export", "rita") in events
+    family = AccessEvent.objects.get(what="family_download")
+    assert family.child == world.amy and family.ip == "203.0.113.7"
+    login(client, world.sam)
+    page = client.get(reverse("site_access", args=["north"])).content.decode()
+    assert "site_export" in page or "research_export_command" in page

@@ -731,6 +731,12 @@ class DataTransfer(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.started:%Y-%m-%d %H:%M} {self.user}"
 
+    @classmethod
+    def pseudonymise_for_erasure(cls, rows, pseudonym: str) -> None:
+        """Erasure keeps the transfer (who, when, counts, checksum); its file was named after
+        the child, so the name becomes the pseudonym."""
+        rows.update(child=None, file_name=pseudonym)
+
     @property
     def summary(self) -> str:
         counts = self.row_counts
@@ -803,3 +809,8 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.what}"
+
+    @classmethod
+    def pseudonymise_for_erasure(cls, rows, pseudonym: str) -> None:
+        """Erasure keeps who looked and when; the child becomes its pseudonym."""
+        rows.update(child=None, detail={"erased_child": pseudonym})

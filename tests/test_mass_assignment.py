@@ -138,8 +138,9 @@ def writable_operations():
                 )
 
 
+# Research exports have their own test below (a researcher, no child row).
 OPERATIONS = sorted(
-    (p, m, c) for p, m, c in writable_operations() if p not in ("/api/auth/token/",)
+    (p, m, c) for p, m, c in writable_operations() if p not in ("/api/auth/token/", "/api/exports/")
 )
 
 
@@ -147,6 +148,31 @@ def test_every_writable_operation_has_a_body_here(world):
     assert len(OPERATIONS) >= 15
     missing = {c for _p, _m, c in OPERATIONS} - set(valid_bodies(world))
     assert not missing, f"add a valid body for {missing} to valid_bodies()"
+    others = {p for p, _m, _c in writable_operations()} - {p for p, _m, _c in OPERATIONS}
+    assert others == {"/api/auth/token/", "/api/exports/"}
+
+
+def test_an_export_request_ignores_who_and_what_the_client_claims(world, api_for):
+    from outcomes.models import ExportLog, Study, StudyLink
+
+    study = Study.objects.create(code="s1", title="S1")
+    study.sites.add(world.north)
+    StudyLink.objects.create(study=study, site=world.north, researcher=world.rita)
+    body = {
+        "study": "s1",
+        "sites": ["north"],
+        **hostile(world),
+        "requested_by": world.dan.pk,
+        "status": "done",
+        "checksum": "0" * 64,
+        "file_name": "../../etc/passwd",
+        "via": "command",
+    }
+    response = api_for(world.rita).post("/api/exports/", body, format="json")
+    assert response.status_code in (201, 202), response.content
+    log = ExportLog.objects.get()
+    assert log.requested_by == world.rita and log.via == "api"
+    assert log.file_name != "../../etc/passwd" and log.checksum != "0" * 64
 
 
 def existing_row(world, prefix: str):

@@ -10,6 +10,7 @@ from django_otp import user_has_device
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -41,6 +42,8 @@ class TokenView(APIView):
     # Credentials come in the body; no session, so no CSRF and no half-signed-in session.
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
+    # Also a plain form post (`curl -d username=…`), as DRF's own token view accepts.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     serializer_class = TokenRequest
 
     @extend_schema(

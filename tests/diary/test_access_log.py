@@ -134,6 +134,8 @@ def test_the_api_reads_cover_every_router_route(amy_record):
     from config.api_router import router
 
     prefixes = {prefix for prefix, _viewset, _basename in router.registry}
+    # Research exports hold no identifiable record: they are logged once, when made (below).
+    prefixes -= {"exports"}
     covered = {url.split("/")[2] for url, _t, _i in api_reads(amy_record)}
     assert prefixes == covered
 

@@ -256,7 +256,9 @@ def test_visit_report_shows_the_numbers_of_the_page(world, client):
     login(client, world.carol)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     table = page.split('id="phase-summary"')[1].split("</table>")[0]
-    response = client.get(reverse("visit_report", args=[world.amy.pk]))
+    # Over the whole record, as the page (the report's default range is the last year).
+    first = DiaryEntry.objects.filter(child=world.amy).order_by("date").first().date
+    response = client.get(reverse("visit_report", args=[world.amy.pk]) + f"?from={first}")
     assert response["Content-Type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
     text = "\n".join(p.extract_text() for p in reader.pages)
@@ -337,3 +339,13 @@ def test_dashboard_shows_abnormal_results_and_overdue_tests(world, client):
     flag = LabFlag.objects.get()
     client.post(reverse("flag_acknowledge", args=[flag.pk]))
     assert "to review" not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_the_report_rounds_as_the_page():
+    from django.template.defaultfilters import floatformat
+
+    from outcomes.report import _fmt
+
+    for value in (2.675, 0.125, 1.005, 3.0, 2.6749):
+        assert _fmt(value) == floatformat(value, 2)
+    assert _fmt(2.65, 1) == floatformat(2.65, 1) == "2.7"

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from diary.models import (
+    CareLink,
     Child,
     DiaryEntry,
     DoseAdministration,
@@ -24,6 +25,40 @@ from diary.synthetic import cohort_specs, history
 from outcomes.models import LabResult
 
 SITE = "bench"
+# The columns every Recorded table starts with, then each table's own.
+RECORDED = ["id", "child_id", "date", "version", "created", "updated"]
+PRESCRIPTION = [
+    "child_id",
+    "drug",
+    "indication",
+    "start_date",
+    "morning_mg",
+    "afternoon_mg",
+    "evening_mg",
+    "reason",
+    "note",
+    "override_reason",
+    "created",
+]
+# The generated history's fields per table, in COPY order after RECORDED.
+GENERATED = {
+    DiaryEntry: [
+        "instrument_key",
+        "instrument_version",
+        "scores",
+        "score",
+        "subscores",
+        "answered",
+        "no_symptoms",
+        "fever",
+        "max_temperature",
+        "illness",
+        "note",
+    ],
+    DoseAdministration: ["slot", "drug", "prescribed_mg", "status", "given_mg"],
+    SteroidDose: ["drug", "mg"],
+    GrowthMeasurement: ["weight_kg", "height_cm"],
+}
 
 
 def _copy(model, columns: list[str], rows) -> int:
@@ -43,6 +78,31 @@ def _copy(model, columns: list[str], rows) -> int:
     return count
 
 
+def delete_site(site, models) -> None:
+    """Delete MODELS' rows of SITE's children, then the children, in SQL: the ORM would
+    write a history row per deleted row, for minutes."""
+    children = "SELECT id FROM diary_child WHERE site_id = %s"
+    with connection.cursor() as cursor:
+        for model in models:
+            table = model._meta.db_table
+            # Table names come from the models; the site id is a bound parameter.
+            sql = f"DELETE FROM {table} WHERE child_id IN ({children})"  # noqa: S608  # nosec B608
+            cursor.execute(sql, [site.pk])
+        cursor.execute("DELETE FROM diary_child WHERE site_id = %s", [site.pk])
+
+
+def analyze() -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def _cell(value):
+    """A generated value as COPY takes it: the JSON fields (scores, subscores) as text."""
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
 def load(n_children: int, years: float = 3, seed: int = 11) -> dict:
     """Create site 'bench' with N_CHILDREN children and YEARS of history each (idempotent:
     an existing bench site of that size is kept)."""
@@ -52,21 +112,8 @@ def load(n_children: int, years: float = 3, seed: int = 11) -> dict:
         return {"children": n_children, "loaded": False}
     started = time.perf_counter()
     with transaction.atomic():
-        # SQL: the ORM would write a history row per deleted row, for minutes.
-        with connection.cursor() as cursor:
-            children = "SELECT id FROM diary_child WHERE site_id = %s"
-            for model in (
-                DiaryEntry,
-                DoseAdministration,
-                SteroidDose,
-                GrowthMeasurement,
-                Prescription,
-                LabResult,
-            ):
-                table = model._meta.db_table
-                sql = f"DELETE FROM {table} WHERE child_id IN ({children})"  # noqa: S608  # nosec B608
-                cursor.execute(sql, [site.pk])
-            cursor.execute("DELETE FROM diary_child WHERE site_id = %s", [site.pk])
+        # CareLink: the page scenario links its parent to the first bench child.
+        delete_site(site, [*GENERATED, Prescription, LabResult, CareLink])
         specs = cohort_specs(n_children, seed=seed, days=days, sites=(SITE,), prefix="B")
         fields = {f.name for f in Child._meta.concrete_fields} - {"site", "reference", "id"}
         children = Child.objects.bulk_create(
@@ -79,127 +126,48 @@ def load(n_children: int, years: float = 3, seed: int = 11) -> dict:
         )
         now = timezone.now()
         end = timezone.localdate() - timedelta(days=1)
-        counts = {"entries": 0, "doses": 0, "steroids": 0}
-        entry_rows, dose_rows, steroid_rows, growth_rows, rx_rows = [], [], [], [], []
+        rx_rows = []
+        recorded = {model: [] for model in GENERATED}
         for child, spec in zip(children, specs, strict=True):
             generated = history(spec, end=end, seed=seed, days=days)
-            for row in generated.prescriptions:
-                rx_rows.append(
-                    (
-                        child.pk,
-                        row["drug"],
-                        "interferonopathy",
-                        row["start_date"],
-                        row["morning_mg"],
-                        row["afternoon_mg"],
-                        row["evening_mg"],
-                        row["reason"],
-                        "",
-                        "",
-                        now,
-                    )
+            rx_rows.extend(
+                (
+                    child.pk,
+                    row["drug"],
+                    "interferonopathy",
+                    row["start_date"],
+                    row["morning_mg"],
+                    row["afternoon_mg"],
+                    row["evening_mg"],
+                    row["reason"],
+                    "",
+                    "",
+                    now,
                 )
-            for row in generated.entries:
-                entry_rows.append(
-                    (
-                        uuid.uuid4(),
-                        child.pk,
-                        row["date"],
-                        1,
-                        now,
-                        now,
-                        row["instrument_key"],
-                        row["instrument_version"],
-                        json.dumps(row["scores"]),
-                        row["score"],
-                        json.dumps(row["subscores"]),
-                        row["answered"],
-                        row["no_symptoms"],
-                        row["fever"],
-                        row["max_temperature"],
-                        row["illness"],
-                        "",
-                    )
+                for row in generated.prescriptions
+            )
+            for model, rows in (
+                (DiaryEntry, generated.entries),
+                (DoseAdministration, generated.doses),
+                (SteroidDose, generated.steroids),
+                (GrowthMeasurement, generated.growth),
+            ):
+                recorded[model].extend(
+                    (uuid.uuid4(), child.pk, row["date"], 1, now, now)
+                    + tuple(_cell(row[f]) for f in GENERATED[model])
+                    for row in rows
                 )
-            for row in generated.doses:
-                dose_rows.append(
-                    (
-                        uuid.uuid4(),
-                        child.pk,
-                        row["date"],
-                        1,
-                        now,
-                        now,
-                        row["slot"],
-                        row["drug"],
-                        row["prescribed_mg"],
-                        row["status"],
-                        row["given_mg"],
-                    )
-                )
-            for row in generated.steroids:
-                steroid_rows.append(
-                    (uuid.uuid4(), child.pk, row["date"], 1, now, now, row["drug"], row["mg"])
-                )
-            for row in generated.growth:
-                growth_rows.append(
-                    (
-                        uuid.uuid4(),
-                        child.pk,
-                        row["date"],
-                        1,
-                        now,
-                        now,
-                        row["weight_kg"],
-                        row["height_cm"],
-                    )
-                )
-        common = ["id", "child_id", "date", "version", "created", "updated"]
-        _copy(
-            Prescription,
-            [
-                "child_id",
-                "drug",
-                "indication",
-                "start_date",
-                "morning_mg",
-                "afternoon_mg",
-                "evening_mg",
-                "reason",
-                "note",
-                "override_reason",
-                "created",
-            ],
-            rx_rows,
-        )
-        counts["entries"] = _copy(
-            DiaryEntry,
-            common
-            + [
-                "instrument_key",
-                "instrument_version",
-                "scores",
-                "score",
-                "subscores",
-                "answered",
-                "no_symptoms",
-                "fever",
-                "max_temperature",
-                "illness",
-                "note",
-            ],
-            entry_rows,
-        )
-        counts["doses"] = _copy(
-            DoseAdministration,
-            common + ["slot", "drug", "prescribed_mg", "status", "given_mg"],
-            dose_rows,
-        )
-        counts["steroids"] = _copy(SteroidDose, common + ["drug", "mg"], steroid_rows)
-        _copy(GrowthMeasurement, common + ["weight_kg", "height_cm"], growth_rows)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE")
+        _copy(Prescription, PRESCRIPTION, rx_rows)
+        copied = {
+            model: _copy(model, RECORDED + fields, recorded[model])
+            for model, fields in GENERATED.items()
+        }
+    analyze()
+    counts = {
+        "entries": copied[DiaryEntry],
+        "doses": copied[DoseAdministration],
+        "steroids": copied[SteroidDose],
+    }
     return {
         "children": n_children,
         "loaded": True,

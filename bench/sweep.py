@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench.cohort import _copy
+from bench.cohort import PRESCRIPTION, RECORDED, _copy, analyze, delete_site
 from diary.models import CareLink, Child, DiaryEntry, Prescription, Site, User
 from outcomes import reminders, schedule
 from outcomes.models import LabResult, Reminder
@@ -42,14 +42,8 @@ def reset() -> None:
     site = Site.objects.filter(code=SITE).first()
     if site is None:
         return
-    children = "SELECT id FROM diary_child WHERE site_id = %s"
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (Reminder, LabResult, DiaryEntry, Prescription, CareLink):
-            table = model._meta.db_table
-            # Table names come from the models; the site id is a bound parameter.
-            sql = f"DELETE FROM {table} WHERE child_id IN ({children})"  # noqa: S608  # nosec B608
-            cursor.execute(sql, [site.pk])
-        cursor.execute("DELETE FROM diary_child WHERE site_id = %s", [site.pk])
+        delete_site(site, (Reminder, LabResult, DiaryEntry, Prescription, CareLink))
         cursor.execute("DELETE FROM diary_user WHERE username LIKE 'sweep-%%'")
 
 
@@ -121,23 +115,7 @@ def load(total: int, seed: int = 5) -> dict:
                 entry_rows.append(
                     (uuid.uuid4(), child.pk, today, 1, stamp, stamp, "ags", 1, "{}", "{}")
                 )
-        _copy(
-            Prescription,
-            [
-                "child_id",
-                "drug",
-                "indication",
-                "start_date",
-                "morning_mg",
-                "afternoon_mg",
-                "evening_mg",
-                "reason",
-                "note",
-                "override_reason",
-                "created",
-            ],
-            [(*row, "", "", stamp) for row in rx_rows],
-        )
+        _copy(Prescription, PRESCRIPTION, [(*row, "", "", stamp) for row in rx_rows])
         counts["labs"] = _copy(
             LabResult,
             [
@@ -156,13 +134,8 @@ def load(total: int, seed: int = 5) -> dict:
         )
         _copy(
             DiaryEntry,
-            [
-                "id",
-                "child_id",
-                "date",
-                "version",
-                "created",
-                "updated",
+            RECORDED
+            + [
                 "instrument_key",
                 "instrument_version",
                 "scores",
@@ -176,9 +149,7 @@ def load(total: int, seed: int = 5) -> dict:
             [(*row, 0, True, False, False, "") for row in entry_rows],
         )
         counts["children"] = len(children)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    analyze()
     return {**counts, "seconds": round(time.perf_counter() - started, 1)}
 
 

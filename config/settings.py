@@ -30,27 +30,28 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEBUG = env_bool("DEBUG", default=True)
 PRODUCTION = not DEBUG
 
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
+
+def _key(name: str) -> str:
+    """NAME (or NAME_FILE) from the environment; outside production, a key made once in VAR_DIR."""
+    key = env_str(name)
+    if key:
+        return key
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off (production mode)"
+            f"{name} (or {name}_FILE) must be set when DEBUG is off (production mode)"
         )
-    SECRET_KEY = generated_secret(VAR_DIR / "secret_key")
-elif PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+    return generated_secret(VAR_DIR / name.lower())
+
+
+SECRET_KEY = _key("SECRET_KEY")
+if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 50+ random characters")
 
 # Key of the research pseudonyms (HMAC-SHA256, DOMAIN §9) and of the pseudonym kept in the audit
 # trail after an erasure. Never stored in the database nor written to an export; losing it means
 # new pseudonyms for every child, so production must set it and keep it apart from the backups.
-PSEUDONYM_KEY = env_str("PSEUDONYM_KEY")
-if not PSEUDONYM_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured(
-            "PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE) must be set when DEBUG is off (production mode)"
-        )
-    PSEUDONYM_KEY = generated_secret(VAR_DIR / "pseudonym_key")
-elif len(PSEUDONYM_KEY) < 32:
+PSEUDONYM_KEY = _key("PSEUDONYM_KEY")
+if len(PSEUDONYM_KEY) < 32:
     raise ImproperlyConfigured("PSEUDONYM_KEY is too short: use 32+ random characters")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -306,8 +307,6 @@ AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N proxies that append to X-Forwarded-For, the client is the Nth address from the right.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-# The access log takes the caller's address the same way (README "Access log").
-ACCESS_LOG_PROXIES = TRUSTED_PROXY_COUNT
 ACCESS_LOG_PAGE_SIZE = 50
 
 SESSION_COOKIE_HTTPONLY = True

@@ -3,6 +3,7 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path, register_converter
+from django.urls.converters import StringConverter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api import NotFoundView
@@ -16,14 +17,8 @@ from outcomes import views as outcome_views
 from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
 
 
-class ChartFormat:
+class ChartFormat(StringConverter):
     regex = "svg|png"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
 
 
 register_converter(ChartFormat, "chart")

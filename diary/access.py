@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models, transaction
 
 from diary.models import AccessAction, AccessEvent, CareLink, Child, Site, SiteMembership
+from diary.security import forwarded_address
 
 logger = logging.getLogger(__name__)
 
@@ -33,20 +34,9 @@ DETAIL_STRING_LENGTH = 100
 
 
 def client_ip(request) -> str | None:
-    """The caller's address. Behind ACCESS_LOG_PROXIES trusted proxies, the address the
-    outermost of them saw (the right-most entries of X-Forwarded-For are theirs)."""
-    address = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.ACCESS_LOG_PROXIES
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            address = forwarded[-proxies]
+    """The caller's address (behind TRUSTED_PROXY_COUNT proxies), if it is a valid one."""
     try:
-        return str(ipaddress.ip_address(address))
+        return str(ipaddress.ip_address(forwarded_address(request, settings.TRUSTED_PROXY_COUNT)))
     except ValueError:
         return None
 

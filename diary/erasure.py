@@ -179,6 +179,7 @@ def erase(child: Child, by=None, today: date | None = None) -> Erased:
         if problem:
             raise NotErasable(problem)
         owned, strays = rows_about(child)
+        alias = pseudonym(child.pk)
         for model, pks in strays.items():
             hook = getattr(model, "pseudonymise_for_erasure", None)
             if hook is None:
@@ -186,8 +187,7 @@ def erase(child: Child, by=None, today: date | None = None) -> Erased:
                     _("%(table)s refers to this child and cannot be erased automatically.")
                     % {"table": model._meta.verbose_name}
                 )
-            hook(model._base_manager.filter(pk__in=pks), pseudonym(child.pk))
-        alias = pseudonym(child.pk)
+            hook(model._base_manager.filter(pk__in=pks), alias)
         result = Erased(alias)
         child._change_reason = "erasure"
         if by is not None:

@@ -395,11 +395,15 @@ class Invitation(models.Model):
 # --- What families record ---------------------------------------------------------------
 
 
-class ChildDataQuerySet(models.QuerySet):
-    """Rows that belong to one child: scoped, by child, by date."""
+class ChildScopedQuerySet(models.QuerySet):
+    """Rows of a model with a `child`: those of the children USER may see."""
 
     def visible_to(self, user):
         return self.filter(child__in=Child.objects.visible_to(user))
+
+
+class ChildDataQuerySet(ChildScopedQuerySet):
+    """Rows that belong to one child: scoped, by child, by date."""
 
     def for_child(self, child):
         return self.filter(child=child)
@@ -478,10 +482,7 @@ class PrescriptionReason(models.TextChoices):
     STOP = "stop", _("Stop")
 
 
-class PrescriptionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(child__in=Child.objects.visible_to(user))
-
+class PrescriptionQuerySet(ChildScopedQuerySet):
     def in_force_on(self, day) -> "Prescription | None":
         """The prescription in force on DAY: the latest started on or before it.
 

@@ -74,6 +74,9 @@ class IdleSessionMiddleware:
         if user.is_authenticated:
             now = int(time.time())
             last = request.session.get(self.KEY, now)
+            if self.KEY in request.session and now - last < 60:
+                # Seen within the minute: nothing to end or renew, so no role query either.
+                return self.get_response(request)
             if is_staff_role(user):
                 idle = settings.STAFF_IDLE_MINUTES * 60
                 if now - last > idle:
@@ -108,15 +111,20 @@ def _seen_at_sign_in(sender, request, user, **kwargs):
         session[IdleSessionMiddleware.KEY] = int(time.time())
 
 
-def client_ip(request) -> str | None:
-    """The client's address, behind TRUSTED_PROXY_COUNT proxies that append X-Forwarded-For."""
-    count = settings.TRUSTED_PROXY_COUNT
-    if count:
+def forwarded_address(request, proxies: int) -> str | None:
+    """The caller's address: behind PROXIES proxies that append to X-Forwarded-For, the one the
+    outermost of them saw (the right-most entries are theirs); otherwise REMOTE_ADDR."""
+    if proxies:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [a for a in forwarded if a]
-        if len(forwarded) >= count:
-            return forwarded[-count]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+def client_ip(request) -> str | None:
+    """The client's address for django-axes, behind TRUSTED_PROXY_COUNT proxies."""
+    return forwarded_address(request, settings.TRUSTED_PROXY_COUNT)
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -65,8 +65,7 @@ def two_factor(request):
 def two_factor_setup(request):
     """Set up an authenticator app: scan the code, confirm with a code, get backup codes."""
     user = request.user
-    has_app = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-    if has_app:
+    if twofactor.has_app(user):
         # Replacing an app needs the old one first (a verified session) and turning it off.
         return redirect("account_security")
     device = twofactor.pending_app_device(user)
@@ -97,7 +96,7 @@ def two_factor_setup(request):
 def account_security(request):
     user = request.user
     context = {
-        "has_app": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "has_app": twofactor.has_app(user),
         "codes_left": twofactor.backup_codes_left(user),
         "required": twofactor.is_staff_role(user),
     }
@@ -108,7 +107,7 @@ def account_security(request):
 @require_POST
 @login_required
 def backup_codes_renew(request):
-    if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+    if not twofactor.has_app(request.user):
         return redirect("account_security")
     codes = twofactor.new_backup_codes(request.user)
     return render(request, "registration/backup_codes.html", {"codes": codes, "next": "/"})

@@ -28,6 +28,11 @@ def needs_second_factor(user) -> bool:
     return is_staff_role(user) or user_has_device(user)
 
 
+def has_app(user) -> bool:
+    """Whether USER has a confirmed authenticator app."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 def pending_app_device(user) -> TOTPDevice:
     """The app being set up: the same secret until it is confirmed, so a reload changes nothing."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()

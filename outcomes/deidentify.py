@@ -16,6 +16,8 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from diary.models import disease_group
+
 DEFAULT_K = 5
 SMALL_CELL = 5  # aggregate counts of 1–4 children are suppressed
 AGE_CAP = 90  # HIPAA Safe Harbor: ages of 90 and over are one category
@@ -75,11 +77,6 @@ def age_band(years: int) -> str:
         return f"{AGE_CAP}+"
     low = max(0, years) // AGE_BAND_YEARS * AGE_BAND_YEARS
     return f"{low}-{low + AGE_BAND_YEARS - 1}"
-
-
-def disease_group(genotype: str) -> str:
-    """AGS1–AGS9 → AGS; CANDLE, SAVI and OTHER are their own group."""
-    return "AGS" if genotype.startswith("AGS") else genotype
 
 
 # UN M49 continental regions by ISO 3166-1 alpha-2 code.

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, DecimalField, F, Min, Value, When
+from django.db.models import Case, DecimalField, F, Min, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Round
 from django.utils import timezone
@@ -29,6 +29,7 @@ from diary import instruments
 from diary.doses import Drug, Slot, Steroid
 from diary.models import (
     Child,
+    Diagnosis,
     DiaryEntry,
     DoseAdministration,
     DoseStatus,
@@ -74,13 +75,15 @@ class Options:
         return data
 
 
-def eligible_children(site_codes: Iterable[str]):
+def consenting(children: QuerySet[Child]) -> QuerySet[Child]:
+    """Those of CHILDREN with research consent on record and not withdrawn."""
+    consented = children.filter(consent_date__isnull=False, consent_withdrawn_date__isnull=True)
+    return consented.exclude(consent_version="")
+
+
+def eligible_children(site_codes: Iterable[str]) -> QuerySet[Child]:
     """Children of the sites with research consent on record and not withdrawn."""
-    return Child.objects.filter(
-        site__code__in=list(site_codes),
-        consent_date__isnull=False,
-        consent_withdrawn_date__isnull=True,
-    ).exclude(consent_version="")
+    return consenting(Child.objects.filter(site__code__in=list(site_codes)))
 
 
 def diary_rows(site_codes: Iterable[str], cutoff: date) -> int:
@@ -202,9 +205,6 @@ def _item_allowed(key: str) -> str:
 
 
 CHILD = Column("child", "Pseudonym of the child (stable within the study)", "text")
-GENOTYPES = " | ".join(
-    f"{code}={label}" for code, label in Child._meta.get_field("diagnosis").choices
-)
 
 
 def dictionary(options: Options) -> dict[str, list[Column]]:
@@ -226,7 +226,7 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
             "genotype",
             "Diagnosis by gene; empty when generalised for k-anonymity",
             "categorical",
-            allowed=GENOTYPES,
+            allowed=_choices(Diagnosis.choices),
         ),
         Column(
             "disease_group",

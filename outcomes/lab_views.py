@@ -145,9 +145,7 @@ class _Rollback(Exception):
 def flag_acknowledge(request, pk: int):
     if request.method != "POST":
         raise PermissionDenied
-    flag = get_object_or_404(
-        LabFlag.objects.filter(result__child__in=Child.objects.visible_to(request.user)), pk=pk
-    )
+    flag = get_object_or_404(LabFlag.objects.visible_to(request.user), pk=pk)
     if not Child.objects.managed_by(request.user).filter(pk=flag.result.child_id).exists():
         raise PermissionDenied(_("Only the child's clinicians can acknowledge a flag."))
     if flag.acknowledged_at is None:

@@ -101,11 +101,15 @@ def flag_result(result: LabResult, alert: bool = True) -> list[LabFlag]:
         .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
         .exists()
     )
+    # The rules look back at the same test only, and at the same day's bilirubin (ALT/AST).
     history = [
         thresholds.Result(a, v, d, u)
-        for a, v, d, u in LabResult.objects.filter(child=child)
+        for a, v, d, u in LabResult.objects.filter(
+            child=child,
+            analyte__in={result.analyte, "bilirubin"},
+            sample_date__lte=result.sample_date,
+        )
         .exclude(pk=result.pk)
-        .filter(sample_date__lte=result.sample_date)
         .values_list("analyte", "value", "sample_date", "uln")
     ]
     checked = [thresholds.Result(result.analyte, result.value, result.sample_date, result.uln)]

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from diary.models import Child
+from diary.models import Child, ChildScopedQuerySet
 
 
 class Analyte(models.TextChoices):
@@ -86,9 +86,8 @@ PLAUSIBLE = {
 NEEDS_ULN = {Analyte.ALT, Analyte.AST, Analyte.BILIRUBIN}
 
 
-class LabResultQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(child__in=Child.objects.visible_to(user))
+class LabResultQuerySet(ChildScopedQuerySet):
+    pass
 
 
 class LabResult(models.Model):

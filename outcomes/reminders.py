@@ -232,13 +232,14 @@ def sweep(now: datetime | None = None) -> int:
     return queue_pending(now)
 
 
+def _to_send(now: datetime) -> Q:
+    """Rows still to send: pending, or claimed by a worker whose lease has run out."""
+    return Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.CLAIMED, lease_until__lt=now)
+
+
 def queue_pending(now: datetime | None = None) -> int:
     now = now or timezone.now()
-    ids = list(
-        Reminder.objects.filter(
-            Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.CLAIMED, lease_until__lt=now)
-        ).values_list("pk", flat=True)[:5000]
-    )
+    ids = list(Reminder.objects.filter(_to_send(now)).values_list("pk", flat=True)[:5000])
     if ids:
         transaction.on_commit(lambda: _enqueue(ids))
     return len(ids)
@@ -321,24 +322,32 @@ def weekly_digest(now: datetime | None = None) -> int:
     return queue_pending(now)
 
 
+def _overdue(today: date, children=None) -> dict[int, list[schedule.Due]]:
+    """{child: tests overdue beyond the grace period} of every treated child, or of the
+    children of a queryset."""
+    courses, results = _courses_and_results(today, children)
+    return {
+        child_id: schedule.overdue(
+            schedule.schedule(child_courses, results[child_id], today),
+            today,
+            settings.REMINDER_DAYS_AFTER,
+        )
+        for child_id, child_courses in courses.items()
+    }
+
+
 def overdue_counts(children, today: date) -> dict[int, int]:
     """{child: number of tests overdue beyond the grace period} for a queryset of children."""
-    courses, results = _courses_and_results(today, children)
-    counts = {}
-    for child_id, child_courses in courses.items():
-        items = schedule.schedule(child_courses, results[child_id], today)
-        counts[child_id] = len(schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER))
-    return counts
+    return {child_id: len(items) for child_id, items in _overdue(today, children).items()}
 
 
 def overdue_by_site(today: date) -> dict[int, list]:
     """{site: [(child, Due)]} for tests overdue by more than the grace period."""
-    courses, results = _courses_and_results(today)
+    overdue = _overdue(today)
     out = defaultdict(list)
-    for child in Child.objects.filter(pk__in=list(courses)).only("pk", "site_id", "first_name"):
-        items = schedule.schedule(courses[child.pk], results[child.pk], today)
-        for item in schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER):
-            out[child.site_id].append((child, item))
+    late = [child_id for child_id, items in overdue.items() if items]
+    for child in Child.objects.filter(pk__in=late).only("pk", "site_id", "first_name"):
+        out[child.site_id] += [(child, item) for item in overdue[child.pk]]
     return out
 
 
@@ -348,12 +357,8 @@ def overdue_by_site(today: date) -> dict[int, list]:
 def claim(pk: int, now: datetime | None = None) -> Reminder | None:
     """Take the row for sending; None when another worker has it or it is done."""
     now = now or timezone.now()
-    claimed = (
-        Reminder.objects.filter(pk=pk)
-        .filter(
-            Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.CLAIMED, lease_until__lt=now)
-        )
-        .update(status=ReminderStatus.CLAIMED, lease_until=now + LEASE, attempts=F("attempts") + 1)
+    claimed = Reminder.objects.filter(_to_send(now), pk=pk).update(
+        status=ReminderStatus.CLAIMED, lease_until=now + LEASE, attempts=F("attempts") + 1
     )
     if not claimed:
         return None

@@ -92,8 +92,10 @@ def downloadable(user: User) -> QuerySet[ExportLog]:
     """Only the requester downloads, and only a finished file."""
     if not user.is_authenticated or not user.is_active:
         return ExportLog.objects.none()
-    return ExportLog.objects.filter(requested_by=user, status=ExportStatus.DONE).exclude(
-        file_name=""
+    return (
+        ExportLog.objects.filter(requested_by=user, status=ExportStatus.DONE)
+        .exclude(file_name="")
+        .select_related("study")  # the download's file name
     )
 
 
@@ -197,15 +199,20 @@ def run_export(pk) -> bool:
             status=ExportStatus.FAILED, finished_at=timezone.now(), error=str(error)[:2000]
         )
         raise
+    _mark_done(pk, manifest, path, file_name=name)
+    return True
+
+
+def _mark_done(pk, manifest: dict, path: Path, **fields) -> None:
+    """Record what the export at PATH holds, its checksum and size."""
     ExportLog.objects.filter(pk=pk).update(
         status=ExportStatus.DONE,
         finished_at=timezone.now(),
         counts=_counts(manifest),
         checksum=file_sha256(path),
         size=path.stat().st_size,
-        file_name=name,
+        **fields,
     )
-    return True
 
 
 def _log_access(request, user, log: ExportLog, sites) -> None:
@@ -239,13 +246,7 @@ def log_command_export(
         _log_access(None, user, log, sites)
     with out.open("wb") as handle:
         manifest = export.write_export(handle, options)
-    ExportLog.objects.filter(pk=log.pk).update(
-        status=ExportStatus.DONE,
-        finished_at=timezone.now(),
-        counts=_counts(manifest),
-        checksum=file_sha256(out),
-        size=out.stat().st_size,
-    )
+    _mark_done(log.pk, manifest, out)
     log.refresh_from_db()
     return log
 

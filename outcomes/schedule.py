@@ -93,6 +93,22 @@ def _periods(courses: list[Course], drug: str, until: date) -> list[tuple[date, 
     return spans
 
 
+def _from_first_dose(
+    first: date, weeks: tuple[int, ...], lipid_weeks: set[int], every: int, source: str, until: date
+) -> list[tuple[str, date, str, str]]:
+    """Bloods at WEEKS after the FIRST dose (lipids too at LIPID_WEEKS), then EVERY weeks."""
+    items = []
+    for week in weeks:
+        items.append(("bloods", _weeks(first, week), f"week {week}", source))
+        if week in lipid_weeks:
+            items.append(("lipids", _weeks(first, week), f"week {week}", source))
+    week = max(weeks) + every
+    while _weeks(first, week) <= until:
+        items.append(("bloods", _weeks(first, week), f"week {week}", source))
+        week += every
+    return items
+
+
 def schedule(
     courses: list[Course],
     results: list[tuple[str, date, Decimal]],
@@ -107,17 +123,15 @@ def schedule(
     items: list[tuple[str, date, str, str]] = []
     bari = _periods(courses, "baricitinib", until)
     if bari:
-        first = bari[0][0]
         source = f"{GUIDELINE} §6.7"
-        for week in settings.baricitinib_weeks:
-            items.append(("bloods", _weeks(first, week), f"week {week}", source))
-            if week == settings.baricitinib_lipid_week:
-                items.append(("lipids", _weeks(first, week), f"week {week}", source))
-        last_week = max(settings.baricitinib_weeks)
-        week = last_week + settings.baricitinib_every_weeks
-        while _weeks(first, week) <= until:
-            items.append(("bloods", _weeks(first, week), f"week {week}", source))
-            week += settings.baricitinib_every_weeks
+        items += _from_first_dose(
+            bari[0][0],
+            settings.baricitinib_weeks,
+            {settings.baricitinib_lipid_week},
+            settings.baricitinib_every_weeks,
+            source,
+            until,
+        )
         ordered = sorted((c for c in courses if c.start <= until), key=lambda c: c.start)
         for previous, course in zip(ordered, ordered[1:], strict=False):
             if course.drug == "baricitinib" and course.total_mg > previous.total_mg > 0:
@@ -163,15 +177,14 @@ def schedule(
                 follow += timedelta(weeks=settings.bk_followup_weeks)
     tofa = _periods(courses, "tofacitinib", until)
     if tofa:
-        first = tofa[0][0]
-        source = f"{GUIDELINE} §5.4"
-        for week in settings.tofacitinib_weeks:
-            items.append(("bloods", _weeks(first, week), f"week {week}", source))
-            items.append(("lipids", _weeks(first, week), f"week {week}", source))
-        week = max(settings.tofacitinib_weeks) + settings.tofacitinib_every_weeks
-        while _weeks(first, week) <= until:
-            items.append(("bloods", _weeks(first, week), f"week {week}", source))
-            week += settings.tofacitinib_every_weeks
+        items += _from_first_dose(
+            tofa[0][0],
+            settings.tofacitinib_weeks,
+            set(settings.tofacitinib_weeks),
+            settings.tofacitinib_every_weeks,
+            f"{GUIDELINE} §5.4",
+            until,
+        )
 
     # One test per panel and day: the first reason wins.
     unique: dict[tuple[str, date], tuple[str, str]] = {}

@@ -348,26 +348,12 @@ def mixed_model(rows: list[tuple]) -> MixedModel:
             denominator = grad @ a_matrix @ grad
             if denominator > 0:
                 df = float(2 * cov[j, j] ** 2 / denominator)
+        estimate = float(beta[j])
         if df is None or not math.isfinite(df):
-            model.ls_means[phase] = LsMean(
-                phase,
-                counts[phase],
-                float(beta[j]),
-                se,
-                None,
-                None,
-                None,
-                NOT_ENOUGH + " for the degrees of freedom",
-            )
-            continue
-        half = stats.t.ppf(0.975, df) * se
-        model.ls_means[phase] = LsMean(
-            phase,
-            counts[phase],
-            float(beta[j]),
-            se,
-            df,
-            float(beta[j] - half),
-            float(beta[j] + half),
-        )
+            df = low = high = None
+            reason = NOT_ENOUGH + " for the degrees of freedom"
+        else:
+            half = stats.t.ppf(0.975, df) * se
+            low, high, reason = float(beta[j] - half), float(beta[j] + half), None
+        model.ls_means[phase] = LsMean(phase, counts[phase], estimate, se, df, low, high, reason)
     return model

@@ -60,6 +60,16 @@ class ChildData:
         return out
 
 
+def _doses(ids: list[int]) -> dict[int, list[Dose]]:
+    """{child: prescribed doses} of the children IDS (one query)."""
+    doses = defaultdict(list)
+    for child_id, start, m, a, e, drug in Prescription.objects.filter(child_id__in=ids).values_list(
+        "child_id", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "drug"
+    ):
+        doses[child_id].append(Dose(start, m + a + e, drug))
+    return doses
+
+
 def load(children) -> dict[int, ChildData]:
     """ChildData for CHILDREN in six queries, whatever their number."""
     children = list(children)
@@ -71,11 +81,7 @@ def load(children) -> dict[int, ChildData]:
         .values_list("child_id", "date", "score", "subscores", "fever", "scores")
     ):
         entries[child_id].append((day, score, (subscores or {}).get("skin"), fever, scores))
-    doses = defaultdict(list)
-    for child_id, start, m, a, e, drug in Prescription.objects.filter(child_id__in=ids).values_list(
-        "child_id", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "drug"
-    ):
-        doses[child_id].append(Dose(start, m + a + e, drug))
+    doses = _doses(ids)
     weights = defaultdict(list)
     for child_id, day, kg in (
         GrowthMeasurement.objects.filter(child_id__in=ids, weight_kg__isnull=False)
@@ -193,11 +199,7 @@ def per_child_means(data: dict[int, ChildData], cutoff: date | None):
 def cohort_phases(children, cutoff: date | None = None) -> dict[int, Phases]:
     """Each child's phases, in two queries whatever the number of children."""
     ids = [c.pk for c in children]
-    doses = defaultdict(list)
-    for child_id, start, m, a, e, drug in Prescription.objects.filter(child_id__in=ids).values_list(
-        "child_id", "start_date", "morning_mg", "afternoon_mg", "evening_mg", "drug"
-    ):
-        doses[child_id].append(Dose(start, m + a + e, drug))
+    doses = _doses(ids)
     firsts = dict(
         DiaryEntry.objects.filter(child_id__in=ids)
         .values("child_id")

@@ -60,6 +60,22 @@ def _previous(history: list[Result], analyte: str, before: date) -> Result | Non
     return max(earlier, key=lambda r: r.sample_date) if earlier else None
 
 
+def _no_start(result: Result, limits: dict, code: str, message: str, section: str) -> list[Flag]:
+    """The do-not-start flag of a result at or below its limit, before the first dose."""
+    a = result.analyte
+    if a not in limits or result.value > limits[a]:
+        return []
+    return [
+        Flag(
+            a,
+            f"{code}-{a}",
+            DO_NOT_START,
+            message % {"name": _NAMES().get(a, a), "limit": limits[a]},
+            f"{GUIDELINE} {section}",
+        )
+    ]
+
+
 def baricitinib_flags(result: Result, same_day: list[Result], treated: bool) -> list[Flag]:
     """§6.7 consider stopping or adjusting; §6.1 do not start (before the first dose)."""
     v, a = result.value, result.analyte
@@ -114,18 +130,13 @@ def baricitinib_flags(result: Result, same_day: list[Result], treated: bool) -> 
                 )
             )
     if not treated:
-        start_limits = BARI_NO_START
-        if a in start_limits and v <= start_limits[a]:
-            flags.append(
-                Flag(
-                    a,
-                    f"bari-no-start-{a}",
-                    DO_NOT_START,
-                    _("Do not start baricitinib with %(name)s at or below %(limit)s.")
-                    % {"name": _NAMES().get(a, a), "limit": start_limits[a]},
-                    f"{GUIDELINE} §6.1",
-                )
-            )
+        flags += _no_start(
+            result,
+            BARI_NO_START,
+            "bari-no-start",
+            _("Do not start baricitinib with %(name)s at or below %(limit)s."),
+            "§6.1",
+        )
     return flags
 
 
@@ -140,9 +151,8 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
         if previous and result.sample_date - previous.sample_date <= PERSISTENT_WITHIN
         else None
     )
-    bands = TOFA_BANDS
-    if a in bands:
-        stop_below, reduce_below = bands[a]
+    if a in TOFA_BANDS:
+        stop_below, reduce_below = TOFA_BANDS[a]
         name = _NAMES()[a]
         if v < stop_below:
             if (
@@ -219,18 +229,13 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                 )
             )
     if not treated:
-        start_limits = TOFA_NO_START
-        if a in start_limits and v <= start_limits[a]:
-            flags.append(
-                Flag(
-                    a,
-                    f"tofa-no-start-{a}",
-                    DO_NOT_START,
-                    _("Do not start tofacitinib with %(name)s at or below %(limit)s.")
-                    % {"name": _NAMES().get(a, a), "limit": start_limits[a]},
-                    f"{GUIDELINE} §5.1",
-                )
-            )
+        flags += _no_start(
+            result,
+            TOFA_NO_START,
+            "tofa-no-start",
+            _("Do not start tofacitinib with %(name)s at or below %(limit)s."),
+            "§5.1",
+        )
     return flags
 
 

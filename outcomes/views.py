@@ -227,17 +227,17 @@ def _cohort_for(request) -> tuple:
 
 
 def _cohort_summary(request):
-    _sites, children = _cohort_for(request)
+    """The clinician's sites, the summary of the chosen instrument's diaries, its key."""
+    sites, children = _cohort_for(request)
     instrument = request.GET.get("instrument", "ags")
     if instrument not in instruments.CURRENT:
         instrument = "ags"
-    return summaries.cohort_summary(children, instrument=instrument), instrument
+    return sites, summaries.cohort_summary(children, instrument=instrument), instrument
 
 
 @login_required
 def cohort_page(request):
-    sites, _children = _cohort_for(request)
-    summary, instrument = _cohort_summary(request)
+    sites, summary, instrument = _cohort_summary(request)
     return render(
         request,
         "outcomes/cohort.html",
@@ -253,7 +253,7 @@ def cohort_page(request):
 
 @login_required
 def cohort_chart(request, fmt: str):
-    summary, instrument = _cohort_summary(request)
+    _sites, summary, instrument = _cohort_summary(request)
     figure = charts.cohort_figure(summary, str(instruments.get(instrument).name))
     return HttpResponse(charts.render(figure, fmt), content_type=CONTENT_TYPES[fmt])
 

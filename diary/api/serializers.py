@@ -131,7 +131,13 @@ class RecordOut(serializers.ModelSerializer):
 
     class Meta:
         fields = ["id", "child", "date", "version", "reported_by", "created", "updated"]
-        read_only_fields = fields
+
+    def get_extra_kwargs(self):
+        # A stored row as it is sent back: every field is read-only.
+        extra = super().get_extra_kwargs()
+        for name in self.Meta.fields:
+            extra.setdefault(name, {})["read_only"] = True
+        return extra
 
 
 class EntryOut(RecordOut):
@@ -150,7 +156,6 @@ class EntryOut(RecordOut):
             "illness",
             "note",
         ]
-        read_only_fields = fields
 
 
 class DoseOut(RecordOut):
@@ -164,21 +169,18 @@ class DoseOut(RecordOut):
             "prescribed_mg",
             "prescription",
         ]
-        read_only_fields = fields
 
 
 class SteroidOut(RecordOut):
     class Meta(RecordOut.Meta):
         model = SteroidDose
         fields = RecordOut.Meta.fields + ["drug", "mg"]
-        read_only_fields = fields
 
 
 class GrowthOut(RecordOut):
     class Meta(RecordOut.Meta):
         model = GrowthMeasurement
         fields = RecordOut.Meta.fields + ["weight_kg", "height_cm"]
-        read_only_fields = fields
 
 
 class ChoiceOut(serializers.Serializer):

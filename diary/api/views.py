@@ -29,7 +29,7 @@ from diary.api.serializers import (
     SteroidIn,
     SteroidOut,
 )
-from diary.models import Child, DiaryEntry, DoseAdministration, GrowthMeasurement, SteroidDose
+from diary.models import Child
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class IsClinicianOrReadOnly(permissions.BasePermission):
         return Child.objects.managed_by(request.user).filter(pk=obj.pk).exists()
 
 
-class ChildViewSet(
+class NoDeleteViewSet(
     LogsAccess,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -59,6 +59,10 @@ class ChildViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
+    """List, read (logged), create and change; nothing is deleted through the API."""
+
+
+class ChildViewSet(NoDeleteViewSet):
     """Children the caller may see. Clinicians register and update their sites' children."""
 
     serializer_class = ChildSerializer
@@ -146,10 +150,18 @@ class RecordViewSet(
     the stored row with 200); a change names the `version` it was made against and gets 409
     with the stored row when someone saved after it. Nothing is deleted."""
 
-    model: type
+    serializer_class: type  # the row as stored (its Meta names the model)
     input_serializer: type
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
     lookup_value_converter = "uuid"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        record_schema(cls.input_serializer, cls.serializer_class)(cls)
+
+    @property
+    def model(self):
+        return self.serializer_class.Meta.model
 
     def get_queryset(self):
         return (
@@ -222,29 +234,21 @@ class RecordViewSet(
         return self.update(request, *args, partial=True, **kwargs)
 
 
-@record_schema(EntryIn, EntryOut)
 class EntryViewSet(RecordViewSet):
-    model = DiaryEntry
     serializer_class = EntryOut
     input_serializer = EntryIn
 
 
-@record_schema(DoseIn, DoseOut)
 class DoseViewSet(RecordViewSet):
-    model = DoseAdministration
     serializer_class = DoseOut
     input_serializer = DoseIn
 
 
-@record_schema(SteroidIn, SteroidOut)
 class SteroidViewSet(RecordViewSet):
-    model = SteroidDose
     serializer_class = SteroidOut
     input_serializer = SteroidIn
 
 
-@record_schema(GrowthIn, GrowthOut)
 class GrowthViewSet(RecordViewSet):
-    model = GrowthMeasurement
     serializer_class = GrowthOut
     input_serializer = GrowthIn

@@ -23,7 +23,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -360,19 +359,18 @@ def _day(child: Child, day: date, column: str = "date") -> None:
         raise _Bad({column: problem})
 
 
+def _model_values(model, row: Row, names) -> dict:
+    """ROW's values for the fields NAMES of MODEL, an empty cell taking the field's default."""
+    values = {}
+    for name in names:
+        value = row.values.get(name)
+        values[name] = value if value is not None else model._meta.get_field(name).get_default()
+    return values
+
+
 def _new_child(row: Row, site, user) -> Child:
-    values = {
-        name: row.values.get(name) if row.values.get(name) is not None else ""
-        for name in t.CHILD_FIELDS
-        if t.CHILDREN.column(name).type == Type.TEXT
-    }
-    values |= {
-        name: row.values.get(name)
-        for name in t.CHILD_FIELDS
-        if t.CHILDREN.column(name).type == Type.DATE
-    }
-    values["timezone"] = values["timezone"] or site.timezone
-    values["language"] = values["language"] or settings.LANGUAGE_CODE
+    values = _model_values(Child, row, t.CHILD_FIELDS)
+    values["timezone"] = row.values.get("timezone") or site.timezone  # the site's, not the model's
     values["country"] = values["country"].upper()
     child = Child(site=site, reference=row.values["child_ref"], created_by=user, **values)
     try:
@@ -474,16 +472,6 @@ def _check_growth(row: Row) -> dict:
     return data
 
 
-def _prescription_values(row: Row) -> dict:
-    values = {name: row.values.get(name) for name in t.PRESCRIPTION_FIELDS}
-    for slot in ("morning_mg", "afternoon_mg", "evening_mg"):
-        values[slot] = values[slot] if values[slot] is not None else Decimal(0)
-    values["indication"] = values["indication"] or "interferonopathy"
-    values["note"] = values["note"] or ""
-    values["override_reason"] = values["override_reason"] or ""
-    return values
-
-
 def _model_check(instance, child: Child, row: Row, start_column: str = "start_date") -> None:
     """The model's own validation; the child's dates are checked here for a child not stored yet
     (the models skip them then)."""
@@ -507,20 +495,14 @@ def _stored_rx(model, row: Row):
 
 
 def _check_prescription(row: Row) -> dict:
-    values = _prescription_values(row)
+    values = _model_values(Prescription, row, t.PRESCRIPTION_FIELDS)
     if _stored_rx(Prescription, row) is None:  # a stored one is compared when writing
         _model_check(Prescription(child=row.child, **values), row.child, row)
     return values
 
 
-def _steroid_rx_values(row: Row) -> dict:
-    values = {name: row.values.get(name) for name in t.STEROID_PRESCRIPTION_FIELDS}
-    values["note"] = values["note"] or ""
-    return values
-
-
 def _check_steroid_rx(row: Row) -> dict:
-    values = _steroid_rx_values(row)
+    values = _model_values(SteroidPrescription, row, t.STEROID_PRESCRIPTION_FIELDS)
     if _stored_rx(SteroidPrescription, row) is None:
         _model_check(SteroidPrescription(child=row.child, **values), row.child, row)
     return values

@@ -18,7 +18,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from diary import instruments
-from diary.doses import Drug, Slot, Steroid
+from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid
 from diary.models import (
     Diagnosis,
     DiaryEntry,
@@ -119,6 +119,11 @@ def _date(name: str, meaning, use=Use.REQUIRED) -> Column:
     return Column(name, meaning, Type.DATE, use)
 
 
+def _between(bounds: tuple[Decimal, Decimal]) -> str:
+    """The plausible range that the diary's own validation enforces (diary.doses)."""
+    return f"{bounds[0]}–{bounds[1]}"
+
+
 DAY = _date("date", _("The day, on the family's calendar."))
 START = _date("start_date", _("First day of the prescription; it runs until the next one."))
 REPORTED_BY = Column("reported_by", _("Who recorded the row (name)."), use=Use.PROVENANCE)
@@ -129,6 +134,8 @@ RECORDED_AT = Column(
     "recorded_at", _("When the row was first stored."), Type.DATETIME, Use.PROVENANCE
 )
 NOTE = Column("note", _("Free-text note."))
+JAK_DRUG = Column("drug", _("JAK inhibitor."), use=Use.REQUIRED, choices=tuple(Drug.choices))
+STEROID_DRUG = Column("drug", _("Steroid."), use=Use.REQUIRED, choices=tuple(Steroid.choices))
 ITEM_PREFIX = "item_"
 
 
@@ -333,36 +340,6 @@ def _lab_rows(children, names):
 
 # --- The tables ---------------------------------------------------------------------------------
 
-CHILD_FIELDS = (
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "sex",
-    "diagnosis",
-    "genotype",
-    "country",
-    "timezone",
-    "language",
-    "instrument",
-    "optimal_dose_date",
-    "final_visit_date",
-    "consent_version",
-    "consent_date",
-    "consent_withdrawn_date",
-)
-PRESCRIPTION_FIELDS = (
-    "start_date",
-    "drug",
-    "indication",
-    "morning_mg",
-    "afternoon_mg",
-    "evening_mg",
-    "reason",
-    "note",
-    "override_reason",
-)
-STEROID_PRESCRIPTION_FIELDS = ("start_date", "drug", "mg_per_day", "note")
-
 MG = _("mg")
 
 CHILDREN = Table(
@@ -431,7 +408,7 @@ DIARY = Table(
             _("Highest temperature of the day."),
             Type.DECIMAL,
             unit="°C",
-            allowed="34–43",
+            allowed=_between(TEMPERATURE_C),
         ),
         Column("illness", _("Illness or infection that day."), Type.BOOLEAN),
         NOTE,
@@ -465,7 +442,7 @@ DOSES = Table(
     (
         CHILD_REF,
         DAY,
-        Column("drug", _("JAK inhibitor."), use=Use.REQUIRED, choices=tuple(Drug.choices)),
+        JAK_DRUG,
         Column("slot", _("Time of day."), use=Use.REQUIRED, choices=tuple(Slot.choices)),
         Column("status", _("What was given."), use=Use.REQUIRED, choices=tuple(DoseStatus.choices)),
         Column(
@@ -494,7 +471,7 @@ STEROIDS = Table(
     (
         CHILD_REF,
         DAY,
-        Column("drug", _("Steroid."), use=Use.REQUIRED, choices=tuple(Steroid.choices)),
+        STEROID_DRUG,
         Column(
             "dose_number",
             _("1 for the first dose of this steroid that day, 2 for the second… (default 1)."),
@@ -515,8 +492,8 @@ GROWTH = Table(
     (
         CHILD_REF,
         DAY,
-        Column("weight_kg", _("Weight."), Type.DECIMAL, unit="kg", allowed="0.5–200"),
-        Column("height_cm", _("Height."), Type.DECIMAL, unit="cm", allowed="30–220"),
+        Column("weight_kg", _("Weight."), Type.DECIMAL, unit="kg", allowed=_between(WEIGHT_KG)),
+        Column("height_cm", _("Height."), Type.DECIMAL, unit="cm", allowed=_between(HEIGHT_CM)),
         REPORTED_BY,
         RECORDED_AT,
     ),
@@ -530,7 +507,7 @@ PRESCRIPTIONS = Table(
     (
         CHILD_REF,
         START,
-        Column("drug", _("JAK inhibitor."), use=Use.REQUIRED, choices=tuple(Drug.choices)),
+        JAK_DRUG,
         Column(
             "indication",
             _("Indication (default interferonopathy)."),
@@ -561,7 +538,7 @@ STEROID_PRESCRIPTIONS = Table(
     (
         CHILD_REF,
         START,
-        Column("drug", _("Steroid."), use=Use.REQUIRED, choices=tuple(Steroid.choices)),
+        STEROID_DRUG,
         Column("mg_per_day", _("Daily dose."), Type.DECIMAL, Use.REQUIRED, unit=_("mg/day")),
         NOTE,
         PRESCRIBED_BY,
@@ -641,6 +618,16 @@ TABLES: tuple[Table, ...] = (
     LABS,
 )
 BY_FILENAME = {table.filename: table for table in TABLES}
+
+
+def _model_fields(table: Table) -> tuple[str, ...]:
+    """The imported columns that are fields of the table's model, named alike."""
+    return tuple(c.name for c in table.columns if c.imported and c is not CHILD_REF)
+
+
+CHILD_FIELDS = _model_fields(CHILDREN)
+PRESCRIPTION_FIELDS = _model_fields(PRESCRIPTIONS)
+STEROID_PRESCRIPTION_FIELDS = _model_fields(STEROID_PRESCRIPTIONS)
 DICTIONARY_FILENAME = "data_dictionary.csv"
 MANIFEST_FILENAME = "manifest.json"
 DICTIONARY_HEADER = (

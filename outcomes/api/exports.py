@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.http import FileResponse, Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from outcomes import research
-from outcomes.models import ExportLog
+from outcomes.models import ExportLog, ExportStatus
 
 
 class ExportLogSerializer(serializers.ModelSerializer):
@@ -43,11 +44,11 @@ class ExportLogSerializer(serializers.ModelSerializer):
 
     def get_download(self, log) -> str | None:
         request = self.context.get("request")
-        if log.status != "done" or not log.file_name or request is None:
+        if log.status != ExportStatus.DONE or not log.file_name or request is None:
             return None
         if log.requested_by_id != request.user.pk:
             return None
-        return request.build_absolute_uri(f"/api/exports/{log.pk}/download/")
+        return request.build_absolute_uri(reverse("api:export-download", args=[log.pk]))
 
 
 class ExportRequest(serializers.Serializer):

@@ -14,24 +14,16 @@ from diary import instruments
 from diary.access import LogsAccess
 from diary.api.fields import NumberText, Text
 from diary.api.filters import filterset_for
+from diary.api.views import NoDeleteViewSet
 from diary.models import Child, Prescription, Role, Site
-from outcomes import guideline, schedule, treatment
+from outcomes import deidentify, export, guideline, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
 from outcomes.labs import child_schedule, record_lab
 from outcomes.models import LabResult
 from outcomes.summaries import as_dict, cohort_summary
 
-SMALL_CELL = 5  # aggregate cells of 1–4 children are suppressed for researchers (DOMAIN §9)
 
-
-class PrescriptionViewSet(
-    LogsAccess,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class PrescriptionViewSet(NoDeleteViewSet):
     """JAK-inhibitor prescriptions. Clinicians of the child's site create and change them;
     one that raises a guideline warning needs an `override_reason`, kept in its history."""
 
@@ -198,10 +190,9 @@ class CohortSummaryView(APIView):
         if clinical.exists():
             sites, children, min_cell = clinical, Child.objects.filter(site__in=clinical), 0
         elif research.exists():
-            consenting = Child.objects.filter(
-                site__in=research, consent_date__isnull=False, consent_withdrawn_date__isnull=True
-            )
-            sites, children, min_cell = research, consenting, SMALL_CELL
+            consenting = export.consenting(Child.objects.filter(site__in=research))
+            # Aggregate cells of 1–4 children are suppressed for researchers (DOMAIN §9).
+            sites, children, min_cell = research, consenting, deidentify.SMALL_CELL
         else:
             raise PermissionDenied(_("Cohort statistics are for clinicians and researchers."))
         codes = request.query_params.getlist("site")

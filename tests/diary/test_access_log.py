@@ -176,7 +176,8 @@ def test_rows_hold_no_health_values(world, amy_record, client, api_for):
     log_access(None, "export", world.amy, user=world.carol, what="visit_csv", rows=12)
     assert AccessEvent.objects.count() > 20
     assert {f.name for f in AccessEvent._meta.get_fields()} == SAFE_FIELDS
-    dump = json.dumps(list(AccessEvent.objects.values()), default=str)
+    # Every column but the time, whose seconds ("…:27.1…") could spell a value by chance.
+    dump = json.dumps(list(AccessEvent.objects.values(*(SAFE_FIELDS - {"at"}))), default=str)
     entry = amy_record.entry
     for value in amy_record.secrets + [world.amy.genotype, world.amy.diagnosis, "7.1", "14.5"]:
         assert value not in dump, value
@@ -210,11 +211,11 @@ def test_log_access_for_exports_and_imports(world, rf):
 
 
 def test_behind_a_proxy_the_forwarded_address_is_kept(world, rf, settings):
-    settings.ACCESS_LOG_PROXIES = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9")
     request.user = world.carol
     assert log_access(request, "export", world.amy, what="x").ip == "203.0.113.9"
-    settings.ACCESS_LOG_PROXIES = 0
+    settings.TRUSTED_PROXY_COUNT = 0
     assert log_access(request, "export", world.amy, what="x").ip == "10.0.0.1"
 
 

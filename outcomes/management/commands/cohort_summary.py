@@ -8,6 +8,16 @@ from diary import instruments
 from diary.models import Child, Site
 from outcomes.summaries import CSV_COLUMNS, as_dict, cohort_summary
 
+COMPARISON_COLUMNS = (
+    "mean_difference",
+    "t",
+    "df",
+    "p_t_test",
+    "wilcoxon_statistic",
+    "p_wilcoxon",
+    "note",
+)
+
 
 class Command(BaseCommand):
     help = (
@@ -47,35 +57,12 @@ class Command(BaseCommand):
         for row in summary["phases"]:
             writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
         writer.writerow([])
-        writer.writerow(
-            [
-                "comparison",
-                "n",
-                "mean_difference",
-                "t",
-                "df",
-                "p_t_test",
-                "wilcoxon_statistic",
-                "p_wilcoxon",
-                "note",
-            ]
-        )
+        writer.writerow(["comparison", "n", *COMPARISON_COLUMNS])
         for c in summary["comparisons"]:
             writer.writerow(
                 [
                     f"{c['phases'][0]} vs {c['phases'][1]}",
                     c["n"],
-                    *(
-                        "" if c[k] is None else c[k]
-                        for k in (
-                            "mean_difference",
-                            "t",
-                            "df",
-                            "p_t_test",
-                            "wilcoxon_statistic",
-                            "p_wilcoxon",
-                            "note",
-                        )
-                    ),
+                    *("" if c[k] is None else c[k] for k in COMPARISON_COLUMNS),
                 ]
             )

@@ -112,7 +112,8 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
         starts = {c.start for c in child_courses}
         if day and schedule.may_fall_due(starts, high_bk[child_id], day, shifts):
             candidates[child_id] = day
-    results = _results(list(candidates), today)
+    # Reminders concern tests due about now: two years of results settle whether they are done.
+    results = _results(list(candidates), since)
     recipients = defaultdict(list)
     for child_id, user_id in opted.filter(child_id__in=list(candidates)).values_list(
         "child_id", "caregiver_id"
@@ -159,27 +160,29 @@ def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedul
     return courses
 
 
-def _results(child_ids, today: date) -> dict[int, list]:
-    """Recent schedule-relevant results of CHILD_IDS (a list or a queryset of ids)."""
+def _results(child_ids, since: date | None = None) -> dict[int, list]:
+    """Schedule-relevant results of CHILD_IDS (a list or a queryset of ids), from SINCE."""
+    rows = LabResult.objects.filter(child_id__in=child_ids, analyte__in=SCHEDULE_ANALYTES)
+    if since is not None:
+        rows = rows.filter(sample_date__gte=since)
     results = defaultdict(list)
-    for child_id, analyte, sampled, value in LabResult.objects.filter(
-        child_id__in=child_ids,
-        analyte__in=SCHEDULE_ANALYTES,
-        sample_date__gte=today - timedelta(days=2 * 365),
-    ).values_list("child_id", "analyte", "sample_date", "value"):
+    for child_id, analyte, sampled, value in rows.values_list(
+        "child_id", "analyte", "sample_date", "value"
+    ):
         results[child_id].append((analyte, sampled, value))
     return results
 
 
-def _courses_and_results(today: date, children=None) -> tuple[dict, dict]:
-    """Treatment courses and recent schedule-relevant results of every child, or of the
-    children of a queryset (two queries)."""
+def _courses_and_results(children=None) -> tuple[dict, dict]:
+    """Treatment courses and schedule-relevant results of every child, or of the children of
+    a queryset (two queries). All results: the schedule lists every test since the first
+    dose, and an old test is done only if its old result is there."""
     prescriptions = Prescription.objects.all()
     if children is not None:
         prescriptions = prescriptions.filter(child__in=children)
     courses = _courses(prescriptions)
     ids = children.values("pk") if children is not None else list(courses)
-    return courses, _results(ids, today) if courses else defaultdict(list)
+    return courses, _results(ids) if courses else defaultdict(list)
 
 
 def due_diary_reminders(now: datetime) -> list[Reminder]:
@@ -325,7 +328,7 @@ def weekly_digest(now: datetime | None = None) -> int:
 def _overdue(today: date, children=None) -> dict[int, list[schedule.Due]]:
     """{child: tests overdue beyond the grace period} of every treated child, or of the
     children of a queryset."""
-    courses, results = _courses_and_results(today, children)
+    courses, results = _courses_and_results(children)
     return {
         child_id: schedule.overdue(
             schedule.schedule(child_courses, results[child_id], today),

@@ -230,3 +230,29 @@ def test_labs_page_shows_the_next_test_and_strangers_get_404(due_child, world, c
     assert 'id="next-due"' in page and "SPARN JAKi guideline §6.7" in page
     login(client, world.bob)
     assert client.get(reverse("labs", args=[due_child.pk])).status_code == 404
+
+
+def test_tests_done_long_ago_are_not_overdue(world):
+    """A child treated for three years with every test done has nothing overdue, on the
+    dashboard's count as on the labs page (results older than two years count too)."""
+    from diary.models import Child
+    from outcomes.labs import child_schedule
+    from outcomes.schedule import PANELS, overdue
+
+    amy, today = world.amy, world.amy.today()
+    prescribe(amy, start=today - timedelta(days=3 * 365))
+    due = [d for d in child_schedule(amy) if d.due < today]
+    assert min(d.due for d in due) < today - timedelta(days=2 * 365)
+    for item in due:
+        LabResult.objects.create(
+            child=amy,
+            sample_date=item.due,
+            analyte=sorted(PANELS[item.panel])[0],
+            value=Decimal("1.0"),
+            unit="u",
+            entered_value=Decimal("1.0"),
+            entered_unit="u",
+        )
+    assert overdue(child_schedule(amy), today) == []
+    assert reminders.overdue_counts(Child.objects.filter(pk=amy.pk), today) == {amy.pk: 0}
+    assert reminders.overdue_by_site(today) == {}

@@ -350,3 +350,26 @@ def test_anonymous_is_sent_to_sign_in(zeb, client):
     response = client.post(reverse("child_erase", args=[zeb.pk]), {"confirm": SEEDED["reference"]})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert Child.objects.filter(pk=zeb.pk).exists()
+
+
+def test_the_download_and_access_logs_keep_only_the_pseudonym(zeb, world, client):
+    """Who downloaded or looked, and when, survives the erasure; the child's name in the
+    download's file name and the link to the child do not."""
+    from diary.models import AccessEvent, DataTransfer
+
+    parent = CareLink.objects.get(child=zeb).caregiver
+    login(client, parent)
+    assert client.post(reverse("child_download", args=[zeb.pk])).status_code == 200
+    login(client, world.carol)
+    assert client.get(reverse("child_detail", args=[zeb.pk])).status_code == 200
+    transfer = DataTransfer.objects.get(child=zeb)
+    assert SEEDED["first name"].lower() in transfer.file_name.lower()
+    events = set(AccessEvent.objects.filter(child=zeb).values_list("pk", flat=True))
+    assert events
+    alias = erasure.pseudonym(zeb.pk)
+    erasure.erase(zeb, by=world.sam)
+    transfer.refresh_from_db()
+    assert (transfer.child, transfer.file_name, transfer.user) == (None, alias, parent)
+    for event in AccessEvent.objects.filter(pk__in=events):
+        assert event.child is None and event.detail == {"erased_child": alias}
+        assert SEEDED["first name"] not in str(event.__dict__)

@@ -1,7 +1,7 @@
 """Lab entry, flags, the reminder sweep (exactly once) and sending (claim, bounce, unsubscribe)."""
 
 import smtplib
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -256,3 +256,36 @@ def test_tests_done_long_ago_are_not_overdue(world):
     assert overdue(child_schedule(amy), today) == []
     assert reminders.overdue_counts(Child.objects.filter(pk=amy.pk), today) == {amy.pk: 0}
     assert reminders.overdue_by_site(today) == {}
+
+
+def test_sweep_queries_do_not_grow_when_reminders_are_made(world):
+    """The same, on the path that makes rows: opted-in caregivers, week-2 bloods due today,
+    and diary reminders whose time has passed, for 3 and then 12 children."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from diary.models import CareLink
+    from tests.conftest import make_child, make_user
+
+    def family(n):
+        child = make_child(world.north, f"Kid{n}")
+        prescribe(child, start=datetime(2026, 3, 2).date())
+        parent = make_user(f"parent{n}", test_reminders=True, diary_reminder_time=time(7, 0))
+        CareLink.objects.create(caregiver=parent, child=child, relationship="mother")
+
+    def sweep():
+        Reminder.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            reminders.sweep()
+        return len(queries), Reminder.objects.count()
+
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+        for n in range(3):
+            family(n)
+        few, made = sweep()
+        assert made == 6  # a blood test and a diary reminder each
+        for n in range(3, 12):
+            family(n)
+        many, made = sweep()
+        assert made == 24
+    assert many == few

@@ -471,6 +471,8 @@ class DiaryEntry(Recorded):
                 name="entry_temperature_plausible",
             ),
         ]
+        # Covers the cohort statistics (outcomes.cohort_sql), which then read no table rows.
+        indexes = [models.Index(fields=["child", "date", "score"], name="entry_child_date_score")]
 
 
 class PrescriptionReason(models.TextChoices):
@@ -629,6 +631,10 @@ class SteroidDose(Recorded):
         verbose_name = _("steroid dose")
         constraints = [
             models.CheckConstraint(condition=Q(mg__gt=0), name="steroid_dose_positive"),
+        ]
+        # Covers the cohort statistics (outcomes.cohort_sql), which then read no table rows.
+        indexes = [
+            models.Index(fields=["child", "date", "drug", "mg"], name="steroid_child_date_dose")
         ]
 
 

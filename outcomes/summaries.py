@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import OuterRef, Subquery
 
 from diary.models import (
     Child,
@@ -200,11 +200,12 @@ def cohort_phases(children, cutoff: date | None = None) -> dict[int, Phases]:
     """Each child's phases, in two queries whatever the number of children."""
     ids = [c.pk for c in children]
     doses = _doses(ids)
+    # One index probe per child, rather than grouping every entry of the cohort.
+    first_entry = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by("date").values("date")
     firsts = dict(
-        DiaryEntry.objects.filter(child_id__in=ids)
-        .values("child_id")
-        .annotate(first=Min("date"))
-        .values_list("child_id", "first")
+        Child.objects.filter(pk__in=ids)
+        .annotate(first=Subquery(first_entry[:1]))
+        .values_list("pk", "first")
     )
     return {
         c.pk: phases(
@@ -231,7 +232,8 @@ def cohort_means(children, cutoff: date | None = None):
     steroids = {c.pk: {} for c in children}
     for pk, by_phase in cohort_sql.phase_means(intervals).items():
         for phase, (mean, _count, steroid) in by_phase.items():
-            scores[pk][phase] = mean
+            if mean is not None:
+                scores[pk][phase] = mean
             if steroid is not None:
                 steroids[pk][phase] = steroid
     return scores, steroids

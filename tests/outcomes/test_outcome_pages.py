@@ -304,14 +304,39 @@ def test_cohort_means_from_the_database_equal_the_per_child_summaries(world):
     middle = GrowthMeasurement.objects.filter(child=kids[1]).order_by("date")[3]
     middle.weight_kg = None
     middle.save()
+    # Steroid days the means must weigh right: two doses on one day, a dose on a day whose
+    # entry has no score (it counts: the mean is over recorded days) and on a day with no entry
+    # (it does not), a new weight in the middle of a phase, and a child never weighed (no
+    # steroid mean at all).
+    kid = kids[2]
+    scored = DiaryEntry.objects.filter(child=kid, score__isnull=False).order_by("date")
+    two_doses, unscored = scored[200], scored[210]
+    SteroidDose.objects.create(child=kid, date=two_doses.date, drug="dexamethasone", mg=1)
+    SteroidDose.objects.create(child=kid, date=two_doses.date, drug="prednisolone", mg=7)
+    SteroidDose.objects.create(child=kid, date=unscored.date, drug="prednisolone", mg=50)
+    DiaryEntry.objects.filter(pk=unscored.pk).update(score=None)
+    no_entry = scored[220].date
+    DiaryEntry.objects.filter(child=kid, date=no_entry).delete()
+    SteroidDose.objects.create(child=kid, date=no_entry, drug="prednisolone", mg=80)
+    GrowthMeasurement.objects.create(child=kid, date=scored[205].date, weight_kg=Decimal("9.5"))
+    unweighed = kids[3]
+    SteroidDose.objects.create(child=unweighed, date=scored[200].date, drug="prednisone", mg=5)
+    GrowthMeasurement.objects.filter(child=unweighed).delete()
+
     sql_scores, sql_steroids = cohort_means(kids)
     py_scores, py_steroids = per_child_means(load(kids), None)
     assert sql_scores.keys() == py_scores.keys()
+    assert py_steroids[unweighed.pk] == sql_steroids[unweighed.pk] == {}
+    assert py_scores[unweighed.pk]
     for pk in py_scores:
         assert sql_scores[pk].keys() == py_scores[pk].keys()
+        assert sql_steroids[pk].keys() == py_steroids[pk].keys()
         for phase, mean in py_scores[pk].items():
             assert sql_scores[pk][phase] == pytest.approx(mean, rel=1e-9)
-            assert sql_steroids[pk][phase] == pytest.approx(py_steroids[pk][phase], rel=1e-9)
+        for phase, mean in py_steroids[pk].items():
+            assert sql_steroids[pk][phase] == pytest.approx(mean, rel=1e-9)
+    # The steroid means of the edited child moved (the edits are inside its phases).
+    assert any(m > 0 for m in sql_steroids[kid.pk].values())
 
 
 def test_dashboard_shows_abnormal_results_and_overdue_tests(world, client):

@@ -195,12 +195,16 @@ def run_export(pk) -> bool:
     except Exception as error:
         partial.unlink(missing_ok=True)
         logger.exception("export %s failed", pk)
-        ExportLog.objects.filter(pk=pk).update(
-            status=ExportStatus.FAILED, finished_at=timezone.now(), error=str(error)[:2000]
-        )
+        _mark_failed(pk, error)
         raise
     _mark_done(pk, manifest, path, file_name=name)
     return True
+
+
+def _mark_failed(pk, error: Exception) -> None:
+    ExportLog.objects.filter(pk=pk).update(
+        status=ExportStatus.FAILED, finished_at=timezone.now(), error=str(error)[:2000]
+    )
 
 
 def _mark_done(pk, manifest: dict, path: Path, **fields) -> None:
@@ -244,8 +248,12 @@ def log_command_export(
     log.sites.set(sites)
     if user is not None:
         _log_access(None, user, log, sites)
-    with out.open("wb") as handle:
-        manifest = export.write_export(handle, options)
+    try:
+        with out.open("wb") as handle:
+            manifest = export.write_export(handle, options)
+    except Exception as error:
+        _mark_failed(log.pk, error)
+        raise
     _mark_done(log.pk, manifest, out)
     log.refresh_from_db()
     return log

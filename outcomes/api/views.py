@@ -1,7 +1,9 @@
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,8 +17,8 @@ from diary.access import LogsAccess
 from diary.api.fields import NumberText, Text
 from diary.api.filters import filterset_for
 from diary.api.views import NoDeleteViewSet
-from diary.models import Child, Prescription, Role, Site
-from outcomes import deidentify, export, guideline, schedule, treatment
+from diary.models import Child, Prescription, Role
+from outcomes import deidentify, export, guideline, research, schedule, treatment
 from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
 from outcomes.labs import child_schedule, record_lab
 from outcomes.models import LabResult
@@ -165,10 +167,35 @@ class GuidelineDoseView(APIView):
         )
 
 
+def _research_cohort(request, user, cutoff: date | None):
+    """The children of one of the researcher's anonymised datasets: the consenting children of
+    the sites linked to them under the study, as the export releases them (k-anonymous)."""
+    code = request.query_params.get("study")
+    if not code:
+        codes = list(research.studies_of(user).values_list("code", flat=True))
+        if not codes:
+            raise PermissionDenied(
+                _(
+                    "Cohort statistics for researchers cover the children of a study, and no "
+                    "site has linked you to one yet."
+                )
+            )
+        if len(codes) > 1:
+            message = _("Choose one of your studies: %(codes)s.") % {"codes": ", ".join(codes)}
+            raise ValidationError({"study": [message]})
+        code = codes[0]
+    study, sites = research.resolve(user, code, request.query_params.getlist("site") or None)
+    options = export.Options(
+        study.code, tuple(s.code for s in sites), cutoff or timezone.localdate()
+    )
+    released = export.cohort(options, settings.PSEUDONYM_KEY).subjects
+    return Child.objects.filter(pk__in=[s.child.pk for s in released])
+
+
 class CohortSummaryView(APIView):
     """The NIH-style cohort summary. Clinicians: the children of their sites. Researchers: the
-    consenting children of the sites whose studies they belong to, with cells of 1–4 children
-    suppressed (DOMAIN §9)."""
+    children of one of their studies' anonymised datasets (`study`, needed when they have
+    several), with cells of 1–4 children suppressed (DOMAIN §9)."""
 
     permission_classes = [permissions.IsAuthenticated]
 
@@ -177,40 +204,37 @@ class CohortSummaryView(APIView):
             OpenApiParameter("site", str, many=True, description="site code(s); default all yours"),
             OpenApiParameter("cutoff", OpenApiTypes.DATE),
             OpenApiParameter("instrument", str, enum=sorted(instruments.CURRENT)),
+            OpenApiParameter("study", str, description="researchers: the study's code"),
         ],
         responses={
             200: OpenApiTypes.OBJECT,
-            404: OpenApiResponse(description="A site that is not one of yours"),
+            404: OpenApiResponse(description="A site or study that is not one of yours"),
         },
     )
     def get(self, request):
         user = request.user
+        cutoff = _cutoff(request)
+        instrument = request.query_params.get("instrument", "ags")
+        if instrument not in instruments.CURRENT:
+            raise ValidationError({"instrument": [_("Unknown diary.")]})
         clinical = user.clinical_sites()
-        research = Site.objects.filter(memberships__user=user, memberships__role=Role.RESEARCHER)
         if clinical.exists():
-            sites, children, min_cell = clinical, Child.objects.filter(site__in=clinical), 0
-        elif research.exists():
-            consenting = export.consenting(Child.objects.filter(site__in=research))
-            # Aggregate cells of 1–4 children are suppressed for researchers (DOMAIN §9).
-            sites, children, min_cell = research, consenting, deidentify.SMALL_CELL
-        else:
-            raise PermissionDenied(_("Cohort statistics are for clinicians and researchers."))
-        codes = request.query_params.getlist("site")
-        if codes:
-            unknown = set(codes) - set(sites.values_list("code", flat=True))
+            children, min_cell = Child.objects.filter(site__in=clinical), 0
+            codes = request.query_params.getlist("site")
+            unknown = set(codes) - set(clinical.values_list("code", flat=True))
             if unknown:
                 raise NotFound(
                     _("No such site: %(codes)s.") % {"codes": ", ".join(sorted(unknown))}
                 )
-            children = children.filter(site__code__in=codes)
-        instrument = request.query_params.get("instrument", "ags")
-        if instrument not in instruments.CURRENT:
-            raise ValidationError({"instrument": [_("Unknown diary.")]})
+            if codes:
+                children = children.filter(site__code__in=codes)
+        elif user.memberships.filter(role=Role.RESEARCHER).exists():
+            # Aggregate cells of 1–4 children are suppressed for researchers (DOMAIN §9).
+            children, min_cell = _research_cohort(request, user, cutoff), deidentify.SMALL_CELL
+        else:
+            raise PermissionDenied(_("Cohort statistics are for clinicians and researchers."))
         summary = cohort_summary(
-            children.select_related("site"),
-            instrument=instrument,
-            cutoff=_cutoff(request),
-            min_cell=min_cell,
+            children.select_related("site"), instrument=instrument, cutoff=cutoff, min_cell=min_cell
         )
         return Response(as_dict(summary))
 

@@ -1,6 +1,9 @@
 """The outcome section of the child's page: diary's page shows it without importing our views."""
 
+from decimal import Decimal
+
 from django import template
+from django.utils.formats import number_format
 
 from diary.models import Child
 from outcomes.pages import child_outcome
@@ -28,3 +31,15 @@ def child_outcomes(context, child: Child):
         "chart_height": 750 + 140 * len(outcome.labs),
         "request": context["request"],
     }
+
+
+@register.filter
+def measured(value):
+    """A stored measurement as entered, without the zeros its column pads it with (7.500 → 7.5,
+    100.000 → 100), in the reader's number format."""
+    if value is None or value == "":
+        return ""
+    number = Decimal(str(value)).normalize()
+    if number == number.to_integral_value():
+        number = number.quantize(Decimal(1))
+    return number_format(number)

@@ -427,6 +427,16 @@ def test_command_writes_a_checked_export_and_logs_it(world, study, tmp_path, cap
         call_command("export_anonymised", "--out", str(out), "--cutoff", "31/12/2025")
 
 
+def test_a_command_export_that_cannot_be_written_is_logged_as_failed(world, study, tmp_path):
+    cohort(world.north, 5, "Kid")
+    out = tmp_path / "missing-folder" / "export.zip"
+    with pytest.raises(FileNotFoundError):
+        call_command("export_anonymised", "--out", str(out), "--sites", "north")
+    log = ExportLog.objects.get()
+    assert log.status == "failed" and "missing-folder" in log.error and log.finished_at
+    assert not out.exists()
+
+
 def test_api_exports(world, study, api_for):
     cohort(world.north, 5, "Kid")
     api = api_for(world.rita)

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 
 from outcomes import reminders
 from outcomes.models import LabFlag, LabResult, Reminder, ReminderKind, ReminderStatus
@@ -230,6 +231,23 @@ def test_labs_page_shows_the_next_test_and_strangers_get_404(due_child, world, c
     assert 'id="next-due"' in page and "SPARN JAKi guideline §6.7" in page
     login(client, world.bob)
     assert client.get(reverse("labs", args=[due_child.pk])).status_code == 404
+
+
+def test_lab_values_read_as_entered_in_the_readers_format(world, client):
+    from outcomes.labs import record_lab
+    from outcomes.templatetags.outcomes import measured
+
+    amy, today = world.amy, world.amy.today()
+    record_lab(amy, world.carol, "hb", today, Decimal("75"), "g/L")  # stored as 7.500 g/dL
+    record_lab(amy, world.carol, "platelets", today, Decimal("250"), "10^9/L")
+    login(client, world.carol)
+    page = client.get(reverse("labs", args=[amy.pk])).content.decode()
+    assert "7.5 g/dL" in page and "7.500" not in page
+    assert "250 " in page and "250.000" not in page
+    stored = ("0.050", "100.000", "12.340")
+    assert [measured(Decimal(v)) for v in stored] == ["0.05", "100", "12.34"]
+    with translation.override("fr"):
+        assert measured(Decimal("7.500")) == "7,5"
 
 
 def test_tests_done_long_ago_are_not_overdue(world):

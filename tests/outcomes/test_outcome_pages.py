@@ -204,6 +204,11 @@ def test_cohort_with_too_little_data_says_so(world):
 
 
 def test_cohort_api_for_clinicians_researchers_and_caregivers(world, api_for):
+    from diary.models import Child
+    from outcomes.models import Study, StudyLink
+
+    # Six consenting children alike in age, sex, diagnosis and country (one k-anonymity class
+    # of six); three started treatment on their first diary day, so phase 1 has only three.
     for n in range(6):
         child = with_history(
             make_child(
@@ -213,23 +218,46 @@ def test_cohort_api_for_clinicians_researchers_and_caregivers(world, api_for):
                 consent_date=world.amy.date_of_birth + timedelta(days=9),
             ),
             seed=n,
+            first_dose=150 if n < 3 else 0,
         )
         assert child.has_research_consent
     clinician = api_for(world.carol).get("/api/cohort/summary/").json()
-    assert clinician["phases"][0]["n_children"] == 6
-    researcher = api_for(world.rita).get("/api/cohort/summary/").json()
-    assert researcher["phases"][0]["n_children"] == 6
-    # Two withdraw consent: four remain, fewer than five, and the cells are suppressed.
-    from diary.models import Child
+    by_phase = {p["phase"]: p for p in clinician["phases"]}
+    assert by_phase[1]["n_children"] == 3 and by_phase[4]["n_children"] == 6
+    assert clinician["suppressed_cells"] == 0
 
+    # A researcher's cohort is a study's anonymised dataset: none before a link.
+    rita = api_for(world.rita)
+    refused = rita.get("/api/cohort/summary/")
+    assert refused.status_code == 403 and "study" in refused.json()["detail"]
+    study = Study.objects.create(code="trial-a", title="Trial A")
+    study.sites.add(world.north, world.south)
+    StudyLink.objects.create(study=study, site=world.north, researcher=world.rita)
+    researcher = rita.get("/api/cohort/summary/").json()
+    by_phase = {p["phase"]: p for p in researcher["phases"]}
+    assert by_phase[4]["n_children"] == 6 and by_phase[4]["ls_mean"] is not None
+    # Phase 1's three children are a cell of 1–4: suppressed.
+    assert by_phase[1]["n_children"] == 0 and by_phase[1]["note"].startswith("suppressed")
+    assert researcher["suppressed_cells"] >= 1
+    assert rita.get("/api/cohort/summary/?study=trial-a&site=north").status_code == 200
+    # South is in the study but not linked to her; another study is not hers.
+    assert rita.get("/api/cohort/summary/?study=trial-a&site=south").status_code == 404
+    Study.objects.create(code="trial-b", title="Trial B").sites.add(world.north)
+    assert rita.get("/api/cohort/summary/?study=trial-b").status_code == 404
+    StudyLink.objects.create(
+        study=Study.objects.get(code="trial-b"), site=world.north, researcher=world.rita
+    )
+    several = rita.get("/api/cohort/summary/")
+    assert several.status_code == 400 and "trial-a, trial-b" in str(several.json())
+
+    # Two withdraw consent: the four left are fewer than k = 5 and the export releases none.
     kids = Child.objects.filter(first_name__startswith="Kid").order_by("pk")
     for child in kids[:2]:
         child.consent_withdrawn_date = child.today()
         child.save()
-    researcher = api_for(world.rita).get("/api/cohort/summary/").json()
-    assert researcher["phases"][0]["n_children"] == 0
-    assert researcher["phases"][0]["note"].startswith("suppressed")
-    assert researcher["suppressed_cells"] >= 1
+    researcher = rita.get("/api/cohort/summary/?study=trial-a").json()
+    assert researcher["n_children"] == 0
+    assert all(p["n_children"] == 0 and p["ls_mean"] is None for p in researcher["phases"])
     assert api_for(world.alice).get("/api/cohort/summary/").status_code == 403
     assert api_for(world.carol).get("/api/cohort/summary/?site=south").status_code == 404
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from diary.access import CHILD_ROUTE, log_access
 from diary.models import AccessEvent, Child, Role, SiteMembership
+from outcomes.models import Study, StudyLink
 from tests.conftest import login, make_user
 from tests.seeding import seed_record
 
@@ -232,6 +233,9 @@ def test_aggregate_views_write_one_row_without_a_child(world, client, api_for):
     login(client, world.carol)
     assert client.get(reverse("dashboard")).status_code == 200
     only_row(user=world.carol, what="dashboard", child=None, site=None)
+    study = Study.objects.create(code="s1", title="S1")
+    study.sites.add(world.north)
+    StudyLink.objects.create(study=study, site=world.north, researcher=world.rita)
     AccessEvent.objects.all().delete()
     assert api_for(world.rita).get("/api/cohort/summary/").status_code == 200
     only_row(user=world.rita, what="api_cohort_summary", child=None)
@@ -334,7 +338,6 @@ def test_exports_and_imports_are_in_the_access_log(world, client, tmp_path):
     from django.core.management import call_command
 
     from diary.models import AccessEvent
-    from outcomes.models import Study, StudyLink
 
     world.amy.reference = "N-1"
     world.amy.save()
@@ -366,4 +369,6 @@ def test_exports_and_imports_are_in_the_access_log(world, client, tmp_path):
     assert family.child == world.amy and family.ip == "203.0.113.7"
     login(client, world.sam)
     page = client.get(reverse("site_access", args=["north"])).content.decode()
-    assert "site_export" in page or "research_export_command" in page
+    table = page.split('id="access-log"')[1]
+    for what in ("family_download", "site_export", "import", "research_export_command"):
+        assert f"<td>{what}" in table, what

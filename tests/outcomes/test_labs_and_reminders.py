@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from outcomes import reminders
 from outcomes.models import LabFlag, LabResult, Reminder, ReminderKind, ReminderStatus
@@ -307,3 +307,41 @@ def test_sweep_queries_do_not_grow_when_reminders_are_made(world):
         many, made = sweep()
         assert made == 24
     assert many == few
+
+
+def test_weekly_digest_goes_once_to_each_clinician_with_results_to_review(
+    world, django_capture_on_commit_callbacks
+):
+    from diary.models import Role, SiteMembership
+    from outcomes.labs import record_lab
+    from tests.conftest import make_user
+
+    # South's clinician has nothing to review; north's administrator turned the emails off.
+    sue = make_user("sue")
+    SiteMembership.objects.create(user=sue, site=world.south, role=Role.CLINICIAN)
+    world.sam.clinical_emails = False
+    world.sam.save()
+    with django_capture_on_commit_callbacks(execute=False):
+        record_lab(world.amy, world.carol, "hb", world.amy.today(), Decimal("7.5"), "g/dL")
+        assert reminders.weekly_digest() >= 1
+        reminders.weekly_digest()
+    digests = Reminder.objects.filter(kind=ReminderKind.DIGEST)
+    assert list(digests.values_list("recipient__username", "test")) == [
+        ("carol", f"site-{world.north.pk}")
+    ]
+    # The immediate alert went to carol only, once, whatever the number of calls.
+    alerts = Reminder.objects.filter(kind=ReminderKind.THRESHOLD)
+    assert list(alerts.values_list("recipient__username", flat=True)) == ["carol"]
+    mail.outbox.clear()
+    assert reminders.send_one(digests.get().pk) is True
+    assert reminders.send_one(digests.get().pk) is False
+    (email,) = mail.outbox
+    assert email.to == [world.carol.email] and "review" in email.subject
+    body = email.body + "".join(str(c) for c, _type in email.alternatives)
+    assert "/dashboard/" in body and "7.5" not in body and "Amy" not in body
+    # Acknowledged and nothing overdue: next week there is no digest.
+    LabFlag.objects.update(acknowledged_at=timezone.now(), acknowledged_by=world.carol)
+    Reminder.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False):
+        assert reminders.weekly_digest() == 0
+    assert not Reminder.objects.exists()

@@ -106,6 +106,8 @@ def test_tofacitinib_do_not_start(analyte, limit, above):
     code = (f"tofa-no-start-{analyte}", DO_NOT_START)
     assert code in codes("tofacitinib", analyte, limit, treated=False)
     assert code not in codes("tofacitinib", analyte, above, treated=False)
+    # Once treatment has started, §5.4's monitoring rules apply instead.
+    assert code not in codes("tofacitinib", analyte, limit, treated=True)
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,13 @@ def flag_result(result: LabResult, alert: bool = True) -> list[LabFlag]:
             )
             if created:
                 flags.append(row)
+    if result.analyte == "bilirubin":
+        # ALT/AST above 3 × ULN count with the same day's bilirubin (§6.7): a panel saves
+        # ALT/AST first, so they are judged again once the bilirubin is in.
+        for other in LabResult.objects.filter(
+            child=child, sample_date=result.sample_date, analyte__in=("alt", "ast")
+        ):
+            flags += flag_result(other, alert=False)
     if alert and any(f.severity in thresholds.URGENT for f in flags):
         from outcomes import reminders
 

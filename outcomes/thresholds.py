@@ -229,14 +229,18 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                 )
             )
     if not treated:
-        flags += _no_start(
-            result,
-            TOFA_NO_START,
-            "tofa-no-start",
-            _("Do not start tofacitinib with %(name)s at or below %(limit)s."),
-            "§5.1",
-        )
+        flags += _tofacitinib_no_start(result)
     return flags
+
+
+def _tofacitinib_no_start(result: Result) -> list[Flag]:
+    return _no_start(
+        result,
+        TOFA_NO_START,
+        "tofa-no-start",
+        _("Do not start tofacitinib with %(name)s at or below %(limit)s."),
+        "§5.1",
+    )
 
 
 def bk_flags(result: Result) -> list[Flag]:
@@ -289,6 +293,8 @@ def flags_for(drug: str | None, result: Result, history: list[Result], treated: 
         flags += tofacitinib_flags(result, history, treated)
     elif drug == "baricitinib" or drug is None:
         flags += baricitinib_flags(result, same_day, treated)
+    if drug is None and not treated:
+        flags += _tofacitinib_no_start(result)
     return flags
 
 

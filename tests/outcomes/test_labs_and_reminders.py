@@ -51,6 +51,27 @@ def test_a_panel_is_converted_and_flagged(world, client):
     assert Reminder.objects.filter(kind=ReminderKind.THRESHOLD).count() == 2  # carol, sam
 
 
+def test_alt_and_bilirubin_on_one_panel_raise_the_combined_flag(world, client):
+    # ALT over 3 × ULN counts with bilirubin over 2 × ULN the same day (§6.7), whichever of
+    # the two the panel saves first.
+    prescribe(world.amy, start=world.amy.today() - timedelta(days=30))
+    login(client, world.carol)
+    response = panel(
+        client,
+        world.amy,
+        alt="150",
+        alt_unit="U/L",
+        alt_uln="40",
+        bilirubin="50",
+        bilirubin_unit="µmol/L",
+        bilirubin_uln="21",
+    )
+    assert response.status_code == 302
+    flags = LabFlag.objects.filter(result__analyte="alt")
+    assert list(flags.values_list("code", flat=True)) == ["bari-high-alt-bilirubin"]
+    assert Reminder.objects.filter(kind=ReminderKind.THRESHOLD).count() == 2  # carol, sam
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

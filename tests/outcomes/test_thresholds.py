@@ -108,6 +108,9 @@ def test_tofacitinib_do_not_start(analyte, limit, above):
     assert code not in codes("tofacitinib", analyte, above, treated=False)
     # Once treatment has started, §5.4's monitoring rules apply instead.
     assert code not in codes("tofacitinib", analyte, limit, treated=True)
+    # Before any JAK inhibitor, both drugs' do-not-start limits apply (the drug is not chosen).
+    assert code in codes(None, analyte, limit, treated=False)
+    assert code not in codes(None, analyte, above, treated=False)
 
 
 @pytest.mark.parametrize(

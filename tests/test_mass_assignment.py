@@ -303,7 +303,7 @@ def test_prescription_forms_keep_the_child_from_the_url(world, client):
     saved = SteroidPrescription.objects.get()
     assert (saved.child, saved.created_by) == (world.amy, world.carol)
     markers = {"optimal_dose_date": day, "first_name": "Mallory", "site": world.south.pk}
-    client.post(reverse("markers_edit", args=[world.amy.pk]), markers)
+    assert client.post(reverse("markers_edit", args=[world.amy.pk]), markers).status_code == 302
     world.amy.refresh_from_db()
     assert (world.amy.first_name, world.amy.site) == ("Amy", world.north)
 

@@ -169,4 +169,5 @@ def test_small_cells_are_suppressed():
 def test_shifted_dates_of_two_children_differ():
     a, b = (d.date_shift(KEY, d.pseudonym(KEY, "s", n)) for n in (1, 2))
     day = date(2024, 1, 1)
+    assert a != b and d.shifted(day, a) != d.shifted(day, b)
     assert d.shifted(day, a) - d.shifted(day, b) == timedelta(days=b - a)

@@ -14,11 +14,10 @@ import re
 from collections.abc import Iterable
 from functools import wraps
 
-from django.conf import settings
 from django.db import models, transaction
 
+from diary import security
 from diary.models import AccessAction, AccessEvent, CareLink, Child, Site, SiteMembership
-from diary.security import forwarded_address
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ DETAIL_STRING_LENGTH = 100
 def client_ip(request) -> str | None:
     """The caller's address (behind TRUSTED_PROXY_COUNT proxies), if it is a valid one."""
     try:
-        return str(ipaddress.ip_address(forwarded_address(request, settings.TRUSTED_PROXY_COUNT)))
+        return str(ipaddress.ip_address(security.client_ip(request)))
     except ValueError:
         return None
 

@@ -92,11 +92,10 @@ class IdleSessionMiddleware:
                         % {"minutes": settings.STAFF_IDLE_MINUTES},
                     )
                     return redirect(f"{reverse('login')}?next={quote(request.get_full_path())}")
-                if self.KEY not in request.session or now - last >= 60:
-                    request.session[self.KEY] = now
-                    # The cookie outlives the limit so that this middleware, which enforces
-                    # it, can tell the user why they were signed out.
-                    request.session.set_expiry(2 * idle)
+                request.session[self.KEY] = now
+                # The cookie outlives the limit so that this middleware, which enforces it,
+                # can tell the user why they were signed out.
+                request.session.set_expiry(2 * idle)
             elif self.KEY not in request.session or now - last >= 24 * 3600:
                 request.session[self.KEY] = now
                 request.session.set_expiry(settings.SESSION_COOKIE_AGE)

@@ -61,11 +61,6 @@ def relative_day(day: date, day0: date) -> int:
     return (day - day0).days
 
 
-def age_in_years(born: date, on: date) -> int:
-    """Whole years of age on ON."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def age_label(years: int) -> str:
     """The exported age: whole years, with 90 and over as one category."""
     return f"{AGE_CAP}+" if years >= AGE_CAP else str(years)
@@ -203,12 +198,6 @@ def k_anonymise(children: Mapping[Hashable, QuasiIdentifiers], k: int = DEFAULT_
                     released[key] = value
                     del waiting[key]
     return Anonymised(released, frozenset(waiting))
-
-
-def smallest_class(rows: list[tuple]) -> int | None:
-    """The size of the smallest class of identical tuples (None when there are none)."""
-    counts = Counter(rows)
-    return min(counts.values()) if counts else None
 
 
 def suppress_small(count: int, threshold: int = SMALL_CELL) -> int | str:

@@ -436,7 +436,7 @@ def cohort(options: Options, key: str | bytes) -> Cohort:
             day0,
             event,
             deidentify.date_shift(key, name),
-            max(0, deidentify.age_in_years(child.date_of_birth, day0)),
+            max(0, child.age_in_years(day0)),
         )
     quasi = {
         pk: deidentify.QuasiIdentifiers(

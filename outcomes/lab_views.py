@@ -1,6 +1,7 @@
 """Lab results: a whole panel on one form, the flags it raises, the schedule, the reminders."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -17,6 +18,7 @@ from diary.forms import DateInput
 from diary.models import Child, User
 from outcomes import labs, reminders, schedule
 from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder
+from outcomes.views import _visible
 
 
 class PanelForm(forms.Form):
@@ -55,10 +57,6 @@ class PanelForm(forms.Form):
             }
 
 
-def _visible(request, pk):
-    return get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
-
-
 @login_required
 def labs_page(request, pk: int):
     child = _visible(request, pk)
@@ -78,7 +76,7 @@ def labs_page(request, pk: int):
             .open()
             .select_related("result"),
             "next_due": schedule.next_due(items, today),
-            "overdue": schedule.overdue(items, today),
+            "overdue": schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER),
             "schedule": [i for i in items if i.due >= today - timezone.timedelta(days=30)][:12],
             "reminders": Reminder.objects.filter(child=child).select_related("recipient")[:50]
             if clinician

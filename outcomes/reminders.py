@@ -240,9 +240,12 @@ def _to_send(now: datetime) -> Q:
     return Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.CLAIMED, lease_until__lt=now)
 
 
-def queue_pending(now: datetime | None = None) -> int:
+def queue_pending(now: datetime | None = None, **only) -> int:
+    """Queue the rows still to send (those matching ONLY, when given) once the transaction
+    commits."""
     now = now or timezone.now()
-    ids = list(Reminder.objects.filter(_to_send(now)).values_list("pk", flat=True)[:5000])
+    rows = Reminder.objects.filter(_to_send(now), **only)
+    ids = list(rows.values_list("pk", flat=True)[:5000])
     if ids:
         transaction.on_commit(lambda: _enqueue(ids))
     return len(ids)
@@ -289,7 +292,8 @@ def alert_clinicians(result: LabResult) -> None:
         ],
         ignore_conflicts=True,
     )
-    queue_pending()
+    # Only this alert: the rest of the backlog is the sweep's, not this request's.
+    queue_pending(child=result.child, kind=ReminderKind.THRESHOLD, due_date=result.sample_date)
 
 
 def weekly_digest(now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ from config.views import bench_ping, healthz
 from diary import access_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
 from diary.api.token import TokenView
+from diary.api.views import DayView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
@@ -117,6 +118,7 @@ urlpatterns = [
     ),
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
+    path("api/days/", DayView.as_view(), name="api_days"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

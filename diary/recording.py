@@ -12,12 +12,14 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from diary.day import prescriptions_in_force
 from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid, dose_problem
 from diary.models import (
     Child,
     DiaryEntry,
     DoseAdministration,
     DoseStatus,
+    GrowthMeasurement,
     Prescription,
     SteroidDose,
 )
@@ -234,7 +236,11 @@ def save(
             if existing is not None:
                 if existing.child_id != child.pk:
                     raise Invalid({"id": _("This id belongs to another record.")}) from None
-                return Saved(existing, replay=True)
+                # A replay is the same row sent again; the same id with other content is a
+                # change made without its version, which must not pass as a replay.
+                if existing.date == day and _same(existing, values):
+                    return Saved(existing, replay=True)
+                raise Conflict(existing) from None
             current = None
             if natural_key is not None:
                 current = model.objects.filter(child=child, date=day, **natural_key).first()
@@ -249,6 +255,8 @@ def save(
         row = model.objects.select_for_update().filter(pk=row_id, child=child).first()
         if row is None:
             raise Invalid({"id": _("There is no such record to change.")})
+        if row.date != day:
+            raise Invalid({"id": _("This record belongs to another day.")})
         if _same(row, values):
             return Saved(row)
         if row.version != base_version:
@@ -315,3 +323,127 @@ def record(model, child: Child, user, row_id, day, data: dict, base_version=None
         natural_key=_natural_key(model, values),
         base_version=base_version,
     )
+
+
+# --- A whole day: every part saved, or none ------------------------------------------------
+
+
+@dataclass
+class Part:
+    """One row of a day as sent: where it sits in the day, its id, version and fields."""
+
+    model: type
+    where: str  # "entry", "doses.0", "steroids.1", "growth": the prefix of its errors
+    row_id: object
+    version: int | None
+    data: dict
+
+
+@dataclass
+class DaySaved:
+    created: bool
+    changed: bool
+
+
+class DayConflict(Exception):
+    """Rows of the day were saved by someone else after the versions the change names."""
+
+    def __init__(self, conflicts: list[tuple[str, models.Model]]):
+        super().__init__(", ".join(where for where, _row in conflicts))
+        self.conflicts = conflicts
+
+
+def day_parts(entry: dict | None, doses, steroids, growth: dict | None) -> list[Part]:
+    """The parts of a day's body (each a dict with its `id` and, for a change, `version`)."""
+    parts = []
+    if entry is not None:
+        parts.append(Part(DiaryEntry, "entry", entry.get("id"), entry.get("version"), entry))
+    for i, dose in enumerate(doses or []):
+        parts.append(
+            Part(DoseAdministration, f"doses.{i}", dose.get("id"), dose.get("version"), dose)
+        )
+    for i, steroid in enumerate(steroids or []):
+        parts.append(
+            Part(SteroidDose, f"steroids.{i}", steroid.get("id"), steroid.get("version"), steroid)
+        )
+    if growth is not None:
+        parts.append(
+            Part(GrowthMeasurement, "growth", growth.get("id"), growth.get("version"), growth)
+        )
+    return parts
+
+
+def _fields(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k not in ("id", "version", "child", "date")}
+
+
+def record_day(child: Child, user, day, parts: list[Part]) -> DaySaved:
+    """Validate every part of DAY, then save them all in one transaction, or nothing.
+
+    Invalid names every bad field of every part ("doses.1.given_mg"); DayConflict lists the
+    rows somebody saved after the version a part names (or a reused id with other content).
+    """
+    errors: dict[str, str] = {}
+    if day is None:
+        raise Invalid({"date": _("Give the date.")})
+    if problem := day_problem(child, day):
+        raise Invalid({"date": problem})
+    prescribed = {
+        (p.drug, str(slot)) for p in prescriptions_in_force(child, day) for slot, _mg in p.slots
+    }
+    seen_ids: set = set()
+    seen_slots: set = set()
+    cleaned = []
+    for part in parts:
+        try:
+            values = _clean(part.model, child, day, _fields(part.data))
+        except Invalid as invalid:
+            errors.update({f"{part.where}.{k}": v for k, v in invalid.errors.items()})
+            continue
+        if part.row_id in seen_ids:
+            errors[f"{part.where}.id"] = _("This id is used twice in the day.")
+        seen_ids.add(part.row_id)
+        if part.model is DoseAdministration:
+            slot = (values["drug"], values["slot"])
+            if slot in seen_slots:
+                errors[f"{part.where}.slot"] = _("This dose is recorded twice in the day.")
+            seen_slots.add(slot)
+            if part.version is None and slot not in prescribed:
+                errors[f"{part.where}.slot"] = _(
+                    "No %(drug)s dose is prescribed in this slot on this day."
+                ) % {"drug": values["drug"]}
+        cleaned.append((part, values))
+    if errors:
+        raise Invalid(errors)
+
+    conflicts: list[tuple[str, models.Model]] = []
+    created = changed = False
+    with transaction.atomic():
+        for part, values in cleaned:
+            try:
+                saved = save(
+                    part.model,
+                    child=child,
+                    user=user,
+                    row_id=part.row_id,
+                    day=day,
+                    values=values,
+                    natural_key=_natural_key(part.model, values),
+                    base_version=part.version,
+                )
+            except Conflict as conflict:
+                conflicts.append((part.where, conflict.current))
+                continue
+            except Invalid as invalid:
+                errors.update({f"{part.where}.{k}": v for k, v in invalid.errors.items()})
+                continue
+            created |= saved.created
+            changed |= saved.changed
+        if errors or conflicts:
+            # Rolls back every part already saved: the day stays exactly as it was.
+            transaction.set_rollback(True)
+    if errors:
+        raise Invalid(errors)
+    if conflicts:
+        raise DayConflict(conflicts)
+    return DaySaved(created=created, changed=changed)

@@ -229,3 +229,49 @@ class InstrumentOut(serializers.Serializer):
                 for item in instrument.items
             ],
         }
+
+
+# --- A whole day in one request (POST /api/days/) ------------------------------------------
+
+
+def _in_a_day(incoming):
+    """INCOMING without its child and date (the day gives them); version may be null."""
+    fields = {
+        "child": None,
+        "date": None,
+        "version": serializers.IntegerField(
+            min_value=1,
+            required=False,
+            allow_null=True,
+            help_text="On a change: the version it was made against. Absent or null: a new row.",
+        ),
+    }
+    return type("Day" + incoming.__name__, (incoming,), fields)
+
+
+DayEntryIn = _in_a_day(EntryIn)
+DayDoseIn = _in_a_day(DoseIn)
+DaySteroidIn = _in_a_day(SteroidIn)
+DayGrowthIn = _in_a_day(GrowthIn)
+
+
+class DayIn(serializers.Serializer):
+    child = serializers.IntegerField(min_value=1)
+    date = serializers.DateField()
+    entry = DayEntryIn(
+        required=False, allow_null=True, help_text="Symptoms and the day's fields; null: unchanged."
+    )
+    doses = DayDoseIn(many=True, required=False, help_text="JAK inhibitor dose slots recorded.")
+    steroids = DaySteroidIn(many=True, required=False, help_text="Steroid doses given.")
+    growth = DayGrowthIn(
+        required=False, allow_null=True, help_text="Weight and height; null: none."
+    )
+
+
+class DayOut(serializers.Serializer):
+    child = serializers.IntegerField()
+    date = serializers.DateField()
+    entry = EntryOut(allow_null=True)
+    doses = DoseOut(many=True)
+    steroids = SteroidOut(many=True)
+    growth = GrowthOut(allow_null=True)

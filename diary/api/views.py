@@ -13,12 +13,15 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from diary import recording
 from diary.access import LogsAccess
 from diary.api.filters import ChildFilter, StrictFilterSet, filterset_for
 from diary.api.serializers import (
     ChildSerializer,
+    DayIn,
+    DayOut,
     DoseIn,
     DoseOut,
     EntryIn,
@@ -29,7 +32,7 @@ from diary.api.serializers import (
     SteroidIn,
     SteroidOut,
 )
-from diary.models import Child
+from diary.models import Child, DiaryEntry, DoseAdministration, GrowthMeasurement, SteroidDose
 
 logger = logging.getLogger(__name__)
 
@@ -252,3 +255,122 @@ class SteroidViewSet(RecordViewSet):
 class GrowthViewSet(RecordViewSet):
     serializer_class = GrowthOut
     input_serializer = GrowthIn
+
+
+class DayConflictOut(serializers.Serializer):
+    detail = serializers.CharField()
+    conflicts = serializers.ListField(
+        child=serializers.DictField(),
+        help_text='Each conflicting part ("entry", "doses.0", …) with its row as stored now.',
+    )
+    day = DayOut(help_text="The day as stored now: nothing of the request was saved.")
+
+
+def stored_day(child: Child, day) -> dict:
+    """The day as it is stored, in the shape of DayOut."""
+    return {
+        "child": child.pk,
+        "date": day,
+        "entry": DiaryEntry.objects.filter(child=child, date=day).first(),
+        "doses": DoseAdministration.objects.filter(child=child, date=day).order_by("created"),
+        "steroids": SteroidDose.objects.filter(child=child, date=day).order_by("created"),
+        "growth": GrowthMeasurement.objects.filter(child=child, date=day).first(),
+    }
+
+
+def _day_errors(errors: dict[str, str], sizes: dict[str, int]) -> dict:
+    """Flat "doses.1.given_mg" errors nested as DRF nests them (lists for the list parts)."""
+    nested = _nested_path(errors)
+    for name, size in sizes.items():
+        if name in nested:
+            rows = nested[name]
+            nested[name] = [rows.get(str(i), {}) for i in range(size)]
+    return nested
+
+
+def _nested_path(errors: dict[str, str]) -> dict:
+    out: dict = {}
+    for key, message in errors.items():
+        *heads, last = key.split(".")
+        node = out
+        for head in heads:
+            node = node.setdefault(head, {})
+        node[last] = [message]
+    return out
+
+
+class DayView(APIView):
+    """Save a whole day of a child's diary in one request, all or nothing.
+
+    The body holds the entry, every dose slot, steroid doses and growth of one day, each row with
+    its client-made `id` (and, for a change, the `version` it was made against). One bad field
+    anywhere: 400 naming every bad field, and nothing of the day is stored or changed. A row's
+    `id` sent again with the same content: 200 with the stored day. The same `id` with other
+    content, or a change against an older version: 409 with the rows as stored, nothing saved.
+    """
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=DayIn,
+        responses={
+            201: DayOut,
+            200: DayOut,
+            400: OpenApiResponse(description="Field errors; nothing was stored"),
+            404: OpenApiResponse(description="No such child for this user"),
+            409: DayConflictOut,
+            503: OpenApiResponse(description="Nothing was stored: send the same request again"),
+        },
+    )
+    def post(self, request):
+        incoming = DayIn(data=request.data)
+        if not incoming.is_valid():
+            return Response(
+                {"detail": _("Nothing was saved."), **incoming.errors},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        data = incoming.validated_data
+        try:
+            child = Child.objects.visible_to(request.user).get(pk=data["child"])
+        except Child.DoesNotExist:
+            raise NotFound(_("No such child.")) from None
+        parts = recording.day_parts(
+            data.get("entry"), data.get("doses"), data.get("steroids"), data.get("growth")
+        )
+        try:
+            saved = recording.record_day(child, request.user, data["date"], parts)
+        except recording.Invalid as invalid:
+            sizes = {
+                "doses": len(data.get("doses") or []),
+                "steroids": len(data.get("steroids") or []),
+            }
+            body = {"detail": _("Nothing was saved."), **_day_errors(invalid.errors, sizes)}
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        except recording.DayConflict as conflict:
+            body = {
+                "detail": _("Someone else saved this day after the version you started from."),
+                "conflicts": [
+                    {"part": where, "current": _row_out(row)} for where, row in conflict.conflicts
+                ],
+                "day": DayOut(stored_day(child, data["date"])).data,
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        except DatabaseError:
+            logger.exception("saving a diary day failed")
+            return Response(
+                {"detail": str(recording.NOT_SAVED)},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "30"},
+            )
+        code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
+        return Response(DayOut(stored_day(child, data["date"])).data, status=code)
+
+
+def _row_out(row) -> dict:
+    serializer = {
+        DiaryEntry: EntryOut,
+        DoseAdministration: DoseOut,
+        SteroidDose: SteroidOut,
+        GrowthMeasurement: GrowthOut,
+    }[type(row)]
+    return serializer(row).data

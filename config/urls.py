@@ -30,6 +30,7 @@ urlpatterns = [
     path("children/<int:pk>/", diary_views.child_detail, name="child_detail"),
     path("children/<int:pk>/diary/", entry_views.day_page, name="day"),
     path("children/<int:pk>/diary/days/", entry_views.days_page, name="days"),
+    path("children/<int:pk>/diary/offline/", entry_views.offline_day_page, name="day_offline"),
     path("children/<int:pk>/treatment/", outcome_views.treatment_page, name="treatment"),
     path(
         "children/<int:pk>/treatment/prescriptions/new/",

@@ -7,25 +7,23 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diary import recording
-from diary.day import LATE_NIGHT_UNTIL_HOUR, load_day
+from diary.day import LATE_NIGHT_UNTIL_HOUR, Day, DoseSlot, load_day, prescriptions_in_force
 from diary.doses import Steroid
 from diary.models import (
     Child,
     DiaryEntry,
-    DoseAdministration,
     DoseStatus,
-    GrowthMeasurement,
-    SteroidDose,
 )
 
 HISTORY_DAYS = 30
+OFFLINE_DAYS = 30  # how far back the phone may record a day without a signal
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +89,9 @@ def day_page(request, pk: int):
     now = child.local_now()
     context.update(
         day=loaded,
+        prescribed=bool(prescriptions_in_force(child, day)),
+        # A clean copy of the stored day, which the phone keeps to open this day offline.
+        snapshot=request.method == "GET",
         is_today=day == now.date(),
         yesterday=now.date() - timedelta(days=1),
         ask_yesterday=(
@@ -115,6 +116,44 @@ def day_page(request, pk: int):
     elif context["errors"]:
         status = 400
     return render(request, "diary/day.html", context, status=status)
+
+
+@login_required
+def offline_day_page(request, pk: int):
+    """The day page with no day in it, kept by the phone to record any recent day offline.
+
+    The phone's script fills in the date from the address and the answers it keeps for that
+    day (sent or waiting), so that an offline page never shows another day's answers."""
+    child = _child(request, pk)
+    today = child.today()
+    slots = [
+        DoseSlot(p.drug, p.get_drug_display(), slot, slot.label, mg, None)
+        for p in prescriptions_in_force(child, today)
+        for slot, mg in p.slots
+    ]
+    _dose_form_state(slots, None, {})
+    empty = Day(child, today, None, slots, [], None, [])
+    response = render(
+        request,
+        "diary/day.html",
+        {
+            "child": child,
+            "instrument": child.get_instrument(),
+            "errors": {},
+            "posted": None,
+            "day": empty,
+            "shell": True,
+            "prescribed": bool(slots),
+            "items": _items(child.get_instrument(), None, None, {}),
+            "steroid_choices": Steroid.choices,
+            "dose_statuses": DoseStatus.choices,
+            "steroid_posted": {"drug": None, "mg": ""},
+            "new_ids": {"entry": "", "steroid": "", "growth": ""},
+            "offline_days": OFFLINE_DAYS,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _dose_form_state(slots, posted, errors) -> None:
@@ -150,78 +189,105 @@ def _items(instrument, entry, posted, errors):
     return rows
 
 
-class _Rollback(Exception):
-    pass
+def day_from_post(post, child: Child, slots) -> dict:
+    """The day page's form as the body of POST /api/days/ (entry, doses, steroids, growth).
 
-
-def _save_day(request, child: Child, day: date) -> dict | None:
-    """Save everything the form sent, or nothing: None on success, else what went wrong."""
-    post = request.POST
-    parts = []  # (model, row id, data, base version, error prefix)
+    Both the page and the phone's script save through `recording.record_day`."""
     scores = {
         item.key: int(post[f"item-{item.key}"])
         for item in child.get_instrument().items
         if post.get(f"item-{item.key}", "").lstrip("-").isdigit()
     }
+    both = "no_symptoms_all_given" in post
+    # "No symptoms" is kept when the page comes back with every answer still 0: saving doses
+    # later must not turn the parent's "no symptoms" into a plain set of zeros.
+    kept = post.get("no_symptoms_kept") == "1" and not any(scores.values())
+    no_symptoms = "no_symptoms" in post or both or kept
     entry = {
+        "id": _uuid(post.get("entry_id")),
+        "version": _version(post.get("entry_version")),
         "scores": scores,
-        "no_symptoms": "no_symptoms" in post,
+        "no_symptoms": no_symptoms,
         "max_temperature": post.get("max_temperature", "").strip(),
         "illness": post.get("illness") == "on",
         "note": post.get("note", ""),
     }
-    entry_version = _version(post.get("entry_version"))
-    if entry_version or any(entry.values()):
-        parts.append((DiaryEntry, post.get("entry_id"), entry, entry_version, ""))
-
-    all_given = post.get("all_given") == "on"
-    for slot in load_day(child, day).doses:
+    has_entry = entry["version"] or any(
+        entry[k] for k in ("scores", "no_symptoms", "max_temperature", "illness", "note")
+    )
+    all_given = both or post.get("all_given") == "on"
+    doses = []
+    for slot in slots:
         status = DoseStatus.GIVEN if all_given else post.get(f"{slot.prefix}-status", "")
         if status:
-            data = {
-                "drug": slot.drug,
-                "slot": slot.slot,
-                "status": status,
-                "given_mg": post.get(f"{slot.prefix}-mg") if status == "different" else None,
-            }
-            parts.append(
-                (
-                    DoseAdministration,
-                    post.get(f"{slot.prefix}-id"),
-                    data,
-                    _version(post.get(f"{slot.prefix}-version")),
-                    f"{slot.prefix}-",
-                )
+            doses.append(
+                {
+                    "id": _uuid(post.get(f"{slot.prefix}-id")),
+                    "version": _version(post.get(f"{slot.prefix}-version")),
+                    "drug": slot.drug,
+                    "slot": slot.slot,
+                    "status": status,
+                    "given_mg": post.get(f"{slot.prefix}-mg") if status == "different" else None,
+                }
             )
+    steroids = []
     if post.get("steroid-mg", "").strip():
-        data = {"drug": post.get("steroid-drug"), "mg": post.get("steroid-mg")}
-        parts.append((SteroidDose, post.get("steroid-id"), data, None, "steroid-"))
-    growth_version = _version(post.get("growth-version"))
+        steroids.append(
+            {
+                "id": _uuid(post.get("steroid-id")),
+                "drug": post.get("steroid-drug"),
+                "mg": post.get("steroid-mg"),
+            }
+        )
     growth = {
+        "id": _uuid(post.get("growth-id")),
+        "version": _version(post.get("growth-version")),
         "weight_kg": post.get("weight_kg", "").strip(),
         "height_cm": post.get("height_cm", "").strip(),
     }
-    if growth_version or any(growth.values()):
-        parts.append((GrowthMeasurement, post.get("growth-id"), growth, growth_version, ""))
+    has_growth = growth["version"] or growth["weight_kg"] or growth["height_cm"]
+    return {
+        "entry": entry if has_entry else None,
+        "doses": doses,
+        "steroids": steroids,
+        "growth": growth if has_growth else None,
+    }
 
+
+def _form_errors(errors: dict[str, str], slots, body: dict) -> dict[str, str]:
+    """record_day's error keys ("doses.1.given_mg") as the page's field names."""
+    prefixes = {
+        str(i): next(s.prefix for s in slots if s.drug == d["drug"] and s.slot == d["slot"])
+        for i, d in enumerate(body["doses"])
+    }
+    out = {}
+    for key, message in errors.items():
+        part, _dot, rest = key.partition(".")
+        if part in ("entry", "growth"):
+            out[rest] = message
+        elif part == "doses":
+            index, _dot, field = rest.partition(".")
+            out[f"{prefixes[index]}-{field}"] = message
+        elif part == "steroids":
+            out[f"steroid-{rest.partition('.')[2]}"] = message
+        else:
+            out[key] = message
+    return out
+
+
+def _save_day(request, child: Child, day: date) -> dict | None:
+    """Save everything the form sent, or nothing: None on success, else what went wrong."""
+    slots = load_day(child, day).doses
+    body = day_from_post(request.POST, child, slots)
+    parts = recording.day_parts(**body)
     if not parts:
         return {"errors": {"scores": _("Nothing to save yet: answer a question or record a dose.")}}
-    errors: dict[str, str] = {}
     try:
-        with transaction.atomic():
-            for model, row_id, data, base_version, prefix in parts:
-                try:
-                    recording.record(
-                        model, child, request.user, _uuid(row_id), day, data, base_version
-                    )
-                except recording.Invalid as invalid:
-                    errors.update({prefix + k: v for k, v in invalid.errors.items()})
-            if errors:
-                raise _Rollback
-    except _Rollback:
-        return {"errors": errors}
-    except recording.Conflict as conflict:
-        return {"errors": {}, "conflict": conflict.current}
+        recording.record_day(child, request.user, day, parts)
+    except recording.Invalid as invalid:
+        return {"errors": _form_errors(invalid.errors, slots, body)}
+    except recording.DayConflict as conflict:
+        return {"errors": {}, "conflict": conflict.conflicts[0][1]}
     return None
 
 

@@ -1,8 +1,12 @@
-// Offline support: assets cache-first, diary pages network-first with a cached fallback.
+// Offline support: assets cache-first; a child's day page network-first, and without a signal
+// the empty day page kept for that child, which the page's script fills in for the day asked
+// (a copy of another day is never shown in its place); Past days network-first with its copy.
 "use strict";
 const CACHE = "ags-{{ version }}";
 const ASSETS = [{% for a in assets %}"{{ a|escapejs }}", {% endfor %}"/manifest.webmanifest"];
-const DIARY_PAGE = /^\/children\/\d+\/diary\/(days\/)?$/;
+const DAY_PAGE = /^\/children\/(\d+)\/diary\/$/;
+const DAYS_PAGE = /^\/children\/\d+\/diary\/days\/$/;
+const SHELL = /^\/children\/\d+\/diary\/offline\/$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));
@@ -23,32 +27,47 @@ function withTimeout(promise, ms) {
   });
 }
 
-async function diaryPage(request) {
+// A weak signal should not keep a parent waiting: after 6 s the copy on the phone is used.
+async function dayPage(request, child) {
+  try {
+    return await withTimeout(fetch(request), 6000);
+  } catch (error) {
+    const shell = await (await caches.open(CACHE)).match(`/children/${child}/diary/offline/`);
+    if (shell) return shell;
+    throw error;
+  }
+}
+
+async function daysPage(request) {
   const url = new URL(request.url);
   const cache = await caches.open(CACHE);
   try {
-    // A weak signal should not keep a parent waiting: fall back to the copy on the phone.
     const response = await withTimeout(fetch(request), 6000);
-    if (response.ok && !response.redirected) {
-      cache.put(request, response.clone());
-      if (!url.search) cache.put(url.pathname, response.clone());
-    }
+    if (response.ok && !response.redirected) cache.put(url.pathname, response.clone());
     return response;
   } catch (error) {
-    const cached = (await cache.match(request)) || (await cache.match(url.pathname));
+    const cached = await cache.match(url.pathname);
     if (cached) return cached;
     throw error;
   }
+}
+
+async function keep(path) {
+  const response = await fetch(path, {credentials: "same-origin"});
+  if (response.ok && !response.redirected) await (await caches.open(CACHE)).put(path, response);
 }
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  const day = url.pathname.match(DAY_PAGE);
   if (url.pathname.startsWith("{{ static_prefix|escapejs }}") || ASSETS.includes(url.pathname)) {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
-  } else if (request.mode === "navigate" && DIARY_PAGE.test(url.pathname)) {
-    event.respondWith(diaryPage(request));
+  } else if (request.mode === "navigate" && day) {
+    event.respondWith(dayPage(request, day[1]));
+  } else if (request.mode === "navigate" && DAYS_PAGE.test(url.pathname)) {
+    event.respondWith(daysPage(request));
   }
 });
 
@@ -56,5 +75,7 @@ self.addEventListener("message", (event) => {
   // Sign-out: forget the pages kept for offline use (the unsent queue stays on the phone).
   if (event.data === "forget-pages") {
     event.waitUntil(caches.delete(CACHE));
+  } else if (event.data && typeof event.data.keep === "string" && SHELL.test(event.data.keep)) {
+    event.waitUntil(keep(event.data.keep).catch(() => {}));
   }
 });

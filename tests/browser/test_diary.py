@@ -98,7 +98,8 @@ def test_offline_entry_syncs_exactly_once(world, phone, live_server):
     queued = phone.evaluate("localStorage.getItem('ags-diary-queue')")
     context.set_offline(False)
     phone.evaluate("window.dispatchEvent(new Event('online'))")
-    phone.wait_for_function("() => document.getElementById('sync-status').hidden")
+    phone.wait_for_function("() => localStorage.getItem('ags-diary-queue') === '[]'")
+    phone.get_by_text("Sent ✓").wait_for()
     assert DiaryEntry.objects.count() == 1
     # The same queue sent again (a replay after a lost answer) adds nothing.
     phone.evaluate("q => localStorage.setItem('ags-diary-queue', q)", queued)

@@ -41,10 +41,11 @@
   function isoDay(d) { d = new Date(d.getTime()); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 10); }
   function localToday() { return isoDay(new Date()); }
   function daysBetween(a, b) { return Math.round((new Date(b + "T12:00:00") - new Date(a + "T12:00:00")) / 864e5); }
+  /* "Monday 30 November" / "lundi 30 novembre", as the server writes dates on the pages. */
   function dayLabel(date, withYear) {
-    var options = {weekday: "long", day: "numeric", month: "long"};
-    if (withYear) options.year = "numeric";
-    return new Date(date + "T12:00:00").toLocaleDateString(lang, options);
+    var d = new Date(date + "T12:00:00");
+    function part(options) { return d.toLocaleDateString(lang, options); }
+    return [part({weekday: "long"}), d.getDate(), part({month: "long"})].concat(withYear ? [d.getFullYear()] : []).join(" ");
   }
   function csrfToken() {
     var field = document.querySelector("input[name=csrfmiddlewaretoken]");

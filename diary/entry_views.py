@@ -3,6 +3,7 @@
 import logging
 import uuid
 import zoneinfo
+from collections import Counter
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -14,7 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from diary import recording
-from diary.day import LATE_NIGHT_UNTIL_HOUR, Day, DoseSlot, load_day, prescriptions_in_force
+from diary.day import (
+    LATE_NIGHT_UNTIL_HOUR,
+    Day,
+    DayState,
+    DoseSlot,
+    day_statuses,
+    load_day,
+    prescriptions_in_force,
+)
 from diary.doses import Steroid
 from diary.models import (
     Child,
@@ -296,12 +305,19 @@ def days_page(request, pk: int):
     child = _child(request, pk)
     today = child.today()
     first = max(today - timedelta(days=HISTORY_DAYS - 1), child.date_of_birth)
-    entries = {e.date: e for e in DiaryEntry.objects.for_child(child).between(first, today)}
     days = [(today - timedelta(days=n)) for n in range((today - first).days + 1)]
-    rows = [{"date": d, "entry": entries.get(d)} for d in days]
-    missing = sum(1 for row in rows if row["entry"] is None)
+    statuses = day_statuses((child, d) for d in days)
+    rows = [{"date": d, "status": statuses[child.pk, d]} for d in days]
+    states = Counter(row["status"].state for row in rows)
     return render(
         request,
         "diary/days.html",
-        {"child": child, "rows": rows, "missing": missing, "today": today},
+        {
+            "child": child,
+            "rows": rows,
+            "today": today,
+            "nothing_recorded": states[DayState.EMPTY],
+            "doses_not_recorded": states[DayState.SYMPTOMS_ONLY],
+            "symptoms_not_recorded": states[DayState.DOSES_ONLY],
+        },
     )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from diary import emails, invitations
+from diary.day import day_statuses
 from diary.forms import AcceptInvitationForm, CaregiverInviteForm, ChildForm, MemberInviteForm
 from diary.history import changes_for_child
 from diary.models import Child, Invitation, SiteMembership
@@ -29,8 +30,12 @@ def home(request):
         .annotate(n_caregivers=Count("care_links"))
     )
     linked = set(user.care_links.values_list("child_id", flat=True))
+    cared_for = [(c, c.today()) for c in children if c.pk in linked]
+    statuses = day_statuses(cared_for)  # each child's own today, in the family's time zone
+    for child, today in cared_for:
+        child.today_status = statuses[child.pk, today]
     context = {
-        "cared_for": [c for c in children if c.pk in linked],
+        "cared_for": [child for child, _today in cared_for],
         "site_children": [c for c in children if c.pk not in linked],
         "clinical_sites": user.clinical_sites(),
         "admin_sites": user.admin_sites(),

@@ -236,8 +236,8 @@ def test_past_days_highlight_missing_days(world, parent):
         day = today - timedelta(days=n)
         parent.post(url(world, day), form(day))
     page = parent.get(reverse("days", args=[world.amy.pk])).content.decode()
-    assert page.count('class="missing"') == 27
-    assert "27 days without an entry in this list." in page
+    assert page.count('class="state-empty"') == 27
+    assert "27 days with nothing recorded." in page
 
 
 def test_clinicians_see_who_changed_the_diary_and_what_it_was(world, parent, client_for):

@@ -27,7 +27,6 @@ from diary.day import (
 from diary.doses import Steroid
 from diary.models import (
     Child,
-    DiaryEntry,
     DoseStatus,
 )
 

@@ -255,3 +255,105 @@ def test_clinicians_see_who_changed_the_diary_and_what_it_was(world, parent, cli
     assert f"diary entry {day:%Y-%m-%d} changed" in page
     assert "highest temperature (°C): – → 38.2" in page
     assert "Alice" in page.split('id="history"')[1]
+
+
+def test_no_symptoms_all_doses_given_is_one_tap_without_script(world, parent):
+    prescribe(world.amy, afternoon=4)
+    today = world.amy.today()
+    page = parent.get(url(world)).content.decode()
+    assert "No symptoms, all doses given" in page
+    response = parent.post(
+        url(world), {"date": today.isoformat(), "no_symptoms_all_given": "1", "entry_version": "0"}
+    )
+    assert response.status_code == 302
+    entry = DiaryEntry.objects.get()
+    assert entry.no_symptoms and entry.score == 0
+    assert DoseAdministration.objects.filter(status="given").count() == 3
+
+
+def test_without_a_prescription_the_page_offers_no_symptoms_only(world, parent):
+    page = parent.get(url(world)).content.decode()
+    assert "No symptoms, all doses given" not in page and "No symptoms today" in page
+
+
+def test_adding_doses_later_keeps_no_symptoms(world, parent):
+    prescribe(world.amy)
+    today = world.amy.today()
+    parent.post(url(world), {"date": today.isoformat(), "no_symptoms": "1"})
+    entry = DiaryEntry.objects.get()
+    page = parent.get(url(world, today)).content.decode()
+    assert 'name="no_symptoms_kept" value="1"' in page
+    # The page comes back with every answer at 0 and the kept flag; a dose is added.
+    zeros = {f"item-{key}": "0" for key in AGS_ANSWERS}
+    response = parent.post(
+        url(world, today),
+        {
+            "date": today.isoformat(),
+            "entry_id": str(entry.pk),
+            "entry_version": "1",
+            "no_symptoms_kept": "1",
+            **zeros,
+            "dose-baricitinib-morning-status": "given",
+        },
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.no_symptoms and entry.version == 1
+    assert [h.no_symptoms for h in entry.history.all()] == [True]
+    # A symptom answered later does end "no symptoms", as the parent said.
+    parent.post(
+        url(world, today),
+        {
+            "date": today.isoformat(),
+            "entry_id": str(entry.pk),
+            "entry_version": "1",
+            "no_symptoms_kept": "1",
+            **zeros,
+            "item-crying": "2",
+        },
+    )
+    entry.refresh_from_db()
+    assert not entry.no_symptoms and entry.score == 2
+
+
+def test_a_resubmitted_form_with_other_answers_is_a_conflict_not_a_replay(world, parent):
+    today = world.amy.today()
+    sent = form(today)
+    parent.post(url(world), sent)
+    response = parent.post(url(world), {**sent, "item-sleep": "3"})
+    assert response.status_code == 409
+    assert "Someone else saved this day" in response.content.decode()
+    assert DiaryEntry.objects.get().scores["sleep"] == 1
+
+
+def test_the_offline_day_page_has_no_day_in_it(world, parent):
+    prescribe(world.amy)
+    parent.post(url(world), form(world.amy.today()))
+    response = parent.get(reverse("day_offline", args=[world.amy.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-shell="1"' in page
+    assert "no-store" in response["Cache-Control"]
+    # No answer, id or version of any day: the phone fills in the day asked for.
+    form_part = page.split('id="day-form"')[1]
+    assert " checked" not in form_part
+    assert str(DiaryEntry.objects.get().pk) not in page
+    assert 'name="entry_version" value="0"' in form_part
+    assert 'data-drug="baricitinib" data-slot="morning"' in form_part
+
+
+def test_a_stranger_gets_404_for_the_offline_day_page(world, client_for):
+    for user in (world.bob, world.dan, world.rita):
+        response = client_for(user).get(reverse("day_offline", args=[world.amy.pk]))
+        assert response.status_code == 404
+
+
+def test_a_dose_slot_the_prescription_lacks_is_refused_on_the_page(world, parent):
+    prescribe(world.amy, evening=0)
+    today = world.amy.today()
+    response = parent.post(
+        reverse("day", args=[world.amy.pk]),
+        form(today, **{"dose-baricitinib-evening-status": "given"}),
+    )
+    # The page only offers prescribed slots: an unknown field is ignored, nothing else.
+    assert response.status_code == 302
+    assert not DoseAdministration.objects.filter(slot="evening").exists()

@@ -292,6 +292,8 @@
     var old = document.getElementById("phone-conflict");
     if (old) old.remove();
     if (!item) return;
+    var said = document.getElementById("phone-msg");
+    if (said) said.remove();  // "saved on this phone" no longer tells the whole story
     var mine = {}, theirs = {};
     item.form.forEach(function (p) { mine[p[0]] = p[1]; });
     pairsFromDay(item.conflict.day).forEach(function (p) { theirs[p[0]] = p[1]; });

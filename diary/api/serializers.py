@@ -261,8 +261,13 @@ class DayIn(serializers.Serializer):
     entry = DayEntryIn(
         required=False, allow_null=True, help_text="Symptoms and the day's fields; null: unchanged."
     )
-    doses = DayDoseIn(many=True, required=False, help_text="JAK inhibitor dose slots recorded.")
-    steroids = DaySteroidIn(many=True, required=False, help_text="Steroid doses given.")
+    # A day has at most three slots of a drug or two (a switch); a few steroid doses at most.
+    doses = DayDoseIn(
+        many=True, required=False, max_length=9, help_text="JAK inhibitor dose slots recorded."
+    )
+    steroids = DaySteroidIn(
+        many=True, required=False, max_length=10, help_text="Steroid doses given."
+    )
     growth = DayGrowthIn(
         required=False, allow_null=True, help_text="Weight and height; null: none."
     )

@@ -306,3 +306,25 @@ def test_an_odd_queue_from_another_tab_does_not_break_the_page(treated, phone, l
     phone.evaluate("window.dispatchEvent(new Event('online'))")
     phone.wait_for_function("() => localStorage.getItem('ags-diary-queue') === '[]'")
     assert DiaryEntry.objects.get().date.isoformat() == day
+
+
+def test_a_day_kept_while_signed_out_is_sent_after_signing_in_again(treated, phone, live_server):
+    world = treated
+    sign_in(phone, live_server.url, "alice", PASSWORD)
+    go_offline_ready(phone, live_server, world)
+    phone.context.set_offline(True)
+    day = world.amy.today() - timedelta(days=2)
+    phone.goto(url(live_server, world, day))
+    answer(phone, AGS_ANSWERS)
+    save(phone)
+    phone.get_by_text("Saved on this phone").wait_for()
+    # The session ends while the phone is offline (cookies gone, as after a long night).
+    phone.context.clear_cookies()
+    phone.context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.locator("#sync-status").get_by_text("sign in again to send it").wait_for()
+    assert DiaryEntry.objects.count() == 0
+    sign_in(phone, live_server.url, "alice", PASSWORD)
+    phone.goto(url(live_server, world, world.amy.today()))
+    phone.wait_for_function("() => localStorage.getItem('ags-diary-queue') === '[]'")
+    assert DiaryEntry.objects.get().date == day

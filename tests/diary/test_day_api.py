@@ -307,3 +307,11 @@ def test_concurrent_saves_of_one_day_make_one_row_each_never_a_500(treated, api_
     assert GrowthMeasurement.objects.count() == 1
     assert DoseAdministration.objects.count() == 2
     assert SteroidDose.objects.count() == (1 if same else 1)
+
+
+def test_an_oversized_day_is_refused_before_any_work(treated, api_for):
+    dose = {"drug": "baricitinib", "slot": "morning", "status": "given"}
+    body = day_body(treated.amy, doses=[{"id": new_id(), **dose} for _ in range(500)])
+    response = api_for(treated.alice).post("/api/days/", body, format="json")
+    assert response.status_code == 400 and "doses" in response.json()
+    assert DiaryEntry.objects.count() == 0

@@ -232,7 +232,8 @@
           // A newer edit of the same day replaced this one meanwhile: it goes next time.
           var now = load().filter(function (o) { return o.key === item.key; })[0];
           if (!now || JSON.stringify(now.body) !== JSON.stringify(item.body)) return;
-          if (result.state === "ok") sent(item, result.body);
+          if (result.state === "ok") { delete item.signin; sent(item, result.body); }
+          else if (result.status === 401 || result.status === 403) { item.signin = true; put(item); }
           else if (result.state === "refused" && result.status === 409) { item.conflict = result.body; put(item); }
           else if (result.state === "refused") { item.problem = problemOf(result); put(item); }
         });
@@ -256,7 +257,8 @@
     if (waiting.length) {
       box.appendChild(el("p", T.waiting));
       var ul = el("ul");
-      waiting.forEach(function (i) { ul.appendChild(el("li", i.label)); });
+      // Signed out meanwhile: it waits, and goes once the parent signs in again.
+      waiting.forEach(function (i) { ul.appendChild(el("li", i.label + (i.signin ? " (" + T.signin + ")" : ""))); });
       box.appendChild(ul);
     }
     queue.filter(function (i) { return i.problem || i.conflict; }).forEach(function (i) {
@@ -358,6 +360,9 @@
         // Explained by the page itself, beside each answer (the same checks, the same words).
         drop(item.key);
         plainSubmit(submitter);
+      } else if (result.status === 401 || result.status === 403) {
+        item.signin = true; put(item);
+        say(form.dataset.savedMsg + " (" + T.signin + ")", "error");
       } else if (result.status === 409) {
         item.conflict = result.body; put(item); showConflict();
       } else {

@@ -69,3 +69,6 @@ def dose_problem(drug: str, mg) -> str | None:
 WEIGHT_KG = (Decimal("0.5"), Decimal("200"))
 HEIGHT_CM = (Decimal("30"), Decimal("220"))
 TEMPERATURE_C = (Decimal("34"), Decimal("43"))
+# A day's seizure details (the diary's seizures item above 0): how many, and the longest.
+SEIZURE_COUNT = (1, 500)
+SEIZURE_MINUTES = (Decimal("0"), Decimal("1440"))

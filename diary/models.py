@@ -15,7 +15,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from diary import instruments
-from diary.doses import SLOTS, Drug, Slot, Steroid, dose_problem
+from diary.doses import SEIZURE_COUNT, SEIZURE_MINUTES, SLOTS, Drug, Slot, Steroid, dose_problem
 
 FUTURE_PRESCRIPTION_DAYS = 90  # a planned change may be entered ahead, not further
 
@@ -453,6 +453,18 @@ class DiaryEntry(Recorded):
         _("highest temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True
     )
     illness = models.BooleanField(_("illness or infection"), default=False)
+    # Seizure details, only on a day whose seizures item is above 0 (diary.recording); each is
+    # optional: empty is "not said", never "none".
+    seizure_count = models.PositiveSmallIntegerField(_("number of seizures"), null=True, blank=True)
+    seizure_longest_min = models.DecimalField(
+        _("longest seizure (minutes)"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    seizure_rescue = models.BooleanField(
+        _("rescue medicine given"),
+        null=True,
+        blank=True,
+        choices=[(True, _("yes")), (False, _("no"))],
+    )
     note = models.TextField(_("note"), blank=True)
     history = HistoricalRecords()
 
@@ -469,6 +481,29 @@ class DiaryEntry(Recorded):
                 condition=Q(max_temperature__isnull=True)
                 | Q(max_temperature__gte=34, max_temperature__lte=43),
                 name="entry_temperature_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(seizure_count__isnull=True)
+                | Q(seizure_count__gte=SEIZURE_COUNT[0], seizure_count__lte=SEIZURE_COUNT[1]),
+                name="entry_seizure_count_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(seizure_longest_min__isnull=True)
+                | Q(
+                    seizure_longest_min__gte=SEIZURE_MINUTES[0],
+                    seizure_longest_min__lte=SEIZURE_MINUTES[1],
+                ),
+                name="entry_seizure_minutes_plausible",
+            ),
+            # "No symptoms today" scores the seizures item 0: no seizure details can go with it.
+            models.CheckConstraint(
+                condition=Q(no_symptoms=False)
+                | Q(
+                    seizure_count__isnull=True,
+                    seizure_longest_min__isnull=True,
+                    seizure_rescue__isnull=True,
+                ),
+                name="entry_no_seizure_details_without_symptoms",
             ),
         ]
         # Covers the cohort statistics (outcomes.cohort_sql), which then read no table rows.

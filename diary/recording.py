@@ -12,6 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from diary import doses
 from diary.day import prescriptions_in_force
 from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid, dose_problem
 from diary.models import (
@@ -87,8 +88,75 @@ def in_range(value: Decimal | None, bounds, field: str, unit: str, errors: dict)
         }
 
 
+SEIZURE_DETAILS = ("seizure_count", "seizure_longest_min", "seizure_rescue")
+SEIZURE_ITEM = "seizures"
+YES_NO = {True: True, "yes": True, False: False, "no": False}
+
+
+def whole_or_none(value, field: str, errors: dict) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        errors[field] = _("Enter a whole number.")
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    digits = text.removeprefix("-").removeprefix("+")
+    if not digits.isdecimal() or len(digits) > 9:  # longer is out of any range we keep
+        errors[field] = _("Enter a whole number.")
+        return None
+    return int(text)
+
+
+def clean_seizure_details(instrument, scores: dict, no_symptoms: bool, data: dict, errors) -> dict:
+    """The seizure details of DATA as {field: value or None}; any detail needs the seizures
+    item above 0 (a detail that cannot be stored is an error, never dropped)."""
+    count = whole_or_none(data.get("seizure_count"), "seizure_count", errors)
+    in_range(count, doses.SEIZURE_COUNT, "seizure_count", _("seizures"), errors)
+    longest = decimal_or_none(data.get("seizure_longest_min"), "seizure_longest_min", errors)
+    in_range(longest, doses.SEIZURE_MINUTES, "seizure_longest_min", _("minutes"), errors)
+    if longest is not None and "seizure_longest_min" not in errors:
+        if longest != longest.quantize(Decimal("0.1")):
+            errors["seizure_longest_min"] = _(
+                "Give the minutes with at most one decimal (e.g. 0.5 for 30 seconds)."
+            )
+        longest = abs(longest).quantize(Decimal("0.1"))  # abs: -0 is 0
+    rescue = data.get("seizure_rescue")
+    if rescue in (None, ""):
+        rescue = None
+    elif isinstance(rescue, bool | str) and rescue in YES_NO:
+        rescue = YES_NO[rescue]
+    else:
+        errors["seizure_rescue"] = _("Answer yes or no, or leave it empty.")
+        rescue = None
+    details = {"seizure_count": count, "seizure_longest_min": longest, "seizure_rescue": rescue}
+    keys = {item.key for item in instrument.items}
+    seizures = scores.get(SEIZURE_ITEM)
+    if SEIZURE_ITEM not in keys:
+        problem = _("This diary has no seizures question: seizure details cannot be recorded.")
+    elif no_symptoms:
+        problem = _("“No symptoms today” cannot go with seizure details.")
+    elif f"scores.{SEIZURE_ITEM}" in errors:
+        problem = None  # the score's own error says what to fix
+    elif seizures is None:
+        problem = _("Seizure details go with the seizures question: answer it first.")
+    elif seizures == 0:
+        problem = _(
+            "The seizures question says none today: change that answer or clear the details."
+        )
+    else:
+        problem = None
+    for name in SEIZURE_DETAILS:
+        given = details[name] is not None or data.get(name) not in (None, "")
+        if problem and given and name not in errors:
+            errors[name] = problem
+    return details
+
+
 def clean_entry(child: Child, data: dict) -> dict:
-    """DATA (scores, no_symptoms, max_temperature, illness, note) as model fields, or Invalid."""
+    """DATA (scores, no_symptoms, max_temperature, illness, note, seizure_count,
+    seizure_longest_min, seizure_rescue) as model fields, or Invalid."""
     instrument = child.get_instrument()
     errors: dict[str, str] = {}
     no_symptoms = bool(data.get("no_symptoms"))
@@ -104,6 +172,7 @@ def clean_entry(child: Child, data: dict) -> dict:
         errors[f"scores.{key}"] = message
     temperature = decimal_or_none(data.get("max_temperature"), "max_temperature", errors)
     in_range(temperature, TEMPERATURE_C, "max_temperature", "°C", errors)
+    seizure_details = clean_seizure_details(instrument, scores, no_symptoms, data, errors)
     note = data.get("note") or ""
     if len(note) > 5000:
         errors["note"] = _("Keep the note under 5000 characters.")
@@ -124,6 +193,7 @@ def clean_entry(child: Child, data: dict) -> dict:
         "max_temperature": temperature,
         "fever": fever_item or (temperature is not None and temperature >= FEVER_FROM_C),
         "illness": bool(data.get("illness")),
+        **seizure_details,
         "note": note,
     }
 

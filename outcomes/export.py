@@ -20,13 +20,13 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, DecimalField, F, Min, QuerySet, Value, When
+from django.db.models import Case, DecimalField, F, IntegerField, Min, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Round
 from django.utils import timezone
 
 from diary import instruments
-from diary.doses import Drug, Slot, Steroid
+from diary.doses import SEIZURE_COUNT, SEIZURE_MINUTES, Drug, Slot, Steroid
 from diary.models import (
     Child,
     Diagnosis,
@@ -205,6 +205,14 @@ def _item_allowed(key: str) -> str:
 
 
 CHILD = Column("child", "Pseudonym of the child (stable within the study)", "text")
+SEIZURE_NOTE = (
+    "Recorded only on days whose seizures item is above 0 (AGS diary); empty: not said by the "
+    "family, or not such a day."
+)
+
+
+def _between(bounds) -> str:
+    return f"{bounds[0]}–{bounds[1]}"
 
 
 def dictionary(options: Options) -> dict[str, list[Column]]:
@@ -299,6 +307,29 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         Column("fever", "Fever that day", "boolean", allowed="0 | 1"),
         Column("max_temperature", "Highest temperature", "number", "°C", "34–43"),
         Column("illness", "Illness or infection that day", "boolean", allowed="0 | 1"),
+        Column(
+            "seizure_count",
+            "Number of seizures that day",
+            "integer",
+            "seizures",
+            _between(SEIZURE_COUNT),
+            SEIZURE_NOTE,
+        ),
+        Column(
+            "seizure_longest_min",
+            "Longest seizure that day",
+            "number",
+            "minutes",
+            _between(SEIZURE_MINUTES),
+            SEIZURE_NOTE,
+        ),
+        Column(
+            "seizure_rescue",
+            "Rescue medicine given for a seizure that day",
+            "boolean",
+            allowed="0 | 1",
+            note=SEIZURE_NOTE,
+        ),
     ]
     if options.include_free_text:
         diary.append(
@@ -555,6 +586,12 @@ def _copy_rows(member: CsvMember, subjects, options: Options, query) -> None:
 def write_diary(member: CsvMember, subjects: list[Subject], options: Options) -> None:
     items = {f"i_{key}": KT(f"scores__{key}") for key in ITEMS}
     flags = {f"{name}_flag": _as_int(name) for name in ("no_symptoms", "fever", "illness")}
+    rescue = Case(
+        When(seizure_rescue=True, then=Value(1)),
+        When(seizure_rescue=False, then=Value(0)),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
     fields = [
         "child_id",
         "date",
@@ -568,11 +605,16 @@ def write_diary(member: CsvMember, subjects: list[Subject], options: Options) ->
         "fever_flag",
         "max_temperature",
         "illness_flag",
+        "seizure_count",
+        "seizure_longest_min",
+        "seizure_rescue_flag",
     ]
     if options.include_free_text:
         fields.append("note")
     query = (
-        DiaryEntry.objects.annotate(skin_subscore=KT("subscores__skin"), **items, **flags)
+        DiaryEntry.objects.annotate(
+            skin_subscore=KT("subscores__skin"), seizure_rescue_flag=rescue, **items, **flags
+        )
         .filter(date__lte=options.cutoff)
         .order_by("child_id", "date")
         .values_list(*fields)

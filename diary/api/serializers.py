@@ -100,6 +100,29 @@ class EntryIn(RecordIn):
     no_symptoms = serializers.BooleanField(required=False, default=False)
     max_temperature = Amount(max_digits=4, decimal_places=1, required=False, allow_null=True)
     illness = serializers.BooleanField(required=False, default=False)
+    # Checked by diary.recording (ranges, and only with a seizures score above 0).
+    seizure_count = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Number of seizures that day, 1–500. Only with a `seizures` score above 0.",
+    )
+    seizure_longest_min = Amount(
+        max_digits=None,
+        decimal_places=None,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The longest seizure that day in minutes, 0–1440, one decimal at most "
+        "(0.5: 30 seconds). Only with a `seizures` score above 0.",
+    )
+    seizure_rescue = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Rescue medicine given for a seizure that day; null: not said. Only with a "
+        "`seizures` score above 0.",
+    )
     note = Text(required=False, allow_blank=True, default="", max_length=5000)
 
 
@@ -141,6 +164,13 @@ class RecordOut(serializers.ModelSerializer):
 
 
 class EntryOut(RecordOut):
+    # Declared: the model field's yes/no choices would make it a choice of true/false.
+    seizure_rescue = serializers.BooleanField(
+        read_only=True,
+        allow_null=True,
+        label=DiaryEntry._meta.get_field("seizure_rescue").verbose_name,
+    )
+
     class Meta(RecordOut.Meta):
         model = DiaryEntry
         fields = RecordOut.Meta.fields + [
@@ -154,6 +184,9 @@ class EntryOut(RecordOut):
             "fever",
             "max_temperature",
             "illness",
+            "seizure_count",
+            "seizure_longest_min",
+            "seizure_rescue",
             "note",
         ]
 

@@ -18,7 +18,16 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from diary import instruments
-from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid
+from diary.doses import (
+    HEIGHT_CM,
+    SEIZURE_COUNT,
+    SEIZURE_MINUTES,
+    TEMPERATURE_C,
+    WEIGHT_KG,
+    Drug,
+    Slot,
+    Steroid,
+)
 from diary.models import (
     Diagnosis,
     DiaryEntry,
@@ -233,6 +242,9 @@ def _diary_rows(children, names):
             **{ITEM_PREFIX + key: score for key, score in entry.scores.items()},
             "max_temperature": entry.max_temperature,
             "illness": entry.illness,
+            "seizure_count": entry.seizure_count,
+            "seizure_longest_min": entry.seizure_longest_min,
+            "seizure_rescue": entry.seizure_rescue,
             "note": entry.note,
             "daily_score": entry.score,
             "skin_subscore": entry.subscores.get("skin"),
@@ -411,6 +423,30 @@ DIARY = Table(
             allowed=_between(TEMPERATURE_C),
         ),
         Column("illness", _("Illness or infection that day."), Type.BOOLEAN),
+        Column(
+            "seizure_count",
+            _("Number of seizures that day; only with item_seizures above 0 (empty: not said)."),
+            Type.INTEGER,
+            allowed=_between(SEIZURE_COUNT),
+        ),
+        Column(
+            "seizure_longest_min",
+            _(
+                "The longest seizure that day, one decimal at most; only with item_seizures "
+                "above 0 (empty: not said)."
+            ),
+            Type.DECIMAL,
+            unit=_("minutes"),
+            allowed=_between(SEIZURE_MINUTES),
+        ),
+        Column(
+            "seizure_rescue",
+            _(
+                "Rescue medicine given for a seizure that day; only with item_seizures above 0 "
+                "(empty: not said)."
+            ),
+            Type.BOOLEAN,
+        ),
         NOTE,
         Column(
             "daily_score",

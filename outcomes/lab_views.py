@@ -20,7 +20,6 @@ from outcomes import labs, reminders, schedule
 from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder
 from outcomes.views import _visible
 
-
 # Units whose name is a word, in the reader's language; the others are symbols.
 UNIT_LABELS = {"cells/µL": gettext_lazy("cells/µL")}
 

@@ -198,6 +198,15 @@ def test_the_chart_speaks_french(world, amira, client):
     assert "0,5" in texts and not re.search(r"\b0\.\d", texts)
 
 
+def test_the_schedule_api_words_reasons_in_the_readers_language(world, amira, client):
+    login(client, world.alice)
+    items = client.get(reverse("api_schedule", args=[amira.pk])).json()["items"]
+    reasons = {i["reason"] for i in items}
+    assert "dose élevée\xa0: tous les 3\xa0mois" in reasons
+    assert any(r.startswith("semaine ") for r in reasons)
+    assert {i["panel"] for i in items} <= {"bloods", "lipids", "bk_jc", "bk_viral_load"}  # keys
+
+
 def test_the_same_pages_in_english_keep_english_forms(world, amira, client):
     world.alice.language = "en"
     world.alice.save()

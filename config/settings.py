@@ -147,6 +147,8 @@ ERASURE_RETENTION_DAYS = env_int("ERASURE_RETENTION_DAYS", 30, minimum=0)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("Français"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Short dates per language (config/formats/LANG/formats.py): templates use SHORT_DATE_FORMAT.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env_timezone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from diary import language
+
 
 class Drug(models.TextChoices):
     BARICITINIB = "baricitinib", _("Baricitinib")
@@ -49,6 +51,14 @@ MAX_DAILY_MG = {
 ABSURD_FACTOR = 10
 
 
+def drug_label(drug: str) -> str:
+    """The name of a JAK inhibitor or steroid in running text, in the reader’s language."""
+    for choices in (Drug, Steroid):
+        if drug in choices.values:
+            return str(choices(drug).label).lower()
+    return drug
+
+
 def dose_problem(drug: str, mg) -> str | None:
     """Why MG of DRUG cannot be stored, or None when it is plausible."""
     if mg is None:
@@ -60,7 +70,7 @@ def dose_problem(drug: str, mg) -> str | None:
     if mg > limit:
         return str(
             _("%(mg)s mg is more than ten times the maximum daily dose of %(drug)s: check it.")
-            % {"mg": mg.normalize(), "drug": drug}
+            % {"mg": language.number(mg), "drug": drug_label(drug)}
         )
     return None
 

@@ -12,7 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diary import doses
+from diary import doses, language
 from diary.day import prescriptions_in_force
 from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid, dose_problem
 from diary.models import (
@@ -82,8 +82,8 @@ def decimal_or_none(value, field: str, errors: dict) -> Decimal | None:
 def in_range(value: Decimal | None, bounds, field: str, unit: str, errors: dict) -> None:
     if value is not None and not bounds[0] <= value <= bounds[1]:
         errors[field] = _("Enter a value between %(low)s and %(high)s %(unit)s.") % {
-            "low": bounds[0],
-            "high": bounds[1],
+            "low": language.number(bounds[0]),
+            "high": language.number(bounds[1]),
             "unit": unit,
         }
 

@@ -2,6 +2,7 @@
 between requests). SVG for pages, PNG for downloads, PDF pages for the visit report."""
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -9,10 +10,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from django.utils.formats import date_format, get_format  # noqa: E402
 from django.utils.translation import gettext  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import ScalarFormatter  # noqa: E402
 
 from outcomes import guideline, thresholds  # noqa: E402
 from outcomes.phases import Phases  # noqa: E402
@@ -58,6 +61,52 @@ def lab_panels(results: dict[str, list], drug: str) -> list[LabPanel]:
     if results.get("egfr"):
         panels.append(LabPanel(gettext("eGFR"), results["egfr"], egfr_lines(), ceiling=160))
     return panels
+
+
+class LocalDates(ConciseDateFormatter):
+    """Matplotlib's concise dates with the months as the pages write them, in the reader's
+    language ("juil." in French): strftime's %b is always English here."""
+
+    MONTH = "@%m@"  # strftime writes the month number between the marks; we name it
+
+    def __init__(self, locator):
+        month = "%b"
+        formats = ["%Y", month, "%d", "%H:%M", "%H:%M", "%S.%f"]
+        zero_formats = ["", "%Y", month, f"%d {month}", "%H:%M", "%H:%M"]
+        offset_formats = [
+            "",
+            "%Y",
+            f"{month} %Y",
+            f"%d {month} %Y",
+            f"%d {month} %Y",
+            f"%d {month} %Y %H:%M",
+        ]
+        mark = [[f.replace(month, self.MONTH) for f in fs] for fs in (formats, zero_formats)]
+        offsets = [f.replace(month, self.MONTH) for f in offset_formats]
+        super().__init__(locator, formats=mark[0], zero_formats=mark[1], offset_formats=offsets)
+        # The month as the short dates of the active language write it (M: "Jul", N: "juil.").
+        short = get_format("SHORT_DATE_FORMAT")
+        self.month_format = next((c for c in short if c in "bMN"), "N")
+
+    def _named(self, label: str) -> str:
+        return re.sub(
+            r"@(\d\d)@",
+            lambda m: date_format(date(2000, int(m.group(1)), 1), self.month_format),
+            label,
+        )
+
+    def format_ticks(self, values):
+        return [self._named(label) for label in super().format_ticks(values)]
+
+    def get_offset(self):
+        return self._named(super().get_offset())
+
+
+class LocalNumbers(ScalarFormatter):
+    """Axis numbers with the reader's decimal mark ("0,5" in French)."""
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).replace(".", get_format("DECIMAL_SEPARATOR"))
 
 
 def rolling_mean(points: list[tuple[date, float]], days: int = 7, minimum: int = 4):
@@ -130,6 +179,7 @@ def timeline_figure(
     cutoff = phases.cutoff
     points = [(d, s) for d, s, *_ in data.entries if s is not None and d <= cutoff]
     for ax in axes:
+        ax.yaxis.set_major_formatter(LocalNumbers())
         _shade(ax, phases, label=ax is score_ax, start=start)
         ax.grid(axis="y", color="#dddddd", lw=0.6)
         ax.spines[["top", "right"]].set_visible(False)
@@ -200,7 +250,7 @@ def timeline_figure(
     axes[-1].set_xlim(first, cutoff + timedelta(days=1))
     locator = AutoDateLocator()
     axes[-1].xaxis.set_major_locator(locator)
-    axes[-1].xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    axes[-1].xaxis.set_major_formatter(LocalDates(locator))
     return figure
 
 
@@ -208,6 +258,7 @@ def cohort_figure(summary, title: str, size=(7, 5)) -> Figure:
     """Like NIH Figure 1B: LS means with 95% CIs per phase, and each child's phase means."""
     figure = Figure(figsize=size, layout="constrained")
     ax = figure.subplots()
+    ax.yaxis.set_major_formatter(LocalNumbers())
     for means in summary.child_means.values():
         xs = sorted(means)
         ax.plot(xs, [means[x] for x in xs], color="#b9c3cf", lw=0.8, marker="o", ms=2.5, zorder=1)

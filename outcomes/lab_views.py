@@ -20,6 +20,9 @@ from outcomes import labs, reminders, schedule
 from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder
 from outcomes.views import _visible
 
+# Units whose name is a word, in the reader's language; the others are symbols.
+UNIT_LABELS = {"cells/µL": gettext_lazy("cells/µL")}
+
 
 class PanelForm(forms.Form):
     sample_date = forms.DateField(label=gettext_lazy("Sample date"), widget=DateInput)
@@ -32,7 +35,7 @@ class PanelForm(forms.Form):
             self.fields[f"{analyte}"] = forms.CharField(label=analyte.label, required=False)
             self.fields[f"{analyte}_unit"] = forms.ChoiceField(
                 label=gettext_lazy("unit"),
-                choices=[(u, u) for u in units],
+                choices=[(u, UNIT_LABELS.get(u, u)) for u in units],
                 initial=canonical,
                 required=False,
             )

@@ -21,11 +21,11 @@ class Analyte(models.TextChoices):
     LYMPHOCYTES = "lymphocytes", _("Lymphocytes")
     PLATELETS = "platelets", _("Platelets")
     CREATININE = "creatinine", _("Creatinine")
-    ALT = "alt", "ALT"
-    AST = "ast", "AST"
+    ALT = "alt", _("ALT")
+    AST = "ast", _("AST")
     BILIRUBIN = "bilirubin", _("Bilirubin")
-    CRP = "crp", "CRP"
-    ESR = "esr", "ESR"
+    CRP = "crp", _("CRP")
+    ESR = "esr", _("ESR")
     CHOLESTEROL = "cholesterol", _("Cholesterol")
     TRIGLYCERIDES = "triglycerides", _("Triglycerides")
     BK_PLASMA = "bk_plasma", _("BK virus PCR, plasma")

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
 GUIDELINE = "SPARN JAKi guideline"
 
 # Panels and the analytes that show a panel was taken.
@@ -38,6 +42,26 @@ PANELS = {
 
 
 PANEL_SETS = {panel: frozenset(analytes) for panel, analytes in PANELS.items()}
+
+# What each panel is called on the pages and in the emails.
+PANEL_LABELS = {
+    "bloods": _("Blood count, kidney and liver tests, CRP and ESR"),
+    "lipids": _("Cholesterol and triglycerides"),
+    "bk_jc": _("BK and JC virus PCR, plasma and urine"),
+    "bk_viral_load": _("BK viral load"),
+}
+
+
+def panel_label(panel: str) -> str:
+    return str(PANEL_LABELS.get(panel, panel))
+
+
+def _fill(template, values: dict) -> str:
+    return str(template) % values
+
+
+# A reason is worded when it is shown, in the reader's language, not when it is computed.
+_worded = lazy(_fill, str)
 
 
 @dataclass(frozen=True)
@@ -68,7 +92,7 @@ class Course:
 class Due:
     panel: str
     due: date
-    reason: str
+    reason: str  # lazy: worded in the language it is shown in
     source: str
     done_on: date | None = None
     analytes: frozenset = field(default_factory=frozenset)
@@ -76,6 +100,10 @@ class Due:
     @property
     def done(self) -> bool:
         return self.done_on is not None
+
+    @property
+    def panel_label(self) -> str:
+        return panel_label(self.panel)
 
 
 def _weeks(start: date, weeks: int) -> date:
@@ -93,18 +121,22 @@ def _periods(courses: list[Course], drug: str, until: date) -> list[tuple[date, 
     return spans
 
 
+def _week(week: int):
+    return _worded(_("week %(week)s"), {"week": week})
+
+
 def _from_first_dose(
     first: date, weeks: tuple[int, ...], lipid_weeks: set[int], every: int, source: str, until: date
 ) -> list[tuple[str, date, str, str]]:
     """Bloods at WEEKS after the FIRST dose (lipids too at LIPID_WEEKS), then EVERY weeks."""
     items = []
     for week in weeks:
-        items.append(("bloods", _weeks(first, week), f"week {week}", source))
+        items.append(("bloods", _weeks(first, week), _week(week), source))
         if week in lipid_weeks:
-            items.append(("lipids", _weeks(first, week), f"week {week}", source))
+            items.append(("lipids", _weeks(first, week), _week(week), source))
     week = max(weeks) + every
     while _weeks(first, week) <= until:
-        items.append(("bloods", _weeks(first, week), f"week {week}", source))
+        items.append(("bloods", _weeks(first, week), _week(week), source))
         week += every
     return items
 
@@ -120,7 +152,7 @@ def schedule(
     results: (analyte, sample date, value) of the child's lab results.
     """
     until = today + timedelta(days=settings.horizon_days)
-    items: list[tuple[str, date, str, str]] = []
+    items: list[tuple[str, date, object, str]] = []
     bari = _periods(courses, "baricitinib", until)
     if bari:
         source = f"{GUIDELINE} §6.7"
@@ -140,7 +172,14 @@ def schedule(
                         (
                             "bloods",
                             _weeks(course.start, week),
-                            f"{week} weeks after the dose increase",
+                            _worded(
+                                ngettext_lazy(
+                                    "%(weeks)s week after the dose increase",
+                                    "%(weeks)s weeks after the dose increase",
+                                    week,
+                                ),
+                                {"weeks": week},
+                            ),
                             source,
                         )
                     )
@@ -154,7 +193,7 @@ def schedule(
                     (
                         "bk_jc",
                         _weeks(course.start, week),
-                        "high dose: every 3 months",
+                        _("high dose: every 3 months"),
                         f"{GUIDELINE} §6.8",
                     )
                 )
@@ -170,7 +209,7 @@ def schedule(
                     (
                         "bk_viral_load",
                         follow,
-                        "BK viral load ≥ 3: every 4 weeks",
+                        _("BK viral load ≥ 3: every 4 weeks"),
                         f"{GUIDELINE} §6.8",
                     )
                 )
@@ -187,7 +226,7 @@ def schedule(
         )
 
     # One test per panel and day: the first reason wins.
-    unique: dict[tuple[str, date], tuple[str, str]] = {}
+    unique: dict[tuple[str, date], tuple[object, str]] = {}
     for panel, due, reason, source in items:
         unique.setdefault((panel, due), (reason, source))
     window = timedelta(days=settings.done_within_days)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 GUIDELINE = "SPARN JAKi guideline"
@@ -17,6 +18,11 @@ INFO, WATCH, ADJUST, STOP, DO_NOT_START = "info", "watch", "adjust", "stop", "do
 URGENT = {ADJUST, STOP, DO_NOT_START}  # a clinician is emailed at once
 PERSISTENT_WITHIN = timedelta(days=28)  # an earlier result this recent makes a low value persistent
 A_WEEK = timedelta(days=7)
+
+
+def _n(limit: Decimal) -> str:
+    """A limit as the guideline writes it (1.0 stays 1.0), in the reader's decimal mark."""
+    return number_format(limit, use_l10n=True)
 
 
 # The limits themselves, shared by the flags and the lines drawn on the timeline chart.
@@ -70,7 +76,7 @@ def _no_start(result: Result, limits: dict, code: str, message: str, section: st
             a,
             f"{code}-{a}",
             DO_NOT_START,
-            message % {"name": _NAMES().get(a, a), "limit": limits[a]},
+            message % {"name": _NAMES().get(a, a), "limit": _n(limits[a])},
             f"{GUIDELINE} {section}",
         )
     ]
@@ -166,7 +172,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                         f"tofa-stop-{a}",
                         STOP,
                         _("%(name)s below %(limit)s a week later: discontinue tofacitinib.")
-                        % {"name": name, "limit": stop_below},
+                        % {"name": name, "limit": _n(stop_below)},
                         source,
                     )
                 )
@@ -180,7 +186,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                             "%(name)s below %(limit)s: repeat in a week; if still below, discontinue "
                             "tofacitinib."
                         )
-                        % {"name": name, "limit": stop_below},
+                        % {"name": name, "limit": _n(stop_below)},
                         source,
                     )
                 )
@@ -195,7 +201,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                             "%(name)s persistently between %(low)s and %(high)s: reduce or interrupt "
                             "tofacitinib."
                         )
-                        % {"name": name, "low": stop_below, "high": reduce_below},
+                        % {"name": name, "low": _n(stop_below), "high": _n(reduce_below)},
                         source,
                     )
                 )
@@ -209,7 +215,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                             "%(name)s between %(low)s and %(high)s: repeat; if persistent, reduce or "
                             "interrupt tofacitinib."
                         )
-                        % {"name": name, "low": stop_below, "high": reduce_below},
+                        % {"name": name, "low": _n(stop_below), "high": _n(reduce_below)},
                         source,
                     )
                 )
@@ -322,13 +328,13 @@ def chart_lines(drug: str) -> dict[str, list[tuple[Decimal, str, str]]]:
                     stop,
                     STOP,
                     _("%(name)s %(limit)s: stop if still below a week later (%(src)s)")
-                    % {"name": name, "limit": stop, "src": src},
+                    % {"name": name, "limit": _n(stop), "src": src},
                 ),
                 (
                     reduce,
                     WATCH,
                     _("%(name)s %(limit)s: reduce if persistently below (%(src)s)")
-                    % {"name": name, "limit": reduce, "src": src},
+                    % {"name": name, "limit": _n(reduce), "src": src},
                 ),
             ]
         return out
@@ -339,7 +345,7 @@ def chart_lines(drug: str) -> dict[str, list[tuple[Decimal, str, str]]]:
                 BARI_LOW[analyte],
                 ADJUST,
                 _("%(name)s %(limit)s: consider stopping or adjusting baricitinib (%(src)s)")
-                % {"name": _NAMES()[analyte], "limit": BARI_LOW[analyte], "src": src},
+                % {"name": _NAMES()[analyte], "limit": _n(BARI_LOW[analyte]), "src": src},
             )
         ]
         for analyte in CHART_ANALYTES

@@ -4,6 +4,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from diary.instruments import Instrument
+from diary.language import whose
 from outcomes.summaries import ChildSummary
 
 
@@ -19,11 +20,11 @@ def plain_summary(child, summary: ChildSummary, instrument: Instrument) -> list[
     if before.mean is not None:
         lines.append(
             _(
-                "Before treatment, %(name)s’s daily score averaged %(score)s out of "
+                "Before treatment, %(whose)s daily score averaged %(score)s out of "
                 "%(max)s (%(days)s days recorded)."
             )
             % {
-                "name": child.first_name,
+                "whose": whose(child.first_name),
                 "score": _n(before.mean),
                 "max": instrument.max_score,
                 "days": before.recorded,

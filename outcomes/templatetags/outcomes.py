@@ -1,11 +1,10 @@
 """The outcome section of the child's page: diary's page shows it without importing our views."""
 
-from decimal import Decimal
-
 from django import template
-from django.utils.formats import number_format
 
+from diary import language
 from diary.models import Child
+from outcomes import schedule
 from outcomes.pages import child_outcome
 from outcomes.words import plain_summary
 
@@ -37,9 +36,10 @@ def child_outcomes(context, child: Child):
 def measured(value):
     """A stored measurement as entered, without the zeros its column pads it with (7.500 → 7.5,
     100.000 → 100), in the reader's number format."""
-    if value is None or value == "":
-        return ""
-    number = Decimal(str(value)).normalize()
-    if number == number.to_integral_value():
-        number = number.quantize(Decimal(1))
-    return number_format(number)
+    return language.number(value)
+
+
+@register.filter
+def panel_label(panel: str) -> str:
+    """A monitoring panel's key (bloods, bk_jc...) as its name in the reader's language."""
+    return schedule.panel_label(panel)

@@ -40,7 +40,7 @@ def no_sideways_scroll(page) -> bool:
 def test_demo_parent_downloads_their_childs_data(demo, phone, live_server, tmp_path):
     sign_in(phone, live_server.url, "demo-parent", demo)
     phone.get_by_role("link", name="Amira", exact=True).click()
-    button = phone.get_by_role("button", name="Download Amira's data (zip)")
+    button = phone.get_by_role("button", name="Download Amira’s data (zip)")
     button.scroll_into_view_if_needed()
     screenshot(phone, "child-data-download-390")
     assert no_sideways_scroll(phone)

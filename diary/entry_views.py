@@ -219,10 +219,11 @@ def day_from_post(post, child: Child, slots) -> dict:
         "max_temperature": post.get("max_temperature", "").strip(),
         "illness": post.get("illness") == "on",
         "note": post.get("note", ""),
+        "seizure_count": post.get("seizure_count", "").strip(),
+        "seizure_longest_min": post.get("seizure_longest_min", "").strip(),
+        "seizure_rescue": post.get("seizure_rescue", ""),  # "yes", "no" or "" (not said)
     }
-    has_entry = entry["version"] or any(
-        entry[k] for k in ("scores", "no_symptoms", "max_temperature", "illness", "note")
-    )
+    has_entry = entry["version"] or any(v for k, v in entry.items() if k not in ("id", "version"))
     all_given = both or post.get("all_given") == "on"
     doses = []
     for slot in slots:

@@ -328,3 +328,43 @@ def test_a_day_kept_while_signed_out_is_sent_after_signing_in_again(treated, pho
     phone.goto(url(live_server, world, world.amy.today()))
     phone.wait_for_function("() => localStorage.getItem('ags-diary-queue') === '[]'")
     assert DiaryEntry.objects.get().date == day
+
+
+def test_seizure_details_are_asked_beside_a_seizure_and_saved_offline_too(
+    treated, phone, live_server
+):
+    world = treated
+    sign_in(phone, live_server.url, "alice", PASSWORD)
+    go_offline_ready(phone, live_server, world)
+    details = phone.locator("#seizure-details")
+    assert details.is_hidden()
+    answer(phone, {**AGS_ANSWERS, "seizures": 2})
+    assert details.is_visible()
+    phone.locator("#seizure_count").fill("3")
+    phone.locator("#seizure_longest_min").fill("4,5")
+    phone.locator("label[for=seizure_rescue-yes]").click()
+    with phone.expect_navigation():
+        save(phone)
+    entry = DiaryEntry.objects.get()
+    assert (entry.seizure_count, str(entry.seizure_longest_min), entry.seizure_rescue) == (
+        3,
+        "4.5",
+        True,
+    )
+    # Offline, on another day: the same details travel in the queued day.
+    phone.context.set_offline(True)
+    day = world.amy.today() - timedelta(days=1)
+    phone.goto(url(live_server, world, day))
+    assert details.is_hidden()
+    answer(phone, {**AGS_ANSWERS, "seizures": 1})
+    phone.locator("#seizure_count").fill("1")
+    phone.locator("label[for=seizure_rescue-no]").click()
+    save(phone)
+    phone.get_by_text("Saved on this phone").wait_for()
+    back_online(phone)
+    other = DiaryEntry.objects.get(date=day)
+    assert (other.seizure_count, other.seizure_longest_min, other.seizure_rescue) == (
+        1,
+        None,
+        False,
+    )

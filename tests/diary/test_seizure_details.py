@@ -475,7 +475,8 @@ def test_the_include_shows_the_stored_details(world):
 def test_the_include_is_empty_and_not_said_without_an_entry(world):
     page = render_fields()
     assert (value_of(page, "seizure_count"), value_of(page, "seizure_longest_min")) == ("", "")
-    assert checked(page) == ["unsaid"] and "aria-invalid" not in page
+    # Nothing preselected: "not said" is what an unanswered group sends.
+    assert checked(page) == [] and "aria-invalid" not in page
 
 
 def test_the_include_keeps_what_was_posted_and_shows_the_errors(world):
@@ -490,7 +491,9 @@ def test_the_include_keeps_what_was_posted_and_shows_the_errors(world):
     assert checked(page) == ["no"]
     assert 'aria-invalid="true" aria-describedby="seizure_count_error"' in page
     assert '<p class="errorlist" id="seizure_count_error">Enter a value between 1' in page
-    assert checked(render_fields(entry=entry, posted=QueryDict("seizure_count=2"))) == ["unsaid"]
+    assert checked(render_fields(entry=entry, posted=QueryDict("seizure_count=2"))) == []
+    posted = QueryDict("seizure_count=2&seizure_rescue=")
+    assert checked(render_fields(entry=entry, posted=posted)) == ["unsaid"]
 
 
 def test_the_include_is_in_french(world):

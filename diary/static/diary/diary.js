@@ -306,7 +306,7 @@
     table.appendChild(el("thead")).appendChild(head);
     var tbody = table.appendChild(el("tbody"));
     function row(label, a, b) { if ((a || "") === (b || "")) return; var tr = el("tr"); [label, a || "–", b || "–"].forEach(function (t) { tr.appendChild(el("td", t)); }); tbody.appendChild(tr); }
-    Array.prototype.forEach.call(form.querySelectorAll("fieldset.item"), function (set) {
+    Array.prototype.forEach.call(form.querySelectorAll("fieldset.item[id^='q-']"), function (set) {
       var key = "item-" + set.id.slice(2);
       row(set.querySelector("legend").textContent, theirs[key], mine[key]);
     });
@@ -401,8 +401,22 @@
     showConflict();
   }
 
+  /* Seizure details only beside a seizures answer above 0 (always shown without this script,
+     and whenever they hold something, so nothing typed is hidden). */
+  function seizureDetails() {
+    var details = document.getElementById("seizure-details");
+    if (!details) return;
+    var score = form.querySelector("input[name=item-seizures]:checked");
+    var typed = Array.prototype.some.call(details.querySelectorAll("input"), function (f) {
+      return f.type === "radio" ? f.checked && f.value : f.value.trim();
+    });
+    details.hidden = !(score && Number(score.value) > 0) && !typed && !details.classList.contains("has-error");
+  }
+
   if (form) {
+    form.addEventListener("change", seizureDetails);
     openDay();
+    seizureDetails();
     if (navigator.serviceWorker && form.dataset.shellUrl && navigator.onLine) {
       // Keep the empty day page for this child, to open any recent day without a signal.
       navigator.serviceWorker.ready.then(function (reg) {

@@ -39,17 +39,8 @@ def families(count: int) -> list[dict]:
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
-    from diary.models import (
-        CareLink,
-        Child,
-        DiaryEntry,
-        DoseAdministration,
-        GrowthMeasurement,
-        Prescription,
-        Site,
-        SteroidDose,
-        User,
-    )
+    from bench.cohort import GENERATED
+    from diary.models import CareLink, Child, Prescription, Site, User
 
     born = date.today() - timedelta(days=6 * 365)
     out = []
@@ -93,7 +84,7 @@ def families(count: int) -> list[dict]:
             slots = [slot for slot, _mg in prescription.slots]
             out.append({"child": child, "token": token.key, "slots": slots})
         children = [f["child"].pk for f in out]
-        for model in (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement):
+        for model in GENERATED:  # the tables of a day: entries, doses, steroids, growth
             model.objects.filter(child_id__in=children).delete()
             model.history.model.objects.filter(child_id__in=children).delete()
     return out

@@ -13,14 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from bench.diary_save import scenario_save
+from bench.diary_save import scenario_day_save, scenario_save
 from bench.page_weight import scenario_page
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 SCALES = {
-    # children for the cohort and chart scenarios, years of history; diary save: concurrent
-    # clients, measured and warm-up requests per client
+    # children for the cohort and chart scenarios, years of history; diary save and day save:
+    # concurrent clients, measured and warm-up requests per client
     "smoke": {
         "children": 5,
         "years": 0.25,
@@ -169,6 +169,7 @@ SCENARIOS = {
     "sweep": scenario_sweep,
     "export": scenario_export,
     "save": scenario_save,
+    "day": scenario_day_save,
     "page": scenario_page,
 }
 

@@ -1,11 +1,14 @@
-"""Diary save: `POST /api/entries/` under concurrent parents, beside a trivial authenticated view.
+"""Diary saves under concurrent parents, beside a trivial authenticated view.
 
-Each client is a caregiver with a token and a child of their own, on one keep-alive-less
-connection (gunicorn's sync workers close after each response). It saves distinct days going
-back from yesterday, and after every fourth save corrects the day it just saved with a PATCH that
-names the version (a second caregiver's correction). The baseline, `GET /bench/ping` with the
-same token authentication, is measured before and after the saves and pooled, so drift on a
-shared machine shows in both.
+`diary save`: `POST /api/entries/`, the symptoms alone. `day save`: `POST /api/days/`, the whole
+day in one request (the entry, every prescribed dose slot, sometimes a steroid dose or a weight).
+
+Each client is a caregiver with a token and a child of their own (on baricitinib, two or three
+slots a day), on one keep-alive-less connection (gunicorn's sync workers close after each
+response). It saves distinct days going back from yesterday, and after every fourth save corrects
+the day it just saved, naming the versions (a second caregiver's correction). The baseline,
+`GET /bench/ping` with the same token authentication, is measured before and after the saves and
+pooled, so drift on a shared machine shows in both.
 """
 
 import http.client
@@ -20,7 +23,7 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 SITE = "bench-save"
-RESAVE_EVERY = 4  # a PATCH with the version after every 4th POST
+RESAVE_EVERY = 4  # a correction naming the version after every 4th save
 
 
 def _percentile(values: list[float], p: int) -> float:
@@ -30,12 +33,14 @@ def _percentile(values: list[float], p: int) -> float:
 
 
 def families(count: int) -> list[dict]:
-    """COUNT caregivers, each linked to a child of site bench-save, with a token; the
-    children's previous bench entries removed so that every run saves new days."""
+    """COUNT caregivers, each linked to a child of site bench-save, with a token; each child on
+    baricitinib since birth (every third in three slots a day, the others morning and evening).
+    The children's previous bench days are removed so that every run saves new days."""
     from django.db import transaction
     from rest_framework.authtoken.models import Token
 
-    from diary.models import CareLink, Child, DiaryEntry, Site, User
+    from bench.cohort import GENERATED
+    from diary.models import CareLink, Child, Prescription, Site, User
 
     born = date.today() - timedelta(days=6 * 365)
     out = []
@@ -65,15 +70,31 @@ def families(count: int) -> list[dict]:
                 caregiver=user, child=child, defaults={"relationship": "mother"}
             )
             token, _ = Token.objects.get_or_create(user=user)
-            out.append({"child": child, "token": token.key})
+            prescription, _ = Prescription.objects.get_or_create(
+                child=child,
+                start_date=child.date_of_birth,
+                defaults={
+                    "drug": "baricitinib",
+                    "morning_mg": 2,
+                    "afternoon_mg": 1 if i % 3 == 0 else 0,
+                    "evening_mg": 2,
+                    "reason": "initial",
+                },
+            )
+            slots = [slot for slot, _mg in prescription.slots]
+            out.append({"child": child, "token": token.key, "slots": slots})
         children = [f["child"].pk for f in out]
-        DiaryEntry.objects.filter(child_id__in=children).delete()
-        DiaryEntry.history.model.objects.filter(child_id__in=children).delete()
+        for model in GENERATED:  # the tables of a day: entries, doses, steroids, growth
+            model.objects.filter(child_id__in=children).delete()
+            model.history.model.objects.filter(child_id__in=children).delete()
     return out
 
 
 class Client(threading.Thread):
-    """One parent's phone: its requests, one after another, each timed."""
+    """One parent's phone saving the symptoms (`POST /api/entries/`, a PATCH to correct): its
+    requests, one after another, each timed."""
+
+    KINDS = ("post", "patch")  # a new day's save, a correction
 
     def __init__(self, url: str, family: dict, seed: int):
         super().__init__(daemon=True)
@@ -84,9 +105,9 @@ class Client(threading.Thread):
         self.items = [(item.key, item.max) for item in family["child"].get_instrument().items]
         self.day = family["child"].today()
         self.saved = 0
-        self.last = None  # (id, version) of the latest save, for the correction
+        self.last = None  # the latest save as stored (ids and versions), for the correction
         self.plan: list[tuple[str, int, threading.Barrier]] = []
-        self.timings: dict[str, list[float]] = {"ping": [], "post": [], "patch": []}
+        self.timings: dict[str, list[float]] = {kind: [] for kind in ("ping", *self.KINDS)}
         self.failures: list[str] = []
 
     def _request(self, method: str, path: str, body: dict | None, expected: int) -> dict | None:
@@ -113,31 +134,40 @@ class Client(threading.Thread):
         return self._elapsed
 
     def save(self) -> tuple[str, float]:
+        """The next request: a new day, or after every fourth a correction of the last one."""
+        new, correction = self.KINDS
         if self.last and self.saved % RESAVE_EVERY == 0:
-            row_id, version = self.last
-            key, top = self.rng.choice(self.items)
-            body = {"version": version, "scores": {key: self.rng.randint(0, top)}}
-            row = self._request("PATCH", f"/api/entries/{row_id}/", body, 200)
+            row = self.correct(self.last)
             self.last = None
-            return "patch", self._elapsed if row else 0.0
+            return correction, self._elapsed if row else 0.0
         self.day -= timedelta(days=1)
-        scores = {key: min(top, int(self.rng.expovariate(1.5))) for key, top in self.items}
-        body = {
+        row = self.save_new()
+        self.saved += 1
+        self.last = row
+        return new, self._elapsed if row else 0.0
+
+    def answers(self) -> dict:
+        """A day's symptoms: all the answers, sometimes a temperature, an illness or a note."""
+        answers = {
             "id": str(uuid.uuid4()),
-            "child": self.family["child"].pk,
-            "date": self.day.isoformat(),
-            "scores": scores,
+            "scores": {key: min(top, int(self.rng.expovariate(1.5))) for key, top in self.items},
             "no_symptoms": False,
             "illness": self.rng.random() < 0.1,
         }
         if self.rng.random() < 0.2:
-            body["max_temperature"] = f"{self.rng.uniform(36.5, 39.5):.1f}"
+            answers["max_temperature"] = f"{self.rng.uniform(36.5, 39.5):.1f}"
         if self.rng.random() < 0.1:
-            body["note"] = "Slept badly, more irritable after the evening dose."
-        row = self._request("POST", "/api/entries/", body, 201)
-        self.saved += 1
-        self.last = (row["id"], row["version"]) if row else None
-        return "post", self._elapsed if row else 0.0
+            answers["note"] = "Slept badly, more irritable after the evening dose."
+        return answers
+
+    def save_new(self) -> dict | None:
+        body = {"child": self.family["child"].pk, "date": self.day.isoformat(), **self.answers()}
+        return self._request("POST", "/api/entries/", body, 201)
+
+    def correct(self, row: dict) -> dict | None:
+        key, top = self.rng.choice(self.items)
+        body = {"version": row["version"], "scores": {key: self.rng.randint(0, top)}}
+        return self._request("PATCH", f"/api/entries/{row['id']}/", body, 200)
 
     def run(self):
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -162,13 +192,82 @@ class Client(threading.Thread):
             self.connection.close()
 
 
+class DayClient(Client):
+    """One parent's phone saving the whole day in one `POST /api/days/`: the entry, every
+    prescribed dose slot (mostly given, sometimes missed or a different amount), a steroid dose
+    on some days and a weight on a few; the correction sends the day again with the versions
+    returned and other answers (200)."""
+
+    KINDS = ("day", "correction")
+
+    def dose(self, slot: str) -> dict:
+        dose = {"id": str(uuid.uuid4()), "drug": "baricitinib", "slot": slot, "status": "given"}
+        draw = self.rng.random()
+        if draw < 0.05:
+            dose["status"] = "missed"
+        elif draw < 0.1:
+            dose.update(status="different", given_mg="1")
+        return dose
+
+    def save_new(self) -> dict | None:
+        body = {
+            "child": self.family["child"].pk,
+            "date": self.day.isoformat(),
+            "entry": self.answers(),
+            "doses": [self.dose(slot) for slot in self.family["slots"]],
+            "steroids": [],
+            "growth": None,
+        }
+        if self.rng.random() < 0.3:
+            body["steroids"].append({"id": str(uuid.uuid4()), "drug": "prednisolone", "mg": "5"})
+        if self.rng.random() < 0.15:
+            weight = f"{self.rng.uniform(15, 25):.2f}"
+            body["growth"] = {"id": str(uuid.uuid4()), "weight_kg": weight}
+        return self._request("POST", "/api/days/", body, 201)
+
+    def correct(self, stored: dict) -> dict | None:
+        """The stored day with one answer and one dose changed (and the weight, if any); the
+        steroid doses, left out, stay as they are."""
+        fields = ("id", "version", "scores", "no_symptoms", "max_temperature", "illness", "note")
+        entry = {field: stored["entry"][field] for field in fields}
+        key, top = self.rng.choice(self.items)
+        entry["scores"] = {**entry["scores"], key: (entry["scores"].get(key, 0) + 1) % (top + 1)}
+        fields = ("id", "version", "drug", "slot", "status", "given_mg")
+        doses = [{field: dose[field] for field in fields} for dose in stored["doses"]]
+        changed = self.rng.choice(doses)
+        changed.update(status="missed" if changed["status"] == "given" else "given", given_mg=None)
+        growth = stored["growth"]
+        if growth is not None:
+            weight = f"{float(growth['weight_kg']) + 0.1:.2f}"
+            growth = {"id": growth["id"], "version": growth["version"], "weight_kg": weight}
+        body = {
+            "child": self.family["child"].pk,
+            "date": stored["date"],
+            "entry": entry,
+            "doses": doses,
+            "growth": growth,
+        }
+        return self._request("POST", "/api/days/", body, 200)
+
+
 def scenario_save(scale: dict) -> dict:
+    return _measure(scale, Client, "diary save", ("POSTs", "PATCH re-saves", "PATCH"))
+
+
+def scenario_day_save(scale: dict) -> dict:
+    labels = ("whole days (201)", "corrections of the day (200)", "correction")
+    return _measure(scale, DayClient, "day save", labels)
+
+
+def _measure(scale: dict, client_class: type[Client], scenario: str, labels: tuple) -> dict:
+    """Run CLIENT_CLASS's saves beside the ping baseline; the figure is the new days' saves.
+    LABELS name the new saves, the corrections and, briefly, the corrections' p95."""
     from bench.server import WORKERS, base_url
 
     clients, requests, warm = scale["save_clients"], scale["save_requests"], scale["save_warmup"]
     url = base_url()
     load_before = os.getloadavg()[0]
-    crowd = [Client(url, family, seed=i) for i, family in enumerate(families(clients))]
+    crowd = [client_class(url, family, seed=i) for i, family in enumerate(families(clients))]
     phases = [
         ("ping-warm", warm),
         ("save-warm", warm),
@@ -194,10 +293,11 @@ def scenario_save(scale: dict) -> dict:
         client.join()
     failures = [f for client in crowd for f in client.failures]
     if failures:
-        raise RuntimeError(f"diary save: {len(failures)} failed requests, e.g. {failures[0]}")
+        raise RuntimeError(f"{scenario}: {len(failures)} failed requests, e.g. {failures[0]}")
 
-    posts = [t for c in crowd for t in c.timings["post"]]
-    patches = [t for c in crowd for t in c.timings["patch"]]
+    new, correction = client_class.KINDS
+    posts = [t for c in crowd for t in c.timings[new]]
+    patches = [t for c in crowd for t in c.timings[correction]]
     pings = [t for c in crowd for t in c.timings["ping"]]
     save_rate = (len(posts) + len(patches)) / walls["save"]
     ping_rate = len(pings) / (walls["ping-a"] + walls["ping-b"])
@@ -207,7 +307,7 @@ def scenario_save(scale: dict) -> dict:
     ratio = p95 / b95
     ms = 1000
     return {
-        "scenario": "diary save",
+        "scenario": scenario,
         "size": f"{clients} clients × {requests} saves (gunicorn {WORKERS} workers)",
         "figure_s": round(p95, 4),
         "figure_text": f"p50 {p50 * ms:.0f} ms, p95 {p95 * ms:.0f} ms, {save_rate:.0f} req/s",
@@ -217,17 +317,17 @@ def scenario_save(scale: dict) -> dict:
         "ratio": round(ratio, 2),
         "target": "p95 ≤ 3× baseline",
         "met": ratio <= 3,
-        "post_p50_s": round(p50, 4),
-        "post_p95_s": round(p95, 4),
-        "patch_p95_s": round(patch95, 4) if patch95 is not None else None,
+        f"{new}_p50_s": round(p50, 4),
+        f"{new}_p95_s": round(p95, 4),
+        f"{correction}_p95_s": round(patch95, 4) if patch95 is not None else None,
         "saves_per_s": round(save_rate, 1),
         "baseline_p50_s": round(b50, 4),
         "baseline_p95_s": round(b95, 4),
         "baseline_per_s": round(ping_rate, 1),
-        "requests": {"post": len(posts), "patch": len(patches), "ping": len(pings)},
+        "requests": {new: len(posts), correction: len(patches), "ping": len(pings)},
         "notes": (
-            f"{len(posts)} POSTs + {len(patches)} PATCH re-saves"
-            + (f" (PATCH p95 {patch95 * ms:.0f} ms)" if patch95 is not None else "")
+            f"{len(posts)} {labels[0]} + {len(patches)} {labels[1]}"
+            + (f" ({labels[2]} p95 {patch95 * ms:.0f} ms)" if patch95 is not None else "")
             + f", {len(pings)} pings; p50 ratio {p50 / b50:.1f}; clients and server share the "
             f"machine's {os.cpu_count()} cores (load average {load_before:.1f} before, "
             f"{os.getloadavg()[0]:.1f} after)"

@@ -1,9 +1,13 @@
-"""The parts of the benchmarks that can be wrong quietly: the page-weight asset finder and the
-baseline view. (The benchmarks themselves never run in the tests.)"""
+"""The parts of the benchmarks that can be wrong quietly: the page-weight asset finder, the
+baseline view and the day-save clients' bodies. (The benchmarks themselves never run in the
+tests: no server, no timing.)"""
 
 from rest_framework.authtoken.models import Token
 
+from bench.__main__ import SCALES
+from bench.diary_save import DayClient, families
 from bench.page_weight import css_urls, html_assets, is_local, manifest_urls, worker_urls
+from diary.models import DiaryEntry, DoseAdministration, GrowthMeasurement, SteroidDose
 
 PAGE = """<!doctype html><html><head>
 <link rel="stylesheet" href="/static/app.1.css">
@@ -68,3 +72,55 @@ def test_bench_ping_only_when_switched_on(world, client, settings):
     settings.BENCH_BASELINE_VIEW = True
     assert client.get("/bench/ping", **auth).status_code == 204
     assert client.get("/bench/ping").status_code in (401, 403)
+
+
+class DjangoConnection:
+    """The two calls the bench clients make on http.client, answered by Django's test client."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers)
+        content_type = headers.pop("Content-Type", "application/octet-stream")
+        self.answer = self.client.generic(
+            method, path, body or b"", content_type=content_type, headers=headers
+        )
+
+    def getresponse(self):
+        return self
+
+    @property
+    def status(self):
+        return self.answer.status_code
+
+    def read(self):
+        return self.answer.content
+
+
+def test_day_save_sends_whole_days_and_corrections_the_api_accepts(db, client):
+    """Two phones (two and three dose slots a day) through the smoke scale's requests and more:
+    every new day is 201, every correction 200, and every kind of row is stored."""
+    smoke = SCALES["smoke"]
+    rounds = 4 * (smoke["save_warmup"] + smoke["save_requests"])
+    phones = [
+        DayClient("http://127.0.0.1:1", family, seed=i) for i, family in enumerate(families(3))
+    ]
+    kinds = []
+    for phone in (phones[0], phones[2]):
+        phone.connection = DjangoConnection(client)
+        kinds += [phone.save()[0] for _ in range(rounds)]
+        assert phone.failures == []
+    corrections = kinds.count("correction")
+    assert kinds[:6] == ["day"] * 4 + ["correction", "day"] and corrections == 2 * (rounds // 5)
+    assert DiaryEntry.objects.count() == kinds.count("day")
+    assert DiaryEntry.objects.filter(version=2).count() == corrections
+    slots = DoseAdministration.objects.filter(child=phones[2].family["child"])
+    assert set(slots.values_list("slot", flat=True)) == {"morning", "afternoon", "evening"}
+    assert DoseAdministration.objects.count() == 5 * DiaryEntry.objects.count() // 2
+    doses = DoseAdministration.objects.filter(version=2)
+    assert doses.count() == corrections
+    assert {"given", "missed", "different"} <= set(
+        DoseAdministration.objects.values_list("status", flat=True)
+    )
+    assert SteroidDose.objects.exists() and GrowthMeasurement.objects.exists()

@@ -138,10 +138,9 @@ def writable_operations():
                 )
 
 
-# Research exports have their own test below (a researcher, no child row).
-OPERATIONS = sorted(
-    (p, m, c) for p, m, c in writable_operations() if p not in ("/api/auth/token/", "/api/exports/")
-)
+# Research exports and whole days have their own tests below (no single row answered).
+OWN_TESTS = ("/api/auth/token/", "/api/exports/", "/api/days/")
+OPERATIONS = sorted((p, m, c) for p, m, c in writable_operations() if p not in OWN_TESTS)
 
 
 def test_every_writable_operation_has_a_body_here(world):
@@ -149,7 +148,35 @@ def test_every_writable_operation_has_a_body_here(world):
     missing = {c for _p, _m, c in OPERATIONS} - set(valid_bodies(world))
     assert not missing, f"add a valid body for {missing} to valid_bodies()"
     others = {p for p, _m, _c in writable_operations()} - {p for p, _m, _c in OPERATIONS}
-    assert others == {"/api/auth/token/", "/api/exports/"}
+    assert others == set(OWN_TESTS)
+
+
+def test_a_whole_day_ignores_what_the_server_decides_in_every_row(world, api_for):
+    prescribe(world.amy, start=world.amy.today() - timedelta(days=90))
+    bodies, bad = valid_bodies(world), hostile(world)
+
+    def row(component):
+        fields = {k: v for k, v in bodies[component].items() if k not in ("child", "date")}
+        return {**fields, **bad, "version": None, "id": str(uuid.uuid4())}
+
+    day = {
+        **bad,
+        "child": world.amy.pk,
+        "date": world.amy.today().isoformat(),
+        "entry": row("EntryIn"),
+        "doses": [row("DoseIn")],
+        "steroids": [row("SteroidIn")],
+        "growth": row("GrowthIn"),
+    }
+    response = api_for(world.alice).post("/api/days/", day, format="json")
+    assert response.status_code == 201, response.content
+    for model in (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement):
+        stored = model.objects.get()
+        assert_server_decided(stored, world, world.alice)
+        assert stored.child == world.amy and stored.version == 1
+    entry = DiaryEntry.objects.get()
+    assert entry.instrument_key == "ags" and entry.score == 5
+    assert not User.objects.filter(is_staff=True).exists()
 
 
 def test_an_export_request_ignores_who_and_what_the_client_claims(world, api_for):

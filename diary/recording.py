@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from diary import doses, language
-from diary.day import prescriptions_in_force
 from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid, dose_problem
 from diary.models import (
     Child,
@@ -198,8 +197,13 @@ def clean_entry(child: Child, data: dict) -> dict:
     }
 
 
-def clean_dose(child: Child, day, data: dict) -> dict:
-    """A JAK inhibitor dose given in one slot: status and amount, prescription filled in."""
+_UNKNOWN = object()
+
+
+def clean_dose(child: Child, day, data: dict, in_force=_UNKNOWN) -> dict:
+    """A JAK inhibitor dose given in one slot: status and amount, prescription filled in.
+
+    IN_FORCE: the prescription in force on DAY when the caller has it already."""
     errors: dict[str, str] = {}
     drug, slot, status = data.get("drug"), data.get("slot"), data.get("status")
     for name, value, allowed in (
@@ -211,7 +215,9 @@ def clean_dose(child: Child, day, data: dict) -> dict:
             errors[name] = _("Choose one of: %(choices)s.") % {"choices": ", ".join(allowed.values)}
     if errors:
         raise Invalid(errors)
-    prescription = Prescription.objects.filter(child=child).in_force_on(day)
+    if in_force is _UNKNOWN:
+        in_force = Prescription.objects.filter(child=child).in_force_on(day)
+    prescription = in_force
     if prescription is not None and prescription.drug != drug:
         prescription = None
     prescribed = prescription.slot_mg(slot) if prescription and slot else None
@@ -273,8 +279,15 @@ def clean_steroid(data: dict) -> dict:
 # --- Saving: idempotent on the UUID, optimistic on the version ------------------------------
 
 
+def _differs(row: models.Model, name: str, value) -> bool:
+    field = row._meta.get_field(name)
+    if field.is_relation:  # compared by key: no query for the related row
+        return getattr(row, field.attname) != (value.pk if value is not None else None)
+    return getattr(row, name) != value
+
+
 def _same(row: models.Model, values: dict) -> bool:
-    return all(getattr(row, name) == value for name, value in values.items())
+    return not any(_differs(row, name, value) for name, value in values.items())
 
 
 def save(
@@ -331,7 +344,7 @@ def save(
             return Saved(row)
         if row.version != base_version:
             raise Conflict(row)
-        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        changed = [name for name, value in values.items() if _differs(row, name, value)]
         for name in changed:
             setattr(row, name, values[name])
         row.version += 1
@@ -360,11 +373,11 @@ def _natural_key(model, values: dict) -> dict | None:
     return {}
 
 
-def _clean(model, child: Child, day, data: dict) -> dict:
+def _clean(model, child: Child, day, data: dict, in_force=_UNKNOWN) -> dict:
     if model is DiaryEntry:
         return clean_entry(child, data)
     if model is DoseAdministration:
-        return clean_dose(child, day, data)
+        return clean_dose(child, day, data, in_force)
     if model is SteroidDose:
         return clean_steroid(data)
     return clean_growth(data)
@@ -413,6 +426,7 @@ class Part:
 class DaySaved:
     created: bool
     changed: bool
+    rows: dict  # model → the day's rows as stored now, oldest first
 
 
 class DayConflict(Exception):
@@ -458,15 +472,15 @@ def record_day(child: Child, user, day, parts: list[Part]) -> DaySaved:
         raise Invalid({"date": _("Give the date.")})
     if problem := day_problem(child, day):
         raise Invalid({"date": problem})
-    prescribed = {
-        (p.drug, str(slot)) for p in prescriptions_in_force(child, day) for slot, _mg in p.slots
-    }
+    in_force = Prescription.objects.filter(child=child).in_force_on(day)
+    # An interruption or a stop prescribes no slot.
+    prescribed = {(in_force.drug, str(slot)) for slot, _mg in in_force.slots} if in_force else set()
     seen_ids: set = set()
     seen_slots: set = set()
     cleaned = []
     for part in parts:
         try:
-            values = _clean(part.model, child, day, _fields(part.data))
+            values = _clean(part.model, child, day, _fields(part.data), in_force)
         except Invalid as invalid:
             errors.update({f"{part.where}.{k}": v for k, v in invalid.errors.items()})
             continue
@@ -486,34 +500,87 @@ def record_day(child: Child, user, day, parts: list[Part]) -> DaySaved:
     if errors:
         raise Invalid(errors)
 
+    # Another phone may insert a row of this day between the read and the insert: the unique
+    # constraints refuse it, the whole day is rolled back, and a second pass sees that row.
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _save_day(child, user, day, cleaned)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+DAY_MODELS = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement)
+
+
+def _save_day(child: Child, user, day, cleaned: list[tuple[Part, dict]]) -> DaySaved:
+    """Save the validated parts of DAY against its stored rows, read once and locked."""
+    ids = {model: [p.row_id for p, _v in cleaned if p.model is model] for model in DAY_MODELS}
+    stored: dict = {}
+    for model in DAY_MODELS:
+        rows = model.objects.filter(models.Q(child=child, date=day) | models.Q(pk__in=ids[model]))
+        # "self": the nullable reporter joined beside cannot be locked (PostgreSQL).
+        stored[model] = list(
+            rows.select_related("reported_by").select_for_update(of=("self",)).order_by("created")
+        )
+    errors: dict[str, str] = {}
     conflicts: list[tuple[str, models.Model]] = []
     created = changed = False
-    with transaction.atomic():
-        for part, values in cleaned:
-            try:
-                saved = save(
-                    part.model,
-                    child=child,
-                    user=user,
-                    row_id=part.row_id,
-                    day=day,
-                    values=values,
-                    natural_key=_natural_key(part.model, values),
-                    base_version=part.version,
-                )
-            except Conflict as conflict:
-                conflicts.append((part.where, conflict.current))
-                continue
-            except Invalid as invalid:
-                errors.update({f"{part.where}.{k}": v for k, v in invalid.errors.items()})
-                continue
-            created |= saved.created
-            changed |= saved.changed
-        if errors or conflicts:
-            # Rolls back every part already saved: the day stays exactly as it was.
-            transaction.set_rollback(True)
+    for part, values in cleaned:
+        rows = stored[part.model]
+        by_id = next((r for r in rows if r.pk == part.row_id), None)
+        key = _natural_key(part.model, values)
+        same_key = [
+            r
+            for r in rows
+            if key is not None
+            and r.date == day
+            and r.child_id == child.pk
+            and r.pk != part.row_id
+            and all(getattr(r, k) == v for k, v in key.items())
+        ]
+        if by_id is not None and by_id.child_id != child.pk:
+            errors[f"{part.where}.id"] = _("This id belongs to another record.")
+        elif part.version is None:
+            current = by_id or (same_key[0] if same_key else None)
+            if current is None:
+                row = part.model(id=part.row_id, child=child, date=day, reported_by=user, **values)
+                row.save(force_insert=True)
+                rows.append(row)
+                created = changed = True
+            elif current.date != day or not _same(current, values):
+                # A replay is the same row sent again; other content needs its version.
+                conflicts.append((part.where, current))
+        elif by_id is None:
+            errors[f"{part.where}.id"] = _("There is no such record to change.")
+        elif by_id.date != day:
+            errors[f"{part.where}.id"] = _("This record belongs to another day.")
+        elif not _same(by_id, values):
+            if by_id.version != part.version:
+                conflicts.append((part.where, by_id))
+            elif same_key:
+                conflicts.append((part.where, same_key[0]))  # moved onto a slot already recorded
+            else:
+                fields = [name for name, value in values.items() if _differs(by_id, name, value)]
+                for name in fields:
+                    setattr(by_id, name, values[name])
+                by_id.version += 1
+                by_id.reported_by = user
+                # Only what changed: two caregivers editing different things do not overwrite
+                # each other.
+                by_id.save(update_fields=[*fields, "version", "reported_by", "updated"])
+                changed = True
+    if errors or conflicts:
+        # Rolls back every part already saved: the day stays exactly as it was.
+        transaction.set_rollback(True)
     if errors:
         raise Invalid(errors)
     if conflicts:
         raise DayConflict(conflicts)
-    return DaySaved(created=created, changed=changed)
+    return DaySaved(
+        created=created,
+        changed=changed,
+        rows={model: [r for r in stored[model] if r.date == day] for model in DAY_MODELS},
+    )

@@ -266,15 +266,27 @@ class DayConflictOut(serializers.Serializer):
     day = DayOut(help_text="The day as stored now: nothing of the request was saved.")
 
 
-def stored_day(child: Child, day) -> dict:
-    """The day as it is stored, in the shape of DayOut."""
+def stored_day(child: Child, day, rows: dict | None = None) -> dict:
+    """The day as it is stored (ROWS: the day's rows by model, when known), as DayOut."""
+    if rows is None:
+        rows = {
+            model: model.objects.filter(child=child, date=day)
+            .select_related("reported_by")
+            .order_by("created")
+            for model in recording.DAY_MODELS
+        }
+
+    def out(model):
+        return [_row_out(row) for row in rows[model]]
+
+    entry, growth = out(DiaryEntry), out(GrowthMeasurement)
     return {
         "child": child.pk,
-        "date": day,
-        "entry": DiaryEntry.objects.filter(child=child, date=day).first(),
-        "doses": DoseAdministration.objects.filter(child=child, date=day).order_by("created"),
-        "steroids": SteroidDose.objects.filter(child=child, date=day).order_by("created"),
-        "growth": GrowthMeasurement.objects.filter(child=child, date=day).first(),
+        "date": day.isoformat(),
+        "entry": entry[0] if entry else None,
+        "doses": out(DoseAdministration),
+        "steroids": out(SteroidDose),
+        "growth": growth[0] if growth else None,
     }
 
 
@@ -352,7 +364,7 @@ class DayView(APIView):
                 "conflicts": [
                     {"part": where, "current": _row_out(row)} for where, row in conflict.conflicts
                 ],
-                "day": DayOut(stored_day(child, data["date"])).data,
+                "day": stored_day(child, data["date"]),
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
         except DatabaseError:
@@ -363,14 +375,18 @@ class DayView(APIView):
                 headers={"Retry-After": "30"},
             )
         code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
-        return Response(DayOut(stored_day(child, data["date"])).data, status=code)
+        return Response(stored_day(child, data["date"], saved.rows), status=code)
+
+
+# One bound serializer per model, reused: building a ModelSerializer's fields costs more than
+# writing a row with them, and a day answers with several rows on every save.
+_OUT = {
+    DiaryEntry: EntryOut(),
+    DoseAdministration: DoseOut(),
+    SteroidDose: SteroidOut(),
+    GrowthMeasurement: GrowthOut(),
+}
 
 
 def _row_out(row) -> dict:
-    serializer = {
-        DiaryEntry: EntryOut,
-        DoseAdministration: DoseOut,
-        SteroidDose: SteroidOut,
-        GrowthMeasurement: GrowthOut,
-    }[type(row)]
-    return serializer(row).data
+    return _OUT[type(row)].to_representation(row)

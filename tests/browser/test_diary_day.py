@@ -54,6 +54,19 @@ def go_offline_ready(page, live_server, world):
     )
 
 
+def saved_offline(page, live_server, world, days_ago: int, answers: dict):
+    """Signed in, the diary kept on the phone, then offline: that day answered and saved."""
+    sign_in(page, live_server.url, "alice", PASSWORD)
+    go_offline_ready(page, live_server, world)
+    page.context.set_offline(True)
+    day = world.amy.today() - timedelta(days=days_ago)
+    page.goto(url(live_server, world, day))
+    answer(page, answers)
+    save(page)
+    page.get_by_text("Saved on this phone").wait_for()
+    return day
+
+
 def back_online(page):
     page.context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
@@ -105,14 +118,7 @@ def test_offline_another_day_is_that_day_never_todays_copy(treated, phone, live_
 
 def test_a_correction_made_offline_after_a_reload_is_what_arrives(treated, phone, live_server):
     world = treated
-    sign_in(phone, live_server.url, "alice", PASSWORD)
-    go_offline_ready(phone, live_server, world)
-    phone.context.set_offline(True)
-    day = world.amy.today() - timedelta(days=3)
-    phone.goto(url(live_server, world, day))
-    answer(phone, ONES)
-    save(phone)
-    phone.get_by_text("Saved on this phone").wait_for()
+    day = saved_offline(phone, live_server, world, 3, ONES)
     phone.reload()
     # The phone shows what it keeps for this day, not an empty or another day's page.
     phone.get_by_text("Not sent yet").wait_for()
@@ -310,14 +316,7 @@ def test_an_odd_queue_from_another_tab_does_not_break_the_page(treated, phone, l
 
 def test_a_day_kept_while_signed_out_is_sent_after_signing_in_again(treated, phone, live_server):
     world = treated
-    sign_in(phone, live_server.url, "alice", PASSWORD)
-    go_offline_ready(phone, live_server, world)
-    phone.context.set_offline(True)
-    day = world.amy.today() - timedelta(days=2)
-    phone.goto(url(live_server, world, day))
-    answer(phone, AGS_ANSWERS)
-    save(phone)
-    phone.get_by_text("Saved on this phone").wait_for()
+    day = saved_offline(phone, live_server, world, 2, AGS_ANSWERS)
     # The session ends while the phone is offline (cookies gone, as after a long night).
     phone.context.clear_cookies()
     phone.context.set_offline(False)

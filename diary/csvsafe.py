@@ -9,7 +9,7 @@ touched: the writers pass them as numbers, or name the columns that hold text.
 
 import re
 
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, TextField, Value, When
 from django.db.models.functions import Concat
 
 BOM = "\ufeff"  # UTF-8 byte-order mark: spreadsheets then read accents and µ correctly
@@ -42,6 +42,10 @@ def row(values) -> list:
 def neutralised(field: str) -> Case:
     """The text column FIELD neutralised by the database, for rows it formats itself."""
     return Case(
-        When(**{f"{field}__regex": _PATTERN}, then=Concat(Value("'"), F(field))),
+        When(
+            **{f"{field}__regex": _PATTERN},
+            then=Concat(Value("'"), F(field), output_field=TextField()),
+        ),
         default=F(field),
+        output_field=TextField(),
     )

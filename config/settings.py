@@ -245,8 +245,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # JSON only: the phone app and scripts send JSON; forms are for the pages.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only: the phone app and scripts send JSON; forms are for the pages. Bounded in size
+    # and nesting: a hostile body is a 400.
+    "DEFAULT_PARSER_CLASSES": ["diary.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "diary.api.parsers.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictLimitOffsetPagination",

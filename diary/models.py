@@ -43,8 +43,13 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Only if the day's entry is still missing. Leave empty for no reminder."),
     )
+    # Urgent: changed only here, on the signed-in user's own preferences page; the unsubscribe
+    # links of emails never turn it off.
     clinical_emails = models.BooleanField(
-        _("email me results beyond guideline thresholds and a weekly digest"), default=True
+        _("email me at once when a result is beyond a guideline threshold"), default=True
+    )
+    digest_emails = models.BooleanField(
+        _("email me a weekly digest of overdue tests and results to review"), default=True
     )
     email_bounced_at = models.DateTimeField(null=True, blank=True)
 

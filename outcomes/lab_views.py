@@ -160,7 +160,7 @@ def flag_acknowledge(request, pk: int):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["test_reminders", "diary_reminder_time", "clinical_emails"]
+        fields = ["test_reminders", "diary_reminder_time", "clinical_emails", "digest_emails"]
         widgets = {"diary_reminder_time": forms.TimeInput(attrs={"type": "time"})}
 
 
@@ -186,15 +186,12 @@ def unsubscribe(request, token: str):
     except (signing.BadSignature, User.DoesNotExist, KeyError):
         return render(request, "outcomes/unsubscribe.html", {"problem": True}, status=404)
     if request.method == "POST":
-        if data["w"] == "diary":
-            user.diary_reminder_time = None
-            user.save(update_fields=["diary_reminder_time"])
-        elif data["w"] == "tests":
-            user.test_reminders = False
-            user.save(update_fields=["test_reminders"])
-        elif data["w"] == "alerts":
-            user.clinical_emails = False
-            user.save(update_fields=["clinical_emails"])
+        # Never urgent alerts: only the signed-in user changes those, on the preferences page.
+        changes = reminders.UNSUBSCRIBE.get(data["w"], {})
+        for name, value in changes.items():
+            setattr(user, name, value)
+        if changes:
+            user.save(update_fields=list(changes))
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse(status=200)
         return render(request, "outcomes/unsubscribe.html", {"done": True, "what": data["w"]})

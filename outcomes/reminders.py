@@ -310,7 +310,7 @@ def weekly_digest(now: datetime | None = None) -> int:
             role__in=CLINICAL_ROLES,
             user__is_active=True,
             user__email_bounced_at__isnull=True,
-            user__clinical_emails=True,
+            user__digest_emails=True,
         )
         .exclude(user__email="")
         .values_list("user_id", "site_id")
@@ -435,6 +435,17 @@ def _failed(reminder: Reminder, error: str) -> None:
             logger.warning("could not tell the site administrator about a bounce")
 
 
+# What an unsubscribe link turns off: reminders and digests only. Urgent alerts carry no such
+# link (anyone who sees a forwarded email could stop them); "alerts", in links sent before they
+# were told apart, stops the digest alone.
+UNSUBSCRIBE = {
+    "diary": {"diary_reminder_time": None},
+    "tests": {"test_reminders": False},
+    "digest": {"digest_emails": False},
+    "alerts": {"digest_emails": False},
+}
+
+
 def unsubscribe_token(user: User, what: str) -> str:
     return signing.dumps({"u": user.pk, "w": what}, salt=SALT)
 
@@ -448,14 +459,18 @@ def deliver(reminder: Reminder) -> None:
     child = reminder.child
     what = {
         ReminderKind.DIARY: "diary",
-        ReminderKind.THRESHOLD: "alerts",
-        ReminderKind.DIGEST: "alerts",
+        ReminderKind.THRESHOLD: None,  # urgent: changed on the preferences page, signed in
+        ReminderKind.DIGEST: "digest",
     }.get(reminder.kind, "tests")
-    unsubscribe = unsubscribe_url(person, what)
-    headers = {
-        "List-Unsubscribe": f"<{unsubscribe}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    unsubscribe = unsubscribe_url(person, what) if what else ""
+    headers = (
+        {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        if unsubscribe
+        else {}
+    )
     link = settings.SITE_URL + (
         reverse("day", args=[child.pk])
         if reminder.kind == ReminderKind.DIARY
@@ -469,6 +484,7 @@ def deliver(reminder: Reminder) -> None:
         "person": person,
         "link": link,
         "unsubscribe": unsubscribe,
+        "preferences": settings.SITE_URL + reverse("reminder_preferences"),
         "panel": reminder.test,
     }
     template = {

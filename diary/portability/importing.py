@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
-from diary import recording
+from diary import csvsafe, recording
 from diary.access import log_access
 from diary.doses import dose_problem
 from diary.models import (
@@ -279,6 +279,8 @@ def _records(table: Table, data: bytes, problems: list[Problem]) -> Iterator[tup
 def parse_cell(column: Column, text: str):
     """The typed value of TEXT in COLUMN (None when empty), or _Bad."""
     text = text.strip()
+    if column.type == Type.TEXT:
+        text = csvsafe.restore(text)  # the apostrophe the export put before a formula
     if text == "":
         if column.use == Use.REQUIRED:
             raise _Bad({column.name: _("This column is required.")})
@@ -656,7 +658,7 @@ def validate(source: Source, site, user) -> tuple[list[Row], list[Problem], int]
         seen: dict[tuple, int] = {}
         for number, cells in _records(table, files[table.filename], problems):
             read += 1
-            ref = cells.get("child_ref", "").strip()
+            ref = csvsafe.restore(cells.get("child_ref", "").strip())
             if table is not t.CHILDREN and (ref in refused or (unread and ref not in children)):
                 continue
             try:

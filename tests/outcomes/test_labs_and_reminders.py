@@ -320,7 +320,7 @@ def test_weekly_digest_goes_once_to_each_clinician_with_results_to_review(
     # South's clinician has nothing to review; north's administrator turned the emails off.
     sue = make_user("sue")
     SiteMembership.objects.create(user=sue, site=world.south, role=Role.CLINICIAN)
-    world.sam.clinical_emails = False
+    world.sam.clinical_emails = world.sam.digest_emails = False
     world.sam.save()
     with django_capture_on_commit_callbacks(execute=False):
         record_lab(world.amy, world.carol, "hb", world.amy.today(), Decimal("7.5"), "g/dL")

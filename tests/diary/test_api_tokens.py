@@ -215,8 +215,6 @@ def test_each_sign_in_is_a_new_device_and_the_name_is_optional(world, client):
     ).json()["token"]
     assert first != second and works(client, first) and works(client, second)
     assert sorted(ApiToken.objects.values_list("device", flat=True)) == ["", "tablet"]
-    too_long = client.post(
-        TOKEN, {"username": "alice", "password": PASSWORD, "device": "x" * 101}
-    )
+    too_long = client.post(TOKEN, {"username": "alice", "password": PASSWORD, "device": "x" * 101})
     assert too_long.status_code == 400 and "device" in too_long.json()
     assert ApiToken.objects.count() == 2

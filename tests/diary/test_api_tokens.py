@@ -15,6 +15,7 @@ from diary.models import ApiToken, Role, SiteMembership
 from diary.tokens import issue_token
 from diary.twofactor import next_code
 from tests.conftest import PASSWORD, login, totp_device
+from tests.diary.test_translations import leftovers, visible_text
 
 TOKEN = "/api/auth/token/"
 LOGOUT = "/api/auth/token/logout/"
@@ -218,3 +219,14 @@ def test_each_sign_in_is_a_new_device_and_the_name_is_optional(world, client):
     too_long = client.post(TOKEN, {"username": "alice", "password": PASSWORD, "device": "x" * 101})
     assert too_long.status_code == 400 and "device" in too_long.json()
     assert ApiToken.objects.count() == 2
+
+
+def test_the_devices_section_is_in_french(world, client):
+    world.alice.language = "fr"
+    world.alice.save(update_fields=["language"])
+    issue_token(world.alice, "")
+    login(client, world.alice)
+    page = client.get(reverse("account_security")).content.decode()
+    text = visible_text(page)
+    assert "Appareils connectés à l’API" in text and "Appareil sans nom" in text
+    assert leftovers(text) == []

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -48,8 +49,11 @@ def idle_limit() -> timedelta:
 
 
 def devices(user):
-    """USER's tokens still in force, newest first (expired ones are not listed)."""
-    return ApiToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by("-created")
+    """USER's tokens still in force, newest first: neither expired nor, for staff, idle."""
+    now = timezone.now()
+    active = Q(staff=False) | Q(last_used__gte=now - idle_limit())
+    active |= Q(last_used__isnull=True, created__gte=now - idle_limit())
+    return ApiToken.objects.filter(active, user=user, expiry__gt=now).order_by("-created")
 
 
 class DeviceTokenAuthentication(TokenAuthentication):

@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 from knox.crypto import hash_token
 
 from diary.models import ApiToken, Role, SiteMembership
-from diary.tokens import issue_token
+from diary.tokens import devices, issue_token
 from diary.twofactor import next_code
 from tests.conftest import PASSWORD, login, totp_device
 from tests.diary.test_translations import leftovers, visible_text
@@ -230,3 +230,28 @@ def test_the_devices_section_is_in_french(world, client):
     text = visible_text(page)
     assert "Appareils connectés à l’API" in text and "Appareil sans nom" in text
     assert leftovers(text) == []
+
+
+def test_expired_and_idle_tokens_are_not_listed(world, client, settings):
+    settings.STAFF_IDLE_MINUTES = 30
+    issue_token(world.carol, "ward computer")
+    issue_token(world.alice, "phone")
+    with later(minutes=31):
+        assert [t.device for t in devices(world.carol)] == []
+        assert [t.device for t in devices(world.alice)] == ["phone"]
+    with later(days=31):
+        assert [t.device for t in devices(world.alice)] == []
+
+
+def test_a_superuser_sees_and_revokes_tokens_in_the_admin(world, client):
+    from diary.models import User
+
+    row, token = issue_token(world.alice, "Alice's phone")
+    admin = User.objects.create_superuser("root", "root@example.org", PASSWORD)
+    login(client, admin)
+    listing = client.get(reverse("admin:diary_apitoken_changelist")).content.decode()
+    assert "Alice&#x27;s phone" in listing and token not in listing
+    delete = reverse("admin:diary_apitoken_delete", args=[row.digest])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    client.logout()
+    assert not works(client, token)

@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -241,7 +241,7 @@ EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 100_000, minimum=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "diary.tokens.DeviceTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -294,6 +294,18 @@ PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 
 STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30, minimum=1)
 CAREGIVER_SESSION_DAYS = env_int("CAREGIVER_SESSION_DAYS", 30, minimum=1)
 SESSION_COOKIE_AGE = CAREGIVER_SESSION_DAYS * 24 * 3600
+# API tokens (README "API"): one per device, stored as a digest. Staff tokens last
+# API_TOKEN_TTL_STAFF_HOURS and end after STAFF_IDLE_MINUTES without a request, as sessions do;
+# caregivers' (a phone) last API_TOKEN_TTL_CAREGIVER_DAYS.
+API_TOKEN_TTL_STAFF_HOURS = env_int("API_TOKEN_TTL_STAFF_HOURS", 8, minimum=1)
+API_TOKEN_TTL_CAREGIVER_DAYS = env_int("API_TOKEN_TTL_CAREGIVER_DAYS", 30, minimum=1)
+KNOX_TOKEN_MODEL = "diary.ApiToken"  # noqa: S105 - a model name
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_STAFF_HOURS),  # only if no role-based expiry
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "AGS diary")
 BACKUP_CODES = 10
 

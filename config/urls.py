@@ -10,7 +10,7 @@ from config.api import NotFoundView
 from config.views import bench_ping, healthz
 from diary import access_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
-from diary.api.token import TokenView
+from diary.api.token import TokenLogoutView, TokenView
 from diary.api.views import DayView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
@@ -101,6 +101,16 @@ urlpatterns = [
         name="backup_codes_renew",
     ),
     path("account/security/off/", signin_views.two_factor_disable, name="two_factor_disable"),
+    path(
+        "account/security/devices/<str:digest>/revoke/",
+        signin_views.device_revoke,
+        name="device_revoke",
+    ),
+    path(
+        "account/security/devices/revoke-all/",
+        signin_views.devices_revoke_all,
+        name="devices_revoke_all",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
@@ -108,6 +118,7 @@ urlpatterns = [
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("api/auth/token/", TokenView.as_view(), name="api_token"),
+    path("api/auth/token/logout/", TokenLogoutView.as_view(), name="api_token_logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's page keeps a <style> block and data: icons; its script is a separate file.
     path(

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
 from diary import instruments
@@ -119,6 +120,19 @@ class SiteMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.site} ({self.get_role_display()})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token for one device: knox keeps only its digest (SHA-512), never the token.
+    Expiry by role at issue (diary.tokens); staff tokens also end after STAFF_IDLE_MINUTES
+    without a request."""
+
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    staff = models.BooleanField(default=False)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
 
 
 class Diagnosis(models.TextChoices):

@@ -12,7 +12,7 @@ def keep_choice(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("diary", "0006_diaryentry_seizure_details"),
+        ("diary", "0007_api_tokens"),
     ]
 
     operations = [

@@ -2,7 +2,7 @@
 phases. Reads the diary's models; the clinical rules stay in guideline.py and phases.py."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,9 +21,23 @@ def weights(child: Child) -> list[tuple[date, Decimal]]:
     )
 
 
+def recency() -> dict[str, int]:
+    """How recent (days) a weight, a height and an eGFR must be for the guideline's checks
+    (settings GUIDELINE_*_MAX_AGE_DAYS; README "Missing or old inputs")."""
+    return {
+        "weight_kg": settings.GUIDELINE_WEIGHT_MAX_AGE_DAYS,
+        "height_cm": settings.GUIDELINE_HEIGHT_MAX_AGE_DAYS,
+        "egfr": settings.GUIDELINE_EGFR_MAX_AGE_DAYS,
+    }
+
+
 def height_on_or_before(child: Child, day: date) -> Decimal | None:
+    """The height on DAY or most recently before it, if no older than the height recency."""
+    oldest = day - timedelta(days=settings.GUIDELINE_HEIGHT_MAX_AGE_DAYS)
     return (
-        GrowthMeasurement.objects.filter(child=child, date__lte=day, height_cm__isnull=False)
+        GrowthMeasurement.objects.filter(
+            child=child, date__lte=day, date__gte=oldest, height_cm__isnull=False
+        )
         .order_by("-date")
         .values_list("height_cm", flat=True)
         .first()
@@ -31,17 +45,31 @@ def height_on_or_before(child: Child, day: date) -> Decimal | None:
 
 
 def latest_egfr(child: Child, day: date) -> LabResult | None:
+    """The latest eGFR sampled on or before DAY, if no older than the eGFR recency."""
+    oldest = day - timedelta(days=settings.GUIDELINE_EGFR_MAX_AGE_DAYS)
     return (
         LabResult.objects.filter(
-            child=child, analyte=Analyte.CREATININE, sample_date__lte=day, egfr__isnull=False
+            child=child,
+            analyte=Analyte.CREATININE,
+            sample_date__lte=day,
+            sample_date__gte=oldest,
+            egfr__isnull=False,
         )
         .order_by("-sample_date", "-pk")
         .first()
     )
 
 
+def recent_weight(day: date, known: list[tuple[date, Decimal]]) -> Decimal | None:
+    """The weight on DAY or most recently before it, else the nearest after it, within the
+    weight recency either side (an older weight does not check a dose)."""
+    limit = timedelta(days=settings.GUIDELINE_WEIGHT_MAX_AGE_DAYS)
+    return guideline.weight_on(day, [(d, w) for d, w in known if abs(d - day) <= limit])
+
+
 def set_egfr(result: LabResult) -> None:
-    """Fill RESULT's eGFR from its creatinine and the height on or nearest before the sample."""
+    """Fill RESULT's eGFR from its creatinine and the height on or nearest before the sample
+    (no older than the height recency)."""
     height = height_on_or_before(result.child, result.sample_date)
     if result.analyte != Analyte.CREATININE or height is None:
         result.egfr = result.egfr_constant = result.egfr_height_cm = None
@@ -71,7 +99,7 @@ class ChildInputs:
 def inputs_for(child: Child, day: date) -> ChildInputs:
     return ChildInputs(
         day=day,
-        weight_kg=guideline.weight_on(day, weights(child)),
+        weight_kg=recent_weight(day, weights(child)),
         age_years=child.age_in_years(day),
         egfr=latest_egfr(child, day),
     )
@@ -97,6 +125,15 @@ def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guidel
         inputs.weight_kg,
         inputs.age_years,
         inputs.egfr_value,
+        recency(),
+    )
+
+
+def missing_for(drug: str, indication: str, inputs: ChildInputs) -> list[guideline.Caution]:
+    """The checks of a DRUG prescription on INPUTS' day that a missing or old input leaves
+    undone (shown beside the form before anything is saved)."""
+    return guideline.missing_inputs(
+        drug, indication, inputs.weight_kg, inputs.egfr_value, recency()
     )
 
 

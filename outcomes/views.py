@@ -87,7 +87,7 @@ def prescription_create(request, pk: int):
         cautions = treatment.cautions_for(
             prescription, treatment.inputs_for(child, prescription.start_date)
         )
-        if cautions and not form.cleaned_data["override_reason"].strip():
+        if any(c.blocking for c in cautions) and not form.cleaned_data["override_reason"].strip():
             form.add_error(
                 "override_reason",
                 _("This prescription raises the warnings above: give the reason to save it."),
@@ -96,6 +96,9 @@ def prescription_create(request, pk: int):
             prescription.created_by = request.user
             prescription.save()
             messages.success(request, _("Prescription saved."))
+            for caution in cautions:
+                if not caution.blocking:
+                    messages.warning(request, f"{caution.message} ({caution.source})")
             return redirect("treatment", pk=child.pk)
     drug = form["drug"].value() or Drug.BARICITINIB
     indication = form["indication"].value() or Indication.INTERFERONOPATHY
@@ -105,13 +108,15 @@ def prescription_create(request, pk: int):
         day = child.today()
     inputs = treatment.inputs_for(child, min(day, child.today()))
     guidance, why_not = treatment.guidance_for(drug, indication, inputs)
+    missing = treatment.missing_for(drug, indication, inputs)
     return render(
         request,
         "outcomes/prescription_form.html",
         {
             "child": child,
             "form": form,
-            "cautions": cautions,
+            "cautions": [c for c in cautions if c.blocking],
+            "missing": missing,
             "guidance": guidance,
             "why_not": why_not,
             "inputs": inputs,

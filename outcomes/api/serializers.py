@@ -1,4 +1,5 @@
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from diary.api.fields import StrictModelSerializer
@@ -8,13 +9,21 @@ from outcomes import treatment
 
 class CautionOut(serializers.Serializer):
     message = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField(help_text="The guideline section (or other source) it names")
+    kind = serializers.ChoiceField(
+        ["dose", "missing"],
+        help_text="dose: a limit is (or may be) crossed, a reason is needed to save; missing: "
+        "an input is absent or too old, so that check could not be made",
+    )
+    input = serializers.CharField(required=False, help_text="The missing input")
+    decision = serializers.CharField()
 
 
 class PrescriptionSerializer(StrictModelSerializer):
     total_mg = serializers.DecimalField(max_digits=7, decimal_places=2, read_only=True)
     mg_per_kg = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
+    missing = serializers.SerializerMethodField()
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -36,6 +45,7 @@ class PrescriptionSerializer(StrictModelSerializer):
             "note",
             "override_reason",
             "warnings",
+            "missing",
             "created_by",
             "created",
         ]
@@ -47,12 +57,22 @@ class PrescriptionSerializer(StrictModelSerializer):
         per_kg = treatment.guideline.mg_per_kg(prescription.total_mg, inputs.weight_kg)
         return float(per_kg) if per_kg is not None else None
 
+    def _cautions(self, prescription):
+        cache = self.context.setdefault("cautions", {})
+        if prescription.pk not in cache:
+            inputs = treatment.inputs_for(prescription.child, prescription.start_date)
+            cache[prescription.pk] = treatment.cautions_for(prescription, inputs)
+        return cache[prescription.pk]
+
+    @extend_schema_field(CautionOut(many=True))
     def get_warnings(self, prescription) -> list[dict]:
-        inputs = treatment.inputs_for(prescription.child, prescription.start_date)
-        return [
-            {"message": c.message, "source": c.source}
-            for c in treatment.cautions_for(prescription, inputs)
-        ]
+        """Every caution, missing inputs included."""
+        return [c.as_dict() for c in self._cautions(prescription)]
+
+    @extend_schema_field(CautionOut(many=True))
+    def get_missing(self, prescription) -> list[dict]:
+        """The checks a missing or too old weight or eGFR left undone."""
+        return [c.as_dict() for c in self._cautions(prescription) if c.kind == "missing"]
 
     def validate(self, attrs):
         current = (
@@ -71,10 +91,11 @@ class PrescriptionSerializer(StrictModelSerializer):
         cautions = treatment.cautions_for(
             prescription, treatment.inputs_for(prescription.child, prescription.start_date)
         )
-        if cautions and not (attrs.get("override_reason") or "").strip():
+        blocking = [c for c in cautions if c.blocking]
+        if blocking and not (attrs.get("override_reason") or "").strip():
             why = _("This prescription raises guideline warnings: give the reason to save it.")
             raise serializers.ValidationError(
-                {"override_reason": [why] + [f"{c.message} ({c.source})" for c in cautions]}
+                {"override_reason": [why] + [f"{c.message} ({c.source})" for c in blocking]}
             )
         return attrs
 
@@ -86,12 +107,26 @@ class RegimenOut(serializers.Serializer):
     total = serializers.FloatField()
 
 
-class DoseGuidanceOut(serializers.Serializer):
+class AlternativeOut(serializers.Serializer):
+    when = serializers.CharField(help_text="The band the missing weight or eGFR could be in")
     initial = RegimenOut()
     escalation = RegimenOut(allow_null=True)
     maximum_total = serializers.FloatField()
     source = serializers.CharField()
+
+
+class DoseGuidanceOut(serializers.Serializer):
+    initial = RegimenOut(allow_null=True, help_text="null when a weight or eGFR is missing")
+    escalation = RegimenOut(allow_null=True)
+    maximum_total = serializers.FloatField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
     notes = serializers.ListField(child=serializers.CharField())
+    alternatives = AlternativeOut(
+        many=True, help_text="With a missing input: the guidance for each band it could be in"
+    )
+    missing = CautionOut(many=True)
+    inputs = serializers.DictField(help_text="The weight, age and eGFR used, and their dates")
+    decision = serializers.CharField()
 
 
 class PhaseOut(serializers.Serializer):

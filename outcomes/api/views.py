@@ -64,6 +64,11 @@ class PrescriptionViewSet(NoDeleteViewSet):
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
 
+    def update(self, request, *args, **kwargs):
+        # Permission before validation: a caregiver learns nothing of the guideline's checks.
+        self._check_managed(self.get_object().child)
+        return super().update(request, *args, **kwargs)
+
     def perform_update(self, serializer):
         self._check_managed(serializer.instance.child)
         if "child" in serializer.validated_data and (
@@ -134,6 +139,13 @@ class GuidelineDoseView(APIView):
         parameters=[
             OpenApiParameter("drug", str, required=True, enum=list(guideline.DRUGS)),
             OpenApiParameter("indication", str, required=True, enum=list(guideline.INDICATIONS)),
+            OpenApiParameter(
+                "child",
+                int,
+                description="Read the weight, age and eGFR from this child's record (each no "
+                "older than the guideline recency settings); a parameter given overrides it",
+            ),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="With child: default today"),
             OpenApiParameter("weight_kg", float),
             OpenApiParameter("egfr", float, description="mL/min/1.73m²"),
             OpenApiParameter("age_years", float),
@@ -141,30 +153,93 @@ class GuidelineDoseView(APIView):
         responses=DoseGuidanceOut,
     )
     def get(self, request):
-        """The guideline's initial and escalation regimens (mg per slot) for one child."""
+        """The guideline's initial and escalation regimens (mg per slot) for one child, its
+        renal and age notes, and `missing`: each check a missing or too old weight or eGFR
+        leaves undone (then `alternatives` gives the guidance for each band it could be in)."""
         params = request.query_params
         for required in ("drug", "indication"):
             if not params.get(required):
                 raise ValidationError({required: [_("This parameter is required.")]})
+        values = {name: params.get(name) for name in ("weight_kg", "age_years", "egfr")}
+        used: dict = {}
+        recency = None
+        if params.get("child"):
+            raw = params["child"]
+            child = (
+                Child.objects.visible_to(request.user).filter(pk=raw).first()
+                if str(raw).isdigit()
+                else None
+            )
+            if child is None:
+                raise NotFound(_("No such child."))
+            day = _cutoff_param(request, "date") or child.today()
+            inputs = treatment.inputs_for(child, day)
+            record = {
+                "weight_kg": inputs.weight_kg,
+                "age_years": inputs.age_years,
+                "egfr": inputs.egfr_value,
+            }
+            values = {k: v if v not in (None, "") else record[k] for k, v in values.items()}
+            recency = treatment.recency()
+            used = {
+                "date": day,
+                "egfr_date": inputs.egfr.sample_date if inputs.egfr else None,
+            }
         try:
-            result = guideline.dose_guidance(
+            alternatives = guideline.dose_alternatives(
                 params["drug"],
                 params["indication"],
-                params.get("weight_kg"),
-                params.get("age_years"),
-                params.get("egfr"),
+                values["weight_kg"],
+                values["age_years"],
+                values["egfr"],
+            )
+            notes = guideline.guidance_notes(
+                params["drug"], values["weight_kg"], values["age_years"], values["egfr"]
             )
         except guideline.GuidelineInputError as error:
             raise ValidationError({error.parameter: [error.message]}) from None
+        missing = guideline.missing_inputs(
+            params["drug"], params["indication"], values["weight_kg"], values["egfr"], recency
+        )
+        single = alternatives[0][1] if len(alternatives) == 1 else None
         return Response(
             {
-                "initial": result.initial.as_dict(),
-                "escalation": result.escalation.as_dict() if result.escalation else None,
-                "maximum_total": float(result.maximum_total),
-                "source": result.source,
-                "notes": list(result.notes),
+                "initial": single.initial.as_dict() if single else None,
+                "escalation": single.escalation.as_dict() if single and single.escalation else None,
+                "maximum_total": float(single.maximum_total) if single else None,
+                "source": single.source if single else None,
+                "notes": list(single.notes)
+                if single
+                else [f"{c.message} ({c.source})" for c in notes],
+                "alternatives": [
+                    {
+                        "when": label,
+                        "initial": g.initial.as_dict(),
+                        "escalation": g.escalation.as_dict() if g.escalation else None,
+                        "maximum_total": float(g.maximum_total),
+                        "source": g.source,
+                    }
+                    for label, g in alternatives
+                    if single is None
+                ],
+                "missing": [c.as_dict() for c in missing],
+                "inputs": {
+                    **{k: (float(v) if v not in (None, "") else None) for k, v in values.items()},
+                    **used,
+                },
+                "decision": guideline.team_decides(),
             }
         )
+
+
+def _cutoff_param(request, name: str) -> date | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: [_("Use a date as YYYY-MM-DD.")]}) from None
 
 
 def _research_cohort(request, user, cutoff: date | None):

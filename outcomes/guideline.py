@@ -44,14 +44,14 @@ class Regimen:
 
     def as_dict(self) -> dict:
         return {
-            "morning": _number(self.morning),
-            "afternoon": _number(self.afternoon),
-            "evening": _number(self.evening),
-            "total": _number(self.total),
+            "morning": number(self.morning),
+            "afternoon": number(self.afternoon),
+            "evening": number(self.evening),
+            "total": number(self.total),
         }
 
 
-def _number(value: Decimal) -> int | float:
+def number(value: Decimal) -> int | float:
     return int(value) if value == int(value) else float(value)
 
 
@@ -331,6 +331,15 @@ def dose_alternatives(
     return out
 
 
+def high_dose_from(weight_kg=None, egfr=None) -> Decimal:
+    """The lowest baricitinib mg/day that is a high dose for this child: the escalation
+    table's dose for the weight and eGFR (§6.3, appendix 2; "high dose … as per the dose
+    escalation section", §6.7, §6.8). A missing input takes the band with the lowest, so that
+    BK/JC monitoring is never missed for want of a weight or an eGFR."""
+    alternatives = dose_alternatives("baricitinib", "interferonopathy", weight_kg, None, egfr)
+    return min(g.escalation.total for _label, g in alternatives)
+
+
 def guidance_notes(drug: str, weight_kg=None, age_years=None, egfr=None) -> list[Caution]:
     """The renal and age limits of the guideline for this child, shown with the dose guidance
     and raised on a prescription."""
@@ -458,7 +467,7 @@ def missing_inputs(
 
 
 def _bands(alternatives: list[tuple[str, DoseGuidance]]) -> str:
-    return "; ".join(f"{_number(g.maximum_total)} mg/day ({label})" for label, g in alternatives)
+    return "; ".join(f"{number(g.maximum_total)} mg/day ({label})" for label, g in alternatives)
 
 
 def prescription_warnings(
@@ -499,7 +508,7 @@ def prescription_warnings(
                         "%(total)s mg/day is above the guideline's maximum of %(max)s mg/day for "
                         "this child."
                     )
-                    % {"total": _number(total_mg), "max": _number(guidance.maximum_total)},
+                    % {"total": number(total_mg), "max": number(guidance.maximum_total)},
                     guidance.source,
                 )
             )
@@ -513,7 +522,7 @@ def prescription_warnings(
                         "%(total)s mg/day is above the guideline's maximum whatever the missing "
                         "value: %(bands)s."
                     )
-                    % {"total": _number(total_mg), "bands": _bands(alternatives)},
+                    % {"total": number(total_mg), "bands": _bands(alternatives)},
                     source,
                 )
             )
@@ -525,7 +534,7 @@ def prescription_warnings(
                         "%(total)s mg/day may be above the guideline's maximum, depending on the "
                         "missing value: %(bands)s. Record it to check the dose."
                     )
-                    % {"total": _number(total_mg), "bands": _bands(over)},
+                    % {"total": number(total_mg), "bands": _bands(over)},
                     source,
                 )
             )

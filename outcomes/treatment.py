@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from diary.models import Child, DiaryEntry, GrowthMeasurement, Prescription, SteroidDose
-from outcomes import guideline
+from outcomes import guideline, schedule
 from outcomes.models import Analyte, LabResult
 from outcomes.phases import Dose, Phases, phases
 
@@ -82,6 +82,52 @@ def set_egfr(result: LabResult) -> None:
     )
 
 
+def recent_egfr(day: date, known: list[tuple[date, Decimal]]) -> Decimal | None:
+    """The latest eGFR of KNOWN (date, value) sampled on or before DAY within the recency."""
+    oldest = day - timedelta(days=settings.GUIDELINE_EGFR_MAX_AGE_DAYS)
+    before = [(d, v) for d, v in known if oldest <= d <= day]
+    return max(before)[1] if before else None
+
+
+def schedule_course(
+    drug: str,
+    start: date,
+    total_mg: Decimal,
+    reason: str,
+    known_weights: list[tuple[date, Decimal]],
+    known_egfrs: list[tuple[date, Decimal]],
+) -> schedule.Course:
+    """A prescription as the schedule needs it: BK/JC monitoring follows the dose (at or above
+    the escalation table's dose for the weight and eGFR at its start), not its label."""
+    high = drug == "baricitinib" and total_mg > 0
+    if high:
+        weight = recent_weight(start, known_weights)
+        high = total_mg >= guideline.high_dose_from(weight, recent_egfr(start, known_egfrs))
+    return schedule.Course(drug, start, total_mg, high, reason == "stop")
+
+
+def egfrs(child_ids) -> dict[int, list[tuple[date, Decimal]]]:
+    out: dict[int, list] = {}
+    for child_id, day, value in LabResult.objects.filter(
+        child_id__in=child_ids, analyte=Analyte.CREATININE, egfr__isnull=False
+    ).values_list("child_id", "sample_date", "egfr"):
+        out.setdefault(child_id, []).append((day, value))
+    return out
+
+
+def weights_of(child_ids) -> dict[int, list[tuple[date, Decimal]]]:
+    out: dict[int, list] = {}
+    for child_id, day, value in GrowthMeasurement.objects.filter(
+        child_id__in=child_ids, weight_kg__isnull=False
+    ).values_list("child_id", "date", "weight_kg"):
+        out.setdefault(child_id, []).append((day, value))
+    return out
+
+
+def schedule_settings() -> schedule.Settings:
+    return schedule.Settings(restart_after_days=settings.GUIDELINE_RESTART_AFTER_DAYS)
+
+
 @dataclass
 class ChildInputs:
     """What the dose guidance needs to know about a child on a day."""
@@ -127,6 +173,22 @@ def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guidel
         inputs.egfr_value,
         recency(),
     )
+
+
+def table_maximum(prescription: Prescription, inputs: ChildInputs):
+    """(the table's maximum mg/day, its source) for PRESCRIPTION's drug and INPUTS, or
+    (None, "") when the table cannot be read (a missing input, no table for the drug)."""
+    try:
+        found = guideline.dose_guidance(
+            prescription.drug,
+            prescription.indication,
+            inputs.weight_kg,
+            inputs.age_years,
+            inputs.egfr_value,
+        )
+    except guideline.GuidelineInputError:
+        return None, ""
+    return found.maximum_total, found.source
 
 
 def missing_for(drug: str, indication: str, inputs: ChildInputs) -> list[guideline.Caution]:

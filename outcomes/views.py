@@ -273,9 +273,9 @@ def dashboard(request):
     entries = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by()
     open_flags = (
         LabFlag.objects.open()
-        .filter(result__child=OuterRef("pk"))
+        .filter(child=OuterRef("pk"))
         .order_by()
-        .values("result__child")
+        .values("child")
         .annotate(n=Count("pk"))
         .values("n")[:1]
     )

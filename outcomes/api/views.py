@@ -402,7 +402,9 @@ class ScheduleView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
-        """The child's blood-test schedule: due date, panel, reason, source, done."""
+        """The child's blood-test schedule: due date, panel, reason, source, done; a test is
+        done when each of its analytes has a result in the window, else `partial` when some
+        have, `missing` naming the groups (one of each) still lacking."""
         child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
         items = child_schedule(child)
         upcoming = schedule.next_due(items, child.today())
@@ -416,6 +418,8 @@ class ScheduleView(APIView):
                         "reason": i.reason,
                         "source": i.source,
                         "done_on": i.done_on,
+                        "partial": i.partial,
+                        "missing": [list(group) for group in i.missing] if not i.done else [],
                     }
                     for i in items
                 ],

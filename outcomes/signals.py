@@ -1,0 +1,41 @@
+"""What a new record of the diary changes in the follow-up: a height fills the eGFR of the
+creatinines it now applies to, a weight or an eGFR may put the current dose above its table."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from diary.models import GrowthMeasurement
+from outcomes import labs, treatment
+from outcomes.models import Analyte, LabResult
+
+
+def growth_saved(sender, instance: GrowthMeasurement, raw: bool = False, **kwargs) -> None:
+    if raw:
+        return
+    child = instance.child
+    if instance.height_cm is not None:
+        # The creatinines sampled from this day until the height recency runs out, whose
+        # height this now is (none later on or before their sample): their eGFR again.
+        last = instance.date + timedelta(days=settings.GUIDELINE_HEIGHT_MAX_AGE_DAYS)
+        for result in LabResult.objects.filter(
+            child=child,
+            analyte=Analyte.CREATININE,
+            sample_date__gte=instance.date,
+            sample_date__lte=last,
+        ).select_related("child"):
+            before = (result.egfr, result.egfr_height_cm)
+            treatment.set_egfr(result)
+            if (result.egfr, result.egfr_height_cm) != before:
+                with transaction.atomic():
+                    result.save(update_fields=["egfr", "egfr_constant", "egfr_height_cm"])
+                    labs.flag_result(result)
+    if instance.weight_kg is not None:
+        labs.flag_child(child, instance.date, labs.dose_flags(child))
+
+
+def connect() -> None:
+    from django.db.models.signals import post_save
+
+    post_save.connect(growth_saved, sender=GrowthMeasurement, dispatch_uid="outcomes-growth")

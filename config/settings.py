@@ -285,6 +285,8 @@ EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 
 GUIDELINE_WEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_WEIGHT_MAX_AGE_DAYS", 90, minimum=1)
 GUIDELINE_EGFR_MAX_AGE_DAYS = env_int("GUIDELINE_EGFR_MAX_AGE_DAYS", 98, minimum=1)
 GUIDELINE_HEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_HEIGHT_MAX_AGE_DAYS", 180, minimum=1)
+# A diary temperature at or above this (°C) on a day on a JAK inhibitor flags it (SPARN §7.3).
+INFECTION_FEVER_FROM_C = env_decimal("INFECTION_FEVER_FROM_C", "38.0")
 # A restart after an interruption this long (days) starts the early checks again (§6.7, §5.4).
 GUIDELINE_RESTART_AFTER_DAYS = env_int("GUIDELINE_RESTART_AFTER_DAYS", 28, minimum=1)
 # Clinical response (DOMAIN §6, NIH remission rule for CANDLE, unconfirmed): phase-4 mean

@@ -14,7 +14,13 @@ from diary.api.token import TokenView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
-from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
+from outcomes.api.views import (
+    CohortSummaryView,
+    FlagsView,
+    GuidelineDoseView,
+    PhasesView,
+    ScheduleView,
+)
 
 
 class ChartFormat(StringConverter):
@@ -117,6 +123,7 @@ urlpatterns = [
     ),
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
+    path("api/children/<int:pk>/flags/", FlagsView.as_view(), name="api_flags"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

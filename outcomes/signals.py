@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from diary.models import GrowthMeasurement
-from outcomes import labs, treatment
+from diary.models import DiaryEntry, GrowthMeasurement, Prescription
+from outcomes import labs, thresholds, treatment
 from outcomes.models import Analyte, LabResult
 
 
@@ -35,7 +35,25 @@ def growth_saved(sender, instance: GrowthMeasurement, raw: bool = False, **kwarg
         labs.flag_child(child, instance.date, labs.dose_flags(child))
 
 
+def diary_saved(sender, instance: DiaryEntry, raw: bool = False, **kwargs) -> None:
+    """§7.3: an illness or a fever on a day the child is given a JAK inhibitor."""
+    if raw or not (instance.illness or instance.fever or instance.max_temperature is not None):
+        return
+    prescription = Prescription.objects.filter(child=instance.child).in_force_on(instance.date)
+    drug = prescription.drug if prescription and prescription.total_mg > 0 else None
+    flags = thresholds.infection_flags(
+        drug and prescription.get_drug_display().lower(),
+        instance.illness,
+        instance.fever,
+        instance.max_temperature,
+        settings.INFECTION_FEVER_FROM_C,
+    )
+    if flags:
+        labs.flag_child(instance.child, instance.date, flags)
+
+
 def connect() -> None:
     from django.db.models.signals import post_save
 
     post_save.connect(growth_saved, sender=GrowthMeasurement, dispatch_uid="outcomes-growth")
+    post_save.connect(diary_saved, sender=DiaryEntry, dispatch_uid="outcomes-diary")

@@ -363,3 +363,45 @@ def chart_lines(drug: str) -> dict[str, list[tuple[Decimal, str, str]]]:
         ]
         for analyte in CHART_ANALYTES
     }
+
+
+def infection_flags(
+    drug: str | None,
+    illness: bool,
+    fever: bool,
+    temperature: Decimal | None,
+    fever_from: Decimal,
+) -> list[Flag]:
+    """§7.3: a diary day with an illness or infection, or a fever (a temperature at or above
+    FEVER_FROM, or the diary's fever item without a temperature), while DRUG is given (None:
+    not on a JAK inhibitor that day, no flag)."""
+    if drug is None:
+        return []
+    febrile = (temperature is not None and temperature >= fever_from) or (
+        fever and temperature is None
+    )
+    if not (illness or febrile):
+        return []
+    what = []
+    if illness:
+        what.append(_("an illness or infection"))
+    if febrile:
+        what.append(
+            _("a temperature of %(t)s °C") % {"t": temperature}
+            if temperature is not None
+            else _("fever")
+        )
+    return [
+        Flag(
+            "infection",
+            "infection",
+            ADJUST,
+            _(
+                "The diary records %(what)s while on %(drug)s: JAK inhibition should be "
+                "interrupted for a serious infection while febrile or on antibiotics; for herpes "
+                "zoster, interrupt it and follow the SPARN VZV guideline."
+            )
+            % {"what": _(" and ").join(what), "drug": drug},
+            f"{GUIDELINE} §7.3",
+        )
+    ]

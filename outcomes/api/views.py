@@ -346,6 +346,7 @@ class LabResultSerializer(serializers.ModelSerializer):
                 "message": f.message,
                 "source": f.source,
                 "acknowledged": f.acknowledged_at is not None,
+                "decision": guideline.team_decides(),
             }
             for f in result.flags.all()
         ]
@@ -395,6 +396,33 @@ class LabResultViewSet(
         except DjangoValidationError as error:
             raise ValidationError(error.message_dict) from None
         return Response(LabResultSerializer(result).data, status=201)
+
+
+class FlagsView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        """Every guideline flag of a child, newest first: those of results (`result` set) and
+        those of a weight or a diary day (a dose above its table, an infection), each naming
+        its section; the treating team decides."""
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+        return Response(
+            [
+                {
+                    "id": f.pk,
+                    "day": f.day,
+                    "code": f.code,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "source": f.source,
+                    "result": f.result_id,
+                    "acknowledged": f.acknowledged_at is not None,
+                    "decision": guideline.team_decides(),
+                }
+                for f in child.flags.order_by("-day", "-pk")[:500]
+            ]
+        )
 
 
 class ScheduleView(APIView):

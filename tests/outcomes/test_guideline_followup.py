@@ -330,3 +330,65 @@ def test_partial_tests_are_shown_naming_what_is_missing(world, client_for, api_f
     week2 = next(i for i in body["items"] if i["reason"] == "week 2")
     assert week2["done_on"] is None and week2["partial"] is True
     assert ["alt", "ast"] in week2["missing"] and ["crp"] not in week2["missing"]
+
+
+# --- Rest of SPARN: infection (§7.3) ----------------------------------------------------------
+
+
+def diary_day(child, user, day, data):
+    import uuid
+
+    from diary import recording
+    from diary.models import DiaryEntry
+
+    return recording.record(DiaryEntry, child, user, uuid.uuid4(), day, data).row
+
+
+@pytest.mark.parametrize(
+    ("data", "flagged"),
+    [
+        ({"no_symptoms": True, "illness": True}, True),
+        ({"no_symptoms": True, "max_temperature": "38.0"}, True),
+        ({"no_symptoms": True, "max_temperature": "37.9"}, False),
+        ({"scores": {"fever": 1}}, True),  # the diary's fever item, no temperature: a fever
+        ({"scores": {"fever": 1}, "max_temperature": "37.5"}, False),  # measured: below
+        ({"no_symptoms": True}, False),
+    ],
+)
+def test_illness_or_fever_on_a_jak_inhibitor_flags_the_clinicians(world, data, flagged):
+    # §7.3: "JAK inhibition should be interrupted if a patient develops a serious infection
+    # whilst febrile or on antibiotics".
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=30), 2, 0, 2)
+    diary_day(amy, world.alice, day, data)
+    flags = LabFlag.objects.filter(child=amy, code="infection", day=day, result=None)
+    assert flags.exists() is flagged
+    if flagged:
+        flag = flags.get()
+        assert flag.source == "SPARN JAKi guideline §7.3" and "interrupted" in flag.message
+        assert Reminder.objects.filter(child=amy, kind="threshold", test="flags").exists()
+        body = api_client(world.carol).get(f"/api/children/{amy.pk}/flags/").json()
+        assert body[0]["code"] == "infection" and body[0]["decision"]
+
+
+def test_no_infection_flag_off_treatment_or_during_an_interruption(world, settings):
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    diary_day(amy, world.alice, day - timedelta(days=40), {"no_symptoms": True, "illness": True})
+    rx(amy, day - timedelta(days=30), 2, 0, 2)
+    rx(amy, day - timedelta(days=2), 0, 0, 0, reason="interruption")
+    diary_day(amy, world.alice, day, {"no_symptoms": True, "illness": True})
+    assert not LabFlag.objects.filter(code="infection").exists()
+    settings.INFECTION_FEVER_FROM_C = Decimal("37.5")
+    diary_day(amy, world.alice, day - timedelta(days=5), {"max_temperature": "37.5"})
+    assert LabFlag.objects.filter(code="infection").count() == 1
+    assert api_client(world.dan).get(f"/api/children/{amy.pk}/flags/").status_code == 404
+
+
+def api_client(user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(user)
+    return api

@@ -557,6 +557,52 @@ def prescription_warnings(
     return warnings
 
 
+# §6.3 "Dose escalation if baseline bloods are normal": the full blood count must be there; it
+# and any liver or renal result there is are judged on §6.7's and §6.1's limits.
+BASELINE_BLOODS = ("hb", "wcc", "neutrophils", "lymphocytes", "platelets")
+
+
+def escalation_cautions(baseline: list, names: dict[str, str]) -> list[Caution]:
+    """Cautions on a baricitinib escalation from the BASELINE bloods (thresholds.Result, the
+    latest of each test on or before the first dose, eGFR as "egfr"); NAMES: analyte → words."""
+    from outcomes import thresholds
+
+    have = {r.analyte for r in baseline}
+    out = []
+    absent = [a for a in BASELINE_BLOODS if a not in have]
+    if absent:
+        out.append(
+            Caution(
+                _(
+                    "Escalation without baseline bloods (%(names)s): the guideline escalates "
+                    "only if baseline bloods are normal."
+                )
+                % {"names": ", ".join(names.get(a, a) for a in absent)},
+                f"{GUIDELINE} §6.3",
+            )
+        )
+    same_day = {
+        r.sample_date: [x for x in baseline if x.sample_date == r.sample_date] for r in baseline
+    }
+    abnormal = [
+        f
+        for r in baseline
+        for f in thresholds.baricitinib_flags(r, same_day[r.sample_date], treated=False)
+    ]
+    if abnormal:
+        out.append(
+            Caution(
+                _(
+                    "Escalation with abnormal baseline bloods (%(what)s): the guideline escalates "
+                    "only if baseline bloods are normal."
+                )
+                % {"what": "; ".join(f.message.rstrip(".") for f in abnormal)},
+                f"{GUIDELINE} §6.3",
+            )
+        )
+    return out
+
+
 # --- eGFR, steroid equivalents, weight on a day ----------------------------------------------
 
 EGFR_CONSTANT = Decimal(36)  # SPARN §6.2b: "Haycock Schwartz", µmol/L

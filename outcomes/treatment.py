@@ -161,10 +161,66 @@ def guidance_for(drug: str, indication: str, inputs: ChildInputs):
         return None, error.message
 
 
+def is_escalation(prescription: Prescription) -> bool:
+    """A baricitinib dose labelled an escalation, or above the dose given before it."""
+    if prescription.drug != "baricitinib" or prescription.total_mg <= 0:
+        return False
+    if prescription.reason == "escalation":
+        return True
+    earlier = (
+        Prescription.objects.filter(
+            child_id=prescription.child_id, start_date__lt=prescription.start_date
+        )
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .order_by("-start_date")
+        .first()
+    )
+    return bool(
+        earlier and earlier.drug == "baricitinib" and prescription.total_mg > earlier.total_mg
+    )
+
+
+def baseline_bloods(child: Child, before: date) -> list:
+    """The latest result of each baseline test on or before the first JAK-inhibitor dose (or
+    BEFORE, if no dose was given earlier), as thresholds.Result."""
+    from outcomes import thresholds
+
+    first = (
+        Prescription.objects.filter(child=child, start_date__lte=before)
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .order_by("start_date")
+        .values_list("start_date", flat=True)
+        .first()
+    ) or before
+    latest = {}
+    for analyte, value, day, uln, egfr in (
+        LabResult.objects.filter(
+            child=child,
+            sample_date__lte=first,
+            analyte__in=[*guideline.BASELINE_BLOODS, "alt", "ast", "bilirubin", "creatinine"],
+        )
+        .order_by("sample_date", "pk")
+        .values_list("analyte", "value", "sample_date", "uln", "egfr")
+    ):
+        latest[analyte] = thresholds.Result(analyte, value, day, uln)
+        if analyte == "creatinine":
+            latest.pop("egfr", None)
+            if egfr is not None:
+                latest["egfr"] = thresholds.Result("egfr", egfr, day)
+    latest.pop("creatinine", None)
+    return list(latest.values())
+
+
 def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guideline.Caution]:
     if prescription.total_mg <= 0:
         return []
-    return guideline.prescription_warnings(
+    extra = []
+    if prescription.child_id and is_escalation(prescription):
+        names = {a.value: str(a.label) for a in Analyte}
+        extra = guideline.escalation_cautions(
+            baseline_bloods(prescription.child, prescription.start_date), names
+        )
+    return extra + guideline.prescription_warnings(
         prescription.drug,
         prescription.indication,
         prescription.total_mg,

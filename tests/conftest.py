@@ -172,3 +172,14 @@ def api_for():
         return api
 
     return sign_in
+
+
+def record_fbc(child: Child, user, day, **values):
+    """A normal full blood count (§6.3's baseline bloods) on DAY; VALUES override."""
+    from outcomes.labs import record_lab
+
+    counts = {"hb": "12", "wcc": "7", "neutrophils": "3", "lymphocytes": "2", "platelets": "250"}
+    units = {"hb": "g/dL"}
+    for analyte, value in {**counts, **values}.items():
+        if value is not None:
+            record_lab(child, user, analyte, day, value, units.get(analyte, "×10⁹/L"))

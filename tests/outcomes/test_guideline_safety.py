@@ -12,6 +12,7 @@ from diary.models import GrowthMeasurement, Prescription
 from outcomes import guideline as g
 from outcomes import treatment
 from outcomes.labs import record_lab
+from tests.conftest import record_fbc
 
 D = Decimal
 
@@ -204,6 +205,7 @@ def test_a_height_older_than_the_recency_gives_no_egfr(world, amy, days, compute
 
 def test_api_prescription_lists_what_was_not_checked(world, amy, api_for):
     GrowthMeasurement.objects.create(child=amy, date=date(2026, 1, 1), weight_kg=20)
+    record_fbc(amy, world.carol, date(2026, 1, 1))
     api = api_for(world.carol)
     body = {
         "child": amy.pk,
@@ -308,3 +310,80 @@ def test_recency_is_a_setting(world, amy):
     record_lab(amy, world.carol, "creatinine", date(2026, 1, 1), 33, "µmol/L")
     assert treatment.inputs_for(amy, date(2026, 1, 31)).egfr_value == D("130.9")
     assert treatment.inputs_for(amy, date(2026, 2, 1)).egfr is None
+
+
+# --- Rest of SPARN: escalation only if baseline bloods are normal (§6.3) ----------------------
+
+
+def escalate(world, amy, api_for, reason="escalation", morning="4", evening="4"):
+    return api_for(world.carol).post(
+        "/api/prescriptions/",
+        {
+            "child": amy.pk,
+            "drug": "baricitinib",
+            "indication": "interferonopathy",
+            "start_date": "2026-03-01",
+            "morning_mg": morning,
+            "afternoon_mg": "0",
+            "evening_mg": evening,
+            "reason": reason,
+        },
+        format="json",
+    )
+
+
+@pytest.fixture
+def on_six(world, amy):
+    """Amy, 25 kg, eGFR 144, on 4/–/2 = 6 mg/day since 1 Feb 2026."""
+    GrowthMeasurement.objects.create(child=amy, date=date(2026, 1, 20), weight_kg=25, height_cm=120)
+    record_lab(amy, world.carol, "creatinine", date(2026, 1, 20), 30, "µmol/L")
+    Prescription.objects.create(
+        child=amy,
+        drug="baricitinib",
+        start_date=date(2026, 2, 1),
+        morning_mg=4,
+        evening_mg=2,
+        reason="initial",
+    )
+    return amy
+
+
+@pytest.mark.parametrize(
+    ("values", "warned"),
+    [
+        ({}, None),
+        ({"hb": "8.0"}, "with abnormal"),  # §6.1: do not start with Hb ≤ 8
+        ({"hb": "8.1"}, None),
+        ({"platelets": "74"}, "with abnormal"),  # §6.7: platelets < 75
+        ({"neutrophils": None}, "without"),
+    ],
+)
+def test_escalation_needs_normal_baseline_bloods(world, on_six, api_for, values, warned):
+    # §6.3: "Dose escalation if baseline bloods are normal".
+    record_fbc(on_six, world.carol, date(2026, 1, 20), **values)
+    response = escalate(world, on_six, api_for)
+    if warned is None:
+        assert response.status_code == 201, response.json()
+        return
+    assert response.status_code == 400
+    reasons = " ".join(response.json()["override_reason"])
+    assert f"Escalation {warned}" in reasons and "(SPARN JAKi guideline §6.3)" in reasons
+    if values.get("neutrophils", "") is None:
+        assert "Neutrophils" in reasons
+
+
+def test_an_increase_is_an_escalation_whatever_its_label(world, on_six, api_for):
+    response = escalate(world, on_six, api_for, reason="restart")  # 6 → 8 mg/day
+    assert response.status_code == 400 and "Escalation without baseline bloods" in str(
+        response.json()
+    )
+    same = escalate(world, on_six, api_for, reason="restart", morning="4", evening="2")
+    assert same.status_code == 201  # the same dose: not an escalation
+
+
+def test_baseline_is_before_the_first_dose(world, on_six, api_for):
+    # Bloods after the first dose are monitoring, not baseline.
+    record_fbc(on_six, world.carol, date(2026, 2, 15))
+    assert escalate(world, on_six, api_for).status_code == 400
+    record_fbc(on_six, world.carol, date(2026, 1, 31))
+    assert escalate(world, on_six, api_for).status_code == 201

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from diary.models import GrowthMeasurement, Prescription
 from outcomes.models import LabResult
-from tests.conftest import login, prescribe
+from tests.conftest import login, prescribe, record_fbc
 
 RX = {
     "drug": "baricitinib",
@@ -85,6 +85,7 @@ def test_the_form_shows_the_guidance_with_its_source(world, amy, client):
 
 def test_escalation_within_the_guideline_is_saved(world, amy, client):
     login(client, world.carol)
+    record_fbc(amy, world.carol, date(2025, 12, 1))  # §6.3's baseline bloods
     post_creatinine(client, amy)
     response = client.post(
         reverse("prescription_create", args=[amy.pk]), {**RX, "start_date": "2026-01-10"}
@@ -143,6 +144,7 @@ def test_bad_prescriptions_name_the_field(world, amy, client, change, message):
 
 def test_an_interruption_is_recorded_with_dates_and_reason(world, amy, client):
     login(client, world.carol)
+    record_fbc(amy, world.carol, date(2025, 12, 1))  # §6.3's baseline bloods
     post_creatinine(client, amy)
     data = {
         **RX,

@@ -524,6 +524,14 @@ class Prescription(models.Model):
         blank=True,
         help_text=_("Required when the prescription raises a guideline warning."),
     )
+    # SPARN §6.3: baricitinib above 10 mg/day (up to 12) over 40 kg "after discussion with
+    # tertiary team": who and when, recorded with the prescription.
+    tertiary_discussed_with = models.CharField(
+        _("tertiary team discussion: with whom"), max_length=200, blank=True
+    )
+    tertiary_discussed_on = models.DateField(
+        _("tertiary team discussion: date"), null=True, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -564,6 +572,16 @@ class Prescription(models.Model):
             errors["reason"] = _("An interruption or a stop has no dose: set every time to 0.")
         elif self.drug and (problem := dose_problem(self.drug, sum(d or 0 for d in doses))):
             errors["morning_mg"] = problem
+        if bool(self.tertiary_discussed_with.strip()) != bool(self.tertiary_discussed_on):
+            errors["tertiary_discussed_on"] = _(
+                "Record the tertiary team discussion with both whom and when."
+            )
+        elif (
+            self.tertiary_discussed_on
+            and self.child_id
+            and (self.tertiary_discussed_on > self.child.today())
+        ):
+            errors["tertiary_discussed_on"] = _("The discussion date cannot be in the future.")
         if self.start_date and self.child_id:
             if self.start_date < self.child.date_of_birth:
                 errors["start_date"] = _("The start date is before the child's date of birth.")

@@ -18,10 +18,13 @@ class PrescriptionForm(forms.ModelForm):
             "evening_mg",
             "reason",
             "note",
+            "tertiary_discussed_with",
+            "tertiary_discussed_on",
             "override_reason",
         ]
         widgets = {
             "start_date": DateInput,
+            "tertiary_discussed_on": DateInput,
             "note": forms.Textarea(attrs={"rows": 2}),
             "override_reason": forms.Textarea(attrs={"rows": 2}),
         }

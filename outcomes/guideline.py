@@ -478,6 +478,7 @@ def prescription_warnings(
     age_years=None,
     egfr=None,
     recency: dict | None = None,
+    tertiary_recorded: bool = False,
 ) -> list[Caution]:
     """Why a prescription deserves a second look; the clinician may still save it (with a
     reason when a caution is blocking). Missing inputs are said, with what they leave unchecked;
@@ -509,6 +510,22 @@ def prescription_warnings(
                         "this child."
                     )
                     % {"total": number(total_mg), "max": number(guidance.maximum_total)},
+                    guidance.source,
+                )
+            )
+        elif (
+            guidance.maximum_total == BARICITINIB_TERTIARY_MAXIMUM
+            and total_mg > guidance.escalation.total
+            and not tertiary_recorded
+        ):
+            warnings.append(
+                Caution(
+                    _(
+                        "%(total)s mg/day is above the escalation dose of %(esc)s mg/day: up to "
+                        "12 mg/day only after discussion with the tertiary team. Record with "
+                        "whom and when."
+                    )
+                    % {"total": number(total_mg), "esc": number(guidance.escalation.total)},
                     guidance.source,
                 )
             )

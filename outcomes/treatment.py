@@ -228,6 +228,9 @@ def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guidel
         inputs.age_years,
         inputs.egfr_value,
         recency(),
+        tertiary_recorded=bool(
+            prescription.tertiary_discussed_with.strip() and prescription.tertiary_discussed_on
+        ),
     )
 
 

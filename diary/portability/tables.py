@@ -524,6 +524,15 @@ PRESCRIPTIONS = Table(
         ),
         NOTE,
         Column("override_reason", _("Reason for going beyond the guideline.")),
+        Column(
+            "tertiary_discussed_with",
+            _("Above 10 mg/day of baricitinib over 40 kg: the tertiary team member consulted."),
+        ),
+        _date(
+            "tertiary_discussed_on",
+            _("Above 10 mg/day of baricitinib over 40 kg: the date of that discussion."),
+            use=Use.OPTIONAL,
+        ),
         Column("total_mg", _("Daily dose."), Type.DECIMAL, Use.COMPUTED, unit=_("mg/day")),
         PRESCRIBED_BY,
         RECORDED_AT,

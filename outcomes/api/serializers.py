@@ -43,6 +43,8 @@ class PrescriptionSerializer(StrictModelSerializer):
             "mg_per_kg",
             "reason",
             "note",
+            "tertiary_discussed_with",
+            "tertiary_discussed_on",
             "override_reason",
             "warnings",
             "missing",

@@ -387,3 +387,64 @@ def test_baseline_is_before_the_first_dose(world, on_six, api_for):
     assert escalate(world, on_six, api_for).status_code == 400
     record_fbc(on_six, world.carol, date(2026, 1, 31))
     assert escalate(world, on_six, api_for).status_code == 201
+
+
+# --- Rest of SPARN: 12 mg/day over 40 kg after the tertiary team's discussion (§6.3) ----------
+
+
+@pytest.mark.parametrize(
+    ("total", "recorded", "expected"),
+    [
+        ("10", False, None),
+        ("10.5", False, "tertiary"),
+        ("12", False, "tertiary"),
+        ("12", True, None),
+        ("12.5", True, "above the guideline's maximum of 12"),
+    ],
+)
+def test_above_ten_mg_over_40_kg_needs_the_tertiary_discussion(total, recorded, expected):
+    # §6.3 > 40 kg: "10mg … (option to maximise evening dose to 6mg if tolerated after
+    # discussion with tertiary team to a total daily dose of 12mg)".
+    cautions = g.prescription_warnings(
+        "baricitinib", "interferonopathy", D(total), 60, 12, 130, tertiary_recorded=recorded
+    )
+    found = [c.message for c in cautions if c.blocking]
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expected in found[0]
+
+
+def test_tertiary_discussion_is_recorded_with_whom_and_when(world, amy, api_for):
+    GrowthMeasurement.objects.create(child=amy, date=date(2026, 1, 1), weight_kg=60, height_cm=150)
+    record_lab(amy, world.carol, "creatinine", date(2026, 1, 1), 40, "µmol/L")  # eGFR 135
+    record_fbc(amy, world.carol, date(2026, 1, 1))
+    api = api_for(world.carol)
+    body = {
+        "child": amy.pk,
+        "drug": "baricitinib",
+        "indication": "interferonopathy",
+        "start_date": "2026-01-10",
+        "morning_mg": "6",
+        "afternoon_mg": "0",
+        "evening_mg": "6",
+        "reason": "escalation",
+    }
+    refused = api.post("/api/prescriptions/", body, format="json")
+    assert refused.status_code == 400 and "tertiary team" in str(refused.json())
+    half = api.post(
+        "/api/prescriptions/", {**body, "tertiary_discussed_with": "Dr Grey"}, format="json"
+    )
+    assert half.status_code == 400 and "both whom and when" in str(half.json())
+    future = {**body, "tertiary_discussed_with": "Dr Grey", "tertiary_discussed_on": "2099-01-01"}
+    assert api.post("/api/prescriptions/", future, format="json").status_code == 400
+    done = {
+        **body,
+        "tertiary_discussed_with": "Dr Grey, GOSH",
+        "tertiary_discussed_on": "2026-01-08",
+    }
+    saved = api.post("/api/prescriptions/", done, format="json")
+    assert saved.status_code == 201, saved.json()
+    assert saved.json()["warnings"] == []
+    rx = Prescription.objects.get(start_date=date(2026, 1, 10))
+    assert rx.history.get().tertiary_discussed_with == "Dr Grey, GOSH"

@@ -287,6 +287,8 @@ GUIDELINE_EGFR_MAX_AGE_DAYS = env_int("GUIDELINE_EGFR_MAX_AGE_DAYS", 98, minimum
 GUIDELINE_HEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_HEIGHT_MAX_AGE_DAYS", 180, minimum=1)
 # A diary temperature at or above this (°C) on a day on a JAK inhibitor flags it (SPARN §7.3).
 INFECTION_FEVER_FROM_C = env_decimal("INFECTION_FEVER_FROM_C", "38.0")
+# Pregnancy and contraception are screened in girls from this age (SPARN §5.1, §6.1, §10).
+SCREENING_CHILDBEARING_FROM_AGE = env_int("SCREENING_CHILDBEARING_FROM_AGE", 12, minimum=0)
 # A restart after an interruption this long (days) starts the early checks again (§6.7, §5.4).
 GUIDELINE_RESTART_AFTER_DAYS = env_int("GUIDELINE_RESTART_AFTER_DAYS", 28, minimum=1)
 # Clinical response (DOMAIN §6, NIH remission rule for CANDLE, unconfirmed): phase-4 mean

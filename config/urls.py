@@ -20,6 +20,7 @@ from outcomes.api.views import (
     GuidelineDoseView,
     PhasesView,
     ScheduleView,
+    ScreeningView,
 )
 
 
@@ -47,6 +48,11 @@ urlpatterns = [
         name="steroid_prescription_create",
     ),
     path("children/<int:pk>/treatment/markers/", outcome_views.markers_edit, name="markers_edit"),
+    path(
+        "children/<int:pk>/treatment/screening/",
+        outcome_views.screening_create,
+        name="screening_create",
+    ),
     path(
         "children/<int:pk>/treatment/creatinine/",
         outcome_views.creatinine_create,
@@ -124,6 +130,7 @@ urlpatterns = [
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
     path("api/children/<int:pk>/flags/", FlagsView.as_view(), name="api_flags"),
+    path("api/children/<int:pk>/screening/", ScreeningView.as_view(), name="api_screening"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

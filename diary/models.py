@@ -839,3 +839,86 @@ class AccessEvent(models.Model):
     def pseudonymise_for_erasure(cls, rows, pseudonym: str) -> None:
         """Erasure keeps who looked and when; the child becomes its pseudonym."""
         rows.update(child=None, detail={"erased_child": pseudonym})
+
+
+# --- Screening before the first JAK-inhibitor dose (SPARN §5.2, §6.2, §10) --------------------
+
+
+class ScreeningItem(models.TextChoices):
+    TB = "tb", _("Tuberculosis screen")
+    VZV = "vzv", _("Varicella zoster (VZV): past infection, IgG or vaccination")
+    HSV = "hsv", _("Previous herpes simplex (HSV) infection")
+    MMR = "mmr", _("MMR vaccination")
+    PREGNANCY = "pregnancy", _("Pregnancy test")
+    CONTRACEPTION = "contraception", _("Contraception")
+
+
+class ScreeningOutcome(models.TextChoices):
+    NEGATIVE = "negative", _("Negative")
+    LATENT_TREATED = "latent_treated", _("Latent TB, treated or on treatment")
+    LATENT_UNTREATED = "latent_untreated", _("Latent TB, not treated")
+    ACTIVE = "active", _("Active TB")
+    IMMUNE = "immune", _("Immune (past infection or IgG detected)")
+    VACCINATED = "vaccinated", _("Vaccinated")
+    NOT_IMMUNE = "not_immune", _("Not immune, not vaccinated")
+    PREVIOUS_INFECTION = "previous_infection", _("Previous infection documented")
+    NO_PREVIOUS_INFECTION = "no_previous_infection", _("No previous infection")
+    POSITIVE = "positive", _("Positive")
+    EFFECTIVE = "effective", _("Effective contraception, not the combined pill")
+    COMBINED_PILL = "combined_pill", _("Combined contraceptive pill")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+S, OUT = ScreeningItem, ScreeningOutcome
+SCREENING_OUTCOMES = {
+    S.TB: (OUT.NEGATIVE, OUT.LATENT_TREATED, OUT.LATENT_UNTREATED, OUT.ACTIVE),
+    S.VZV: (OUT.IMMUNE, OUT.VACCINATED, OUT.NOT_IMMUNE),
+    S.HSV: (OUT.PREVIOUS_INFECTION, OUT.NO_PREVIOUS_INFECTION),
+    S.MMR: (OUT.IMMUNE, OUT.VACCINATED, OUT.NOT_IMMUNE),
+    S.PREGNANCY: (OUT.NEGATIVE, OUT.POSITIVE, OUT.NOT_APPLICABLE),
+    S.CONTRACEPTION: (OUT.EFFECTIVE, OUT.COMBINED_PILL, OUT.NOT_APPLICABLE),
+}
+
+
+class Screening(models.Model):
+    """One screening result before a JAK inhibitor (the latest of each item counts)."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="screenings")
+    item = models.CharField(_("screening"), max_length=20, choices=ScreeningItem.choices)
+    outcome = models.CharField(_("outcome"), max_length=30, choices=ScreeningOutcome.choices)
+    date = models.DateField(_("date"))
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = ChildScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["item", "-date", "-pk"]
+        verbose_name = _("screening")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "item", "date"], name="one_screening_per_item_and_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.outcome} {self.date}"
+
+    def clean(self) -> None:
+        errors = {}
+        allowed = SCREENING_OUTCOMES.get(self.item, ())
+        if self.item and self.outcome and self.outcome not in allowed:
+            errors["outcome"] = _("Choose one of: %(choices)s.") % {
+                "choices": ", ".join(str(ScreeningOutcome(o).label) for o in allowed)
+            }
+        if self.date and self.child_id:
+            if self.date > self.child.today():
+                errors["date"] = _("The date cannot be in the future.")
+            elif self.date < self.child.date_of_birth:
+                errors["date"] = _("The date is before the child's date of birth.")
+        if errors:
+            raise ValidationError(errors)

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from diary.forms import DateInput
-from diary.models import Child, Prescription, SteroidPrescription
+from diary.models import Child, Prescription, Screening, SteroidPrescription
 from outcomes.models import UNITS, Analyte
 
 
@@ -68,3 +68,10 @@ class CreatinineForm(forms.Form):
         label=_("Unit"),
         choices=[(u, u) for u in UNITS[Analyte.CREATININE][1] if u != "umol/L"],
     )
+
+
+class ScreeningForm(forms.ModelForm):
+    class Meta:
+        model = Screening
+        fields = ["item", "outcome", "date", "note"]
+        widgets = {"date": DateInput, "note": forms.Textarea(attrs={"rows": 2})}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from diary.models import Child, DiaryEntry, GrowthMeasurement, Prescription, SteroidDose
-from outcomes import guideline, schedule
+from outcomes import guideline, schedule, screening
 from outcomes.models import Analyte, LabResult
 from outcomes.phases import Dose, Phases, phases
 
@@ -211,13 +211,46 @@ def baseline_bloods(child: Child, before: date) -> list:
     return list(latest.values())
 
 
+def screening_open(child: Child, drug: str, day: date) -> list[guideline.Caution]:
+    """The screening items still open before the first dose of DRUG on DAY (§5.2, §6.2)."""
+    from diary.models import Screening, ScreeningItem
+
+    latest = {}
+    for item, outcome, done in (
+        Screening.objects.filter(child=child, date__lte=day)
+        .order_by("date", "pk")
+        .values_list("item", "outcome", "date")
+    ):
+        latest[item] = screening.Record(item, outcome, done)
+    names = {i.value: str(i.label) for i in ScreeningItem}
+    names.update({a.value: str(a.label) for a in Analyte})
+    childbearing = child.sex == "F" and (
+        child.age_in_years(day) >= settings.SCREENING_CHILDBEARING_FROM_AGE
+    )
+    baseline = [r for r in baseline_bloods(child, day) if r.analyte in screening.BASELINE]
+    return screening.open_items(drug, latest, childbearing, baseline, names)
+
+
+def is_first_dose(prescription: Prescription) -> bool:
+    return (
+        prescription.total_mg > 0
+        and not Prescription.objects.filter(
+            child_id=prescription.child_id, start_date__lt=prescription.start_date
+        )
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .exists()
+    )
+
+
 def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guideline.Caution]:
     if prescription.total_mg <= 0:
         return []
     extra = []
+    if prescription.child_id and is_first_dose(prescription):
+        extra += screening_open(prescription.child, prescription.drug, prescription.start_date)
     if prescription.child_id and is_escalation(prescription):
         names = {a.value: str(a.label) for a in Analyte}
-        extra = guideline.escalation_cautions(
+        extra += guideline.escalation_cautions(
             baseline_bloods(prescription.child, prescription.start_date), names
         )
     return extra + guideline.prescription_warnings(

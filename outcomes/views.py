@@ -20,10 +20,18 @@ from diary.models import (
     Drug,
     Indication,
     Prescription,
+    Screening,
+    ScreeningItem,
     SteroidPrescription,
 )
 from outcomes import charts, cohort_sql, pages, reminders, report, summaries, treatment
-from outcomes.forms import CreatinineForm, MarkersForm, PrescriptionForm, SteroidPrescriptionForm
+from outcomes.forms import (
+    CreatinineForm,
+    MarkersForm,
+    PrescriptionForm,
+    ScreeningForm,
+    SteroidPrescriptionForm,
+)
 from outcomes.labs import record_lab
 from outcomes.models import Analyte, LabFlag
 
@@ -64,8 +72,50 @@ def treatment_page(request, pk: int):
         "creatinine_form": CreatinineForm(initial={"sample_date": child.today()})
         if can_manage
         else None,
+        **screening_context(child, can_manage),
     }
     return render(request, "outcomes/treatment.html", context)
+
+
+def screening_context(child: Child, can_manage: bool, form=None) -> dict:
+    """The screening checklist (§5.2, §6.2): each item's latest record and what is still open
+    for the drug in force (or baricitinib before any), before the first dose."""
+    latest = {}
+    for record in child.screenings.order_by("date", "pk"):
+        latest[record.item] = record
+    current = Prescription.objects.filter(child=child).in_force_on(child.today())
+    drug = current.drug if current else Drug.BARICITINIB
+    first = (
+        Prescription.objects.filter(child=child)
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .order_by("start_date")
+        .first()
+    )
+    day = first.start_date if first else child.today()
+    return {
+        "screening_rows": [(item, latest.get(item.value)) for item in ScreeningItem],
+        "screening_open": treatment.screening_open(child, drug, day),
+        "screening_started": first,
+        "screening_form": (form or ScreeningForm(initial={"date": child.today()}))
+        if can_manage
+        else None,
+    }
+
+
+@login_required
+def screening_create(request, pk: int):
+    child = _managed(request, pk)
+    if request.method != "POST":
+        return redirect("treatment", pk=pk)
+    form = ScreeningForm(request.POST, instance=Screening(child=child, recorded_by=request.user))
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Screening saved."))
+        return redirect("treatment", pk=pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("treatment", pk=pk)
 
 
 @login_required

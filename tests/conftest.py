@@ -183,3 +183,24 @@ def record_fbc(child: Child, user, day, **values):
     for analyte, value in {**counts, **values}.items():
         if value is not None:
             record_lab(child, user, analyte, day, value, units.get(analyte, "×10⁹/L"))
+
+
+def record_screening(child: Child, user, day, **outcomes):
+    """Every screening item before the first dose (§5.2, §6.2) recorded as clear on DAY, and a
+    normal full blood count; OUTCOMES override (None leaves an item out)."""
+    from diary.models import Screening
+
+    clear = {
+        "tb": "negative",
+        "vzv": "immune",
+        "hsv": "no_previous_infection",
+        "mmr": "vaccinated",
+        "pregnancy": "negative",
+        "contraception": "not_applicable",
+    }
+    for item, outcome in {**clear, **outcomes}.items():
+        if outcome is not None:
+            Screening.objects.create(
+                child=child, item=item, outcome=outcome, date=day, recorded_by=user
+            )
+    record_fbc(child, user, day)

@@ -425,6 +425,33 @@ class FlagsView(APIView):
         )
 
 
+class ScreeningView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        """The screening checklist before the first dose (SPARN §5.2, §6.2, §10): each item's
+        latest outcome and date, and `open`: what is still open for the drug in force
+        (baricitinib before any), each naming its section; the treating team decides."""
+        from outcomes.views import screening_context
+
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+        context = screening_context(child, can_manage=False)
+        return Response(
+            {
+                "items": [
+                    {
+                        "item": item.value,
+                        "outcome": record.outcome if record else None,
+                        "date": record.date if record else None,
+                    }
+                    for item, record in context["screening_rows"]
+                ],
+                "open": [c.as_dict() for c in context["screening_open"]],
+            }
+        )
+
+
 class ScheduleView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 

@@ -12,7 +12,7 @@ from diary.models import GrowthMeasurement, Prescription
 from outcomes import guideline as g
 from outcomes import treatment
 from outcomes.labs import record_lab
-from tests.conftest import record_fbc
+from tests.conftest import record_fbc, record_screening
 
 D = Decimal
 
@@ -244,6 +244,7 @@ def test_form_says_what_it_cannot_check_before_saving(world, amy, client_for):
     assert "the treating team decides" in block
     # Saved without a dose warning: the page after saving still says what was not checked.
     today = amy.today()
+    record_screening(amy, world.carol, today)
     GrowthMeasurement.objects.create(child=amy, date=today, weight_kg=20)
     response = client.post(
         reverse("prescription_create", args=[amy.pk]),
@@ -418,7 +419,7 @@ def test_above_ten_mg_over_40_kg_needs_the_tertiary_discussion(total, recorded, 
 def test_tertiary_discussion_is_recorded_with_whom_and_when(world, amy, api_for):
     GrowthMeasurement.objects.create(child=amy, date=date(2026, 1, 1), weight_kg=60, height_cm=150)
     record_lab(amy, world.carol, "creatinine", date(2026, 1, 1), 40, "µmol/L")  # eGFR 135
-    record_fbc(amy, world.carol, date(2026, 1, 1))
+    record_screening(amy, world.carol, date(2026, 1, 1))
     api = api_for(world.carol)
     body = {
         "child": amy.pk,

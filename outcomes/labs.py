@@ -51,6 +51,13 @@ def to_canonical(analyte: str, value, unit: str) -> tuple[Decimal, str]:
     return converted, canonical
 
 
+def uln_missing(analyte: str) -> str:
+    return _(
+        "Give the laboratory's upper limit of normal for %(name)s: the guideline's rule for it "
+        "is a multiple of that limit (SPARN JAKi guideline §6.7)."
+    ) % {"name": Analyte(analyte).label}
+
+
 def record_lab(
     child: Child,
     user,
@@ -76,15 +83,7 @@ def record_lab(
     elif analyte in NEEDS_ULN:
         # The §6.7 rules are multiples of the laboratory's ULN: without it the result could not
         # be judged, so it is not stored (no site default: ranges differ by age and laboratory).
-        raise ValidationError(
-            {
-                "uln": _(
-                    "Give the laboratory's upper limit of normal for %(name)s: the guideline's "
-                    "rule for it is a multiple of that limit (SPARN JAKi guideline §6.7)."
-                )
-                % {"name": Analyte(analyte).label}
-            }
-        )
+        raise ValidationError({"uln": uln_missing(analyte)})
     result = LabResult(
         child=child,
         sample_date=sample_date,

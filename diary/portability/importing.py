@@ -46,8 +46,8 @@ from diary.models import (
 )
 from diary.portability import tables as t
 from diary.portability.tables import Column, Table, Type, Use
-from outcomes.labs import record_lab, to_canonical
-from outcomes.models import LabResult
+from outcomes.labs import record_lab, to_canonical, uln_missing
+from outcomes.models import NEEDS_ULN, LabResult
 
 MAX_BYTES = 200 * 1024 * 1024  # uncompressed, all files together: refuses a zip bomb
 IGNORED_FILES = {t.DICTIONARY_FILENAME, t.MANIFEST_FILENAME}
@@ -525,6 +525,8 @@ def _check_lab(row: Row) -> dict:
         raise _Bad(errors) from None
     if unit == "":
         unit = canonical
+    if values["analyte"] in NEEDS_ULN and values.get("uln") in (None, ""):
+        errors["uln"] = uln_missing(values["analyte"])
     if values.get("uln") is not None:
         try:
             to_canonical(values["analyte"], values["uln"], unit)

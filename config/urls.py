@@ -49,6 +49,11 @@ urlpatterns = [
     ),
     path("children/<int:pk>/treatment/markers/", outcome_views.markers_edit, name="markers_edit"),
     path(
+        "children/<int:pk>/treatment/medicines/",
+        outcome_views.medicine_create,
+        name="medicine_create",
+    ),
+    path(
         "children/<int:pk>/treatment/screening/",
         outcome_views.screening_create,
         name="screening_create",

@@ -922,3 +922,75 @@ class Screening(models.Model):
                 errors["date"] = _("The date is before the child's date of birth.")
         if errors:
             raise ValidationError(errors)
+
+
+# --- Other medicines the child takes (SPARN §8, §10, §11) -------------------------------------
+
+
+class MedicineKind(models.TextChoices):
+    OTHER = "other", _("Other")
+    METHOTREXATE = "methotrexate", _("Methotrexate")
+    LEFLUNOMIDE = "leflunomide", _("Leflunomide")
+    BIOLOGIC = "biologic", _("Biologic (e.g. anti-TNF, tocilizumab, anakinra)")
+    COMBINED_PILL = "combined_pill", _("Combined contraceptive pill")
+    LIVE_VACCINE = "live_vaccine", _("Live vaccine (e.g. MMR, varicella, BCG)")
+
+
+class Medicine(models.Model):
+    """A medicine the child takes besides the JAK inhibitor and steroids, from START to STOP
+    (none: still taken; a vaccine: the day given), entered by clinicians or caregivers."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="medicines")
+    name = models.CharField(_("medicine"), max_length=120)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=MedicineKind.choices, default=MedicineKind.OTHER
+    )
+    dose = models.CharField(_("dose"), max_length=120, blank=True)
+    start_date = models.DateField(_("start date"))
+    stop_date = models.DateField(_("stop date"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = ChildScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "name"]
+        verbose_name = _("other medicine")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stop_date__isnull=True) | Q(stop_date__gte=models.F("start_date")),
+                name="medicine_stops_after_it_starts",
+            ),
+            models.UniqueConstraint(
+                fields=["child", "name", "start_date"], name="one_medicine_per_name_and_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.start_date}"
+
+    def clean(self) -> None:
+        errors = {}
+        self.name = (self.name or "").strip()
+        if not self.name:
+            errors["name"] = _("Give the medicine's name.")
+        if self.start_date and self.stop_date and self.stop_date < self.start_date:
+            errors["stop_date"] = _("The stop date is before the start date.")
+        if self.start_date and self.child_id:
+            if self.start_date < self.child.date_of_birth:
+                errors["start_date"] = _("The start date is before the child's date of birth.")
+            elif self.start_date > self.child.today() + timedelta(days=FUTURE_PRESCRIPTION_DAYS):
+                errors["start_date"] = _("The start date is more than %(days)d days ahead.") % {
+                    "days": FUTURE_PRESCRIPTION_DAYS
+                }
+            clash = Medicine.objects.filter(
+                child_id=self.child_id, name__iexact=self.name, start_date=self.start_date
+            )
+            if self.name and clash.exclude(pk=self.pk).exists():
+                errors["name"] = _("This medicine is already recorded from this day.")
+        if errors:
+            raise ValidationError(errors)

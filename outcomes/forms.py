@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from diary.forms import DateInput
-from diary.models import Child, Prescription, Screening, SteroidPrescription
+from diary.models import Child, Medicine, Prescription, Screening, SteroidPrescription
 from outcomes.models import UNITS, Analyte
 
 
@@ -75,3 +75,14 @@ class ScreeningForm(forms.ModelForm):
         model = Screening
         fields = ["item", "outcome", "date", "note"]
         widgets = {"date": DateInput, "note": forms.Textarea(attrs={"rows": 2})}
+
+
+class MedicineForm(forms.ModelForm):
+    class Meta:
+        model = Medicine
+        fields = ["name", "kind", "dose", "start_date", "stop_date", "note"]
+        widgets = {
+            "start_date": DateInput,
+            "stop_date": DateInput,
+            "note": forms.Textarea(attrs={"rows": 2}),
+        }

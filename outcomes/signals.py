@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from diary.models import DiaryEntry, GrowthMeasurement, Prescription
+from diary.models import DiaryEntry, GrowthMeasurement, Medicine, Prescription
 from outcomes import labs, thresholds, treatment
 from outcomes.models import Analyte, LabResult
 
@@ -52,8 +52,22 @@ def diary_saved(sender, instance: DiaryEntry, raw: bool = False, **kwargs) -> No
         labs.flag_child(instance.child, instance.date, flags)
 
 
+def medicine_saved(sender, instance: Medicine, raw: bool = False, **kwargs) -> None:
+    """§8, §10, §11: a medicine taken with a JAK inhibitor that the guideline cautions about."""
+    if raw:
+        return
+    flags = [
+        thresholds.Flag(
+            "medicine", f"medicine-{instance.pk}", thresholds.ADJUST, c.message, c.source
+        )
+        for c in treatment.medicine_cautions(instance)
+    ]
+    labs.flag_child(instance.child, instance.start_date, flags)
+
+
 def connect() -> None:
     from django.db.models.signals import post_save
 
     post_save.connect(growth_saved, sender=GrowthMeasurement, dispatch_uid="outcomes-growth")
     post_save.connect(diary_saved, sender=DiaryEntry, dispatch_uid="outcomes-diary")
+    post_save.connect(medicine_saved, sender=Medicine, dispatch_uid="outcomes-medicine")

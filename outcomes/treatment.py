@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from diary.models import Child, DiaryEntry, GrowthMeasurement, Prescription, SteroidDose
-from outcomes import guideline, schedule, screening
+from diary.models import Child, DiaryEntry, Drug, GrowthMeasurement, Prescription, SteroidDose
+from outcomes import guideline, medicines, schedule, screening
 from outcomes.models import Analyte, LabResult
 from outcomes.phases import Dose, Phases, phases
 
@@ -231,6 +231,38 @@ def screening_open(child: Child, drug: str, day: date) -> list[guideline.Caution
     return screening.open_items(drug, latest, childbearing, baseline, names)
 
 
+def _courses_of(child: Child) -> list[tuple[date, str, bool]]:
+    return [
+        (p.start_date, p.get_drug_display().lower(), p.total_mg > 0)
+        for p in child.prescriptions.order_by("start_date")
+    ]
+
+
+def medicine_cautions(medicine) -> list[guideline.Caution]:
+    """The cautions of MEDICINE for the JAK inhibitor given while it is taken (§8, §10, §11)."""
+    span = medicines.taken(
+        medicine.kind,
+        medicine.name,
+        medicine.start_date,
+        medicine.stop_date,
+        medicine.child.today(),
+    )
+    drug = medicines.overlapping_drug(span, _courses_of(medicine.child))
+    return medicines.cautions(medicine.kind, medicine.name, drug) if drug else []
+
+
+def medicines_on(child: Child, day: date, drug: str) -> list[guideline.Caution]:
+    """The cautions of the medicines taken on DAY with DRUG (a prescription starting then)."""
+    out = []
+    for medicine in child.medicines.filter(start_date__lte=day):
+        first, last = medicines.taken(
+            medicine.kind, medicine.name, medicine.start_date, medicine.stop_date, day
+        )
+        if first <= day <= last:
+            out += medicines.cautions(medicine.kind, medicine.name, drug)
+    return out
+
+
 def is_first_dose(prescription: Prescription) -> bool:
     return (
         prescription.total_mg > 0
@@ -246,6 +278,12 @@ def cautions_for(prescription: Prescription, inputs: ChildInputs) -> list[guidel
     if prescription.total_mg <= 0:
         return []
     extra = []
+    if prescription.child_id:
+        extra += medicines_on(
+            prescription.child,
+            prescription.start_date,
+            Drug(prescription.drug).label.lower() if prescription.drug else "",
+        )
     if prescription.child_id and is_first_dose(prescription):
         extra += screening_open(prescription.child, prescription.drug, prescription.start_date)
     if prescription.child_id and is_escalation(prescription):

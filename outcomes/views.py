@@ -19,6 +19,7 @@ from diary.models import (
     DiaryEntry,
     Drug,
     Indication,
+    Medicine,
     Prescription,
     Screening,
     ScreeningItem,
@@ -28,6 +29,7 @@ from outcomes import charts, cohort_sql, pages, reminders, report, summaries, tr
 from outcomes.forms import (
     CreatinineForm,
     MarkersForm,
+    MedicineForm,
     PrescriptionForm,
     ScreeningForm,
     SteroidPrescriptionForm,
@@ -73,6 +75,11 @@ def treatment_page(request, pk: int):
         if can_manage
         else None,
         **screening_context(child, can_manage),
+        "medicines": [
+            (m, treatment.medicine_cautions(m))
+            for m in child.medicines.select_related("child").order_by("-start_date", "name")
+        ],
+        "medicine_form": MedicineForm(initial={"start_date": child.today()}),
     }
     return render(request, "outcomes/treatment.html", context)
 
@@ -100,6 +107,25 @@ def screening_context(child: Child, can_manage: bool, form=None) -> dict:
         if can_manage
         else None,
     }
+
+
+@login_required
+def medicine_create(request, pk: int):
+    """Clinicians and the child's caregivers record another medicine."""
+    child = _visible(request, pk)
+    if request.method != "POST":
+        return redirect("treatment", pk=pk)
+    form = MedicineForm(request.POST, instance=Medicine(child=child, entered_by=request.user))
+    if form.is_valid():
+        medicine = form.save()
+        messages.success(request, _("Medicine saved."))
+        for caution in treatment.medicine_cautions(medicine):
+            messages.warning(request, f"{caution.message} ({caution.source})")
+        return redirect("treatment", pk=pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("treatment", pk=pk)
 
 
 @login_required

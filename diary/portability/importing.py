@@ -40,6 +40,7 @@ from diary.models import (
     DoseAdministration,
     DoseStatus,
     GrowthMeasurement,
+    Medicine,
     Prescription,
     SteroidDose,
     SteroidPrescription,
@@ -559,6 +560,39 @@ def _check_lab(row: Row) -> dict:
     }
 
 
+def _check_medicine(row: Row) -> dict:
+    values = _model_values(Medicine, row, t.MEDICINE_FIELDS)
+    if _stored_medicine(row) is None:  # a stored one is compared when writing
+        _model_check(Medicine(child=row.child, **values), row.child, row)
+    return values
+
+
+def _stored_medicine(row: Row):
+    if row.child.pk is None:
+        return None
+    return Medicine.objects.filter(
+        child=row.child,
+        name__iexact=(row.values.get("name") or "").strip(),
+        start_date=row.values["start_date"],
+    ).first()
+
+
+def _write_medicine(row: Row, user) -> bool:
+    values = row.cleaned
+    stored = _stored_medicine(row)
+    if stored is not None:
+        if all(getattr(stored, name) == value for name, value in values.items()):
+            return False
+        raise _clash(row, stored)
+    instance = Medicine(child=row.child, entered_by=user, **values)
+    try:
+        instance.full_clean(exclude=["entered_by"])
+    except ValidationError as error:
+        raise _Bad(_map(error.message_dict)) from None
+    instance.save()
+    return True
+
+
 CHECKS = {
     t.PRESCRIPTIONS.name: _check_prescription,
     t.STEROID_PRESCRIPTIONS.name: _check_steroid_rx,
@@ -567,6 +601,7 @@ CHECKS = {
     t.DOSES.name: _check_dose,
     t.STEROIDS.name: _check_steroid,
     t.LABS.name: _check_lab,
+    t.MEDICINES.name: _check_medicine,
 }
 
 
@@ -791,6 +826,7 @@ WRITERS = {
     t.DOSES.name: lambda row, user: _record(DoseAdministration, row, user, row.values["date"]),
     t.STEROIDS.name: _write_steroid,
     t.LABS.name: _write_lab,
+    t.MEDICINES.name: _write_medicine,
 }
 
 

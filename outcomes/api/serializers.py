@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from diary.api.fields import StrictModelSerializer
-from diary.models import Prescription
+from diary.models import Medicine, Prescription
 from outcomes import treatment
 
 
@@ -145,3 +145,51 @@ class PhasesOut(serializers.Serializer):
     optimal_derived = serializers.BooleanField()
     current = serializers.IntegerField(allow_null=True)
     phases = PhaseOut(many=True)
+
+
+class MedicineSerializer(StrictModelSerializer):
+    warnings = serializers.SerializerMethodField()
+    entered_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Medicine
+        fields = [
+            "id",
+            "child",
+            "name",
+            "kind",
+            "dose",
+            "start_date",
+            "stop_date",
+            "note",
+            "warnings",
+            "entered_by",
+            "created",
+        ]
+        read_only_fields = ["id", "entered_by", "created"]
+        validators = []  # the model's clean() explains a clash
+
+    @extend_schema_field(CautionOut(many=True))
+    def get_warnings(self, medicine) -> list[dict]:
+        """What the guideline says of this medicine with the JAK inhibitor given meanwhile
+        (§8 leflunomide and biologics, §10 the combined pill, §11 live vaccines)."""
+        return [c.as_dict() for c in treatment.medicine_cautions(medicine)]
+
+    def validate(self, attrs):
+        current = (
+            {}
+            if self.instance is None
+            else {
+                f.name: getattr(self.instance, f.name)
+                for f in Medicine._meta.concrete_fields
+                if f.name not in ("id", "created", "entered_by")
+            }
+        )
+        medicine = Medicine(**{**current, **attrs})
+        if self.instance is not None:
+            medicine.pk = self.instance.pk
+        medicine.clean()
+        attrs["name"] = medicine.name
+        return attrs

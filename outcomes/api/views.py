@@ -17,9 +17,14 @@ from diary.access import LogsAccess
 from diary.api.fields import NumberText, Text
 from diary.api.filters import filterset_for
 from diary.api.views import NoDeleteViewSet
-from diary.models import Child, Prescription, Role
+from diary.models import Child, Medicine, Prescription, Role
 from outcomes import deidentify, export, guideline, research, schedule, treatment
-from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
+from outcomes.api.serializers import (
+    DoseGuidanceOut,
+    MedicineSerializer,
+    PhasesOut,
+    PrescriptionSerializer,
+)
 from outcomes.labs import child_schedule, record_lab
 from outcomes.models import LabResult
 from outcomes.summaries import as_dict, cohort_summary
@@ -75,6 +80,46 @@ class PrescriptionViewSet(NoDeleteViewSet):
             serializer.validated_data["child"] != serializer.instance.child
         ):
             raise ValidationError({"child": [_("A prescription cannot move to another child.")]})
+        serializer.save()
+
+
+class MedicineViewSet(NoDeleteViewSet):
+    """The child's other medicines (name, dose, start, stop), entered by clinicians and
+    caregivers, each with the guideline's `warnings` for the JAK inhibitor given meanwhile."""
+
+    serializer_class = MedicineSerializer
+    filterset_class = filterset_for(Medicine, "kind")
+
+    def get_queryset(self):
+        return (
+            Medicine.objects.visible_to(self.request.user)
+            .select_related("child", "entered_by")
+            .order_by("child", "-start_date", "name")
+        )
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        if hasattr(serializer, "fields") and "child" in serializer.fields:
+            serializer.fields["child"].queryset = Child.objects.visible_to(self.request.user)
+        return serializer
+
+    def create(self, request, *args, **kwargs):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+        child_id = request.data.get("child")
+        visible = Child.objects.visible_to(request.user)
+        if not (str(child_id).isdigit() and visible.filter(pk=child_id).exists()):
+            raise NotFound(_("No such child."))
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.save(entered_by=self.request.user)
+
+    def perform_update(self, serializer):
+        if "child" in serializer.validated_data and (
+            serializer.validated_data["child"] != serializer.instance.child
+        ):
+            raise ValidationError({"child": [_("A medicine cannot move to another child.")]})
         serializer.save()
 
 

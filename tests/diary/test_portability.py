@@ -114,6 +114,7 @@ def test_the_example_imports_with_history_in_the_importers_name(world):
         "doses": 32,
         "steroids": 5,
         "labs": 8,
+        "medicines": 2,
     }
     zoe = Child.objects.get(site=world.north, reference="HX-001")
     assert (zoe.first_name, zoe.created_by) == ("Zoë", world.carol)

@@ -263,6 +263,27 @@ def medicines_on(child: Child, day: date, drug: str) -> list[guideline.Caution]:
     return out
 
 
+def screening_checklist(child: Child):
+    """(each item with its latest record, what is still open for the drug in force — or
+    baricitinib before any — at the first dose, the first dosed prescription or None)."""
+    from diary.models import ScreeningItem
+
+    latest = {}
+    for record in child.screenings.order_by("date", "pk"):
+        latest[record.item] = record
+    current = Prescription.objects.filter(child=child).in_force_on(child.today())
+    drug = current.drug if current else Drug.BARICITINIB
+    first = (
+        Prescription.objects.filter(child=child)
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .order_by("start_date")
+        .first()
+    )
+    day = first.start_date if first else child.today()
+    rows = [(item, latest.get(item.value)) for item in ScreeningItem]
+    return rows, screening_open(child, drug, day), first
+
+
 def is_first_dose(prescription: Prescription) -> bool:
     return (
         prescription.total_mg > 0

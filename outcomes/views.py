@@ -22,7 +22,6 @@ from diary.models import (
     Medicine,
     Prescription,
     Screening,
-    ScreeningItem,
     SteroidPrescription,
 )
 from outcomes import charts, cohort_sql, pages, reminders, report, summaries, treatment
@@ -84,28 +83,13 @@ def treatment_page(request, pk: int):
     return render(request, "outcomes/treatment.html", context)
 
 
-def screening_context(child: Child, can_manage: bool, form=None) -> dict:
-    """The screening checklist (§5.2, §6.2): each item's latest record and what is still open
-    for the drug in force (or baricitinib before any), before the first dose."""
-    latest = {}
-    for record in child.screenings.order_by("date", "pk"):
-        latest[record.item] = record
-    current = Prescription.objects.filter(child=child).in_force_on(child.today())
-    drug = current.drug if current else Drug.BARICITINIB
-    first = (
-        Prescription.objects.filter(child=child)
-        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
-        .order_by("start_date")
-        .first()
-    )
-    day = first.start_date if first else child.today()
+def screening_context(child: Child, can_manage: bool) -> dict:
+    rows, still_open, first = treatment.screening_checklist(child)
     return {
-        "screening_rows": [(item, latest.get(item.value)) for item in ScreeningItem],
-        "screening_open": treatment.screening_open(child, drug, day),
+        "screening_rows": rows,
+        "screening_open": still_open,
         "screening_started": first,
-        "screening_form": (form or ScreeningForm(initial={"date": child.today()}))
-        if can_manage
-        else None,
+        "screening_form": ScreeningForm(initial={"date": child.today()}) if can_manage else None,
     }
 
 

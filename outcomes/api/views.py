@@ -478,10 +478,8 @@ class ScreeningView(APIView):
         """The screening checklist before the first dose (SPARN §5.2, §6.2, §10): each item's
         latest outcome and date, and `open`: what is still open for the drug in force
         (baricitinib before any), each naming its section; the treating team decides."""
-        from outcomes.views import screening_context
-
         child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
-        context = screening_context(child, can_manage=False)
+        rows, still_open, _first = treatment.screening_checklist(child)
         return Response(
             {
                 "items": [
@@ -490,9 +488,9 @@ class ScreeningView(APIView):
                         "outcome": record.outcome if record else None,
                         "date": record.date if record else None,
                     }
-                    for item, record in context["screening_rows"]
+                    for item, record in rows
                 ],
-                "open": [c.as_dict() for c in context["screening_open"]],
+                "open": [c.as_dict() for c in still_open],
             }
         )
 

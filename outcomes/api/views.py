@@ -195,7 +195,10 @@ class GuidelineDoseView(APIView):
             OpenApiParameter("egfr", float, description="mL/min/1.73m²"),
             OpenApiParameter("age_years", float),
         ],
-        responses=DoseGuidanceOut,
+        responses={
+            200: DoseGuidanceOut,
+            404: OpenApiResponse(description="A child that is not one of yours"),
+        },
     )
     def get(self, request):
         """The guideline's initial and escalation regimens (mg per slot) for one child, its
@@ -443,10 +446,22 @@ class LabResultViewSet(
         return Response(LabResultSerializer(result).data, status=201)
 
 
+class FlagOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    day = serializers.DateField()
+    code = serializers.CharField()
+    severity = serializers.CharField()
+    message = serializers.CharField()
+    source = serializers.CharField()
+    result = serializers.IntegerField(allow_null=True)
+    acknowledged = serializers.BooleanField()
+    decision = serializers.CharField()
+
+
 class FlagsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=FlagOut(many=True))
     def get(self, request, pk: int):
         """Every guideline flag of a child, newest first: those of results (`result` set) and
         those of a weight or a diary day (a dose above its table, an infection), each naming

@@ -282,6 +282,19 @@ BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", default=False)
 
 # Clinical defaults a clinic may change (DOMAIN §5, §7).
 EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 bedside Schwartz
+# How recent an input must be for a guideline check (README "Missing or old inputs"): older is
+# missing, and the check says it could not be made. A weight within 90 days (a clinic visit
+# every 3 months), an eGFR within 98 days (12-weekly bloods + 2 weeks), a height within 180
+# days of the creatinine it turns into an eGFR.
+GUIDELINE_WEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_WEIGHT_MAX_AGE_DAYS", 90, minimum=1)
+GUIDELINE_EGFR_MAX_AGE_DAYS = env_int("GUIDELINE_EGFR_MAX_AGE_DAYS", 98, minimum=1)
+GUIDELINE_HEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_HEIGHT_MAX_AGE_DAYS", 180, minimum=1)
+# A diary temperature at or above this (°C) on a day on a JAK inhibitor flags it (SPARN §7.3).
+INFECTION_FEVER_FROM_C = env_decimal("INFECTION_FEVER_FROM_C", "38.0")
+# Pregnancy and contraception are screened in girls from this age (SPARN §5.1, §6.1, §10).
+SCREENING_CHILDBEARING_FROM_AGE = env_int("SCREENING_CHILDBEARING_FROM_AGE", 12, minimum=0)
+# A restart after an interruption this long (days) starts the early checks again (§6.7, §5.4).
+GUIDELINE_RESTART_AFTER_DAYS = env_int("GUIDELINE_RESTART_AFTER_DAYS", 28, minimum=1)
 # Clinical response (DOMAIN §6, NIH remission rule for CANDLE, unconfirmed): phase-4 mean
 # diary score and prednisone-equivalent mg/kg/day below these, and CRP normal.
 RESPONSE_MAX_SCORE = float(env_decimal("RESPONSE_MAX_SCORE", "0.15"))

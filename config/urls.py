@@ -15,7 +15,14 @@ from diary.api.views import DayView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
-from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
+from outcomes.api.views import (
+    CohortSummaryView,
+    FlagsView,
+    GuidelineDoseView,
+    PhasesView,
+    ScheduleView,
+    ScreeningView,
+)
 
 
 class ChartFormat(StringConverter):
@@ -43,6 +50,16 @@ urlpatterns = [
         name="steroid_prescription_create",
     ),
     path("children/<int:pk>/treatment/markers/", outcome_views.markers_edit, name="markers_edit"),
+    path(
+        "children/<int:pk>/treatment/medicines/",
+        outcome_views.medicine_create,
+        name="medicine_create",
+    ),
+    path(
+        "children/<int:pk>/treatment/screening/",
+        outcome_views.screening_create,
+        name="screening_create",
+    ),
     path(
         "children/<int:pk>/treatment/creatinine/",
         outcome_views.creatinine_create,
@@ -131,6 +148,8 @@ urlpatterns = [
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
     path("api/days/", DayView.as_view(), name="api_days"),
+    path("api/children/<int:pk>/flags/", FlagsView.as_view(), name="api_flags"),
+    path("api/children/<int:pk>/screening/", ScreeningView.as_view(), name="api_screening"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

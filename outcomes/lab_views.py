@@ -75,17 +75,24 @@ def labs_page(request, pk: int):
             "results": child.lab_results.prefetch_related("flags").select_related("entered_by")[
                 :200
             ],
-            "open_flags": LabFlag.objects.filter(result__child=child)
-            .open()
-            .select_related("result"),
+            "open_flags": LabFlag.objects.filter(child=child).open().select_related("result"),
             "next_due": schedule.next_due(items, today),
             "overdue": schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER),
-            "schedule": [i for i in items if i.due >= today - timezone.timedelta(days=30)][:12],
+            "schedule": [
+                (i, missing_names(i)) for i in items if i.due >= today - timezone.timedelta(days=30)
+            ][:12],
             "reminders": Reminder.objects.filter(child=child).select_related("recipient")[:50]
             if clinician
             else [],
         },
     )
+
+
+def missing_names(item: schedule.Due) -> str:
+    """What a partly done test still lacks, in words: "Neutrophils, ALT or AST"."""
+    if not item.partial:
+        return ""
+    return ", ".join(_(" or ").join(str(Analyte(a).label) for a in group) for group in item.missing)
 
 
 @login_required
@@ -147,14 +154,14 @@ def flag_acknowledge(request, pk: int):
     if request.method != "POST":
         raise PermissionDenied
     flag = get_object_or_404(LabFlag.objects.visible_to(request.user), pk=pk)
-    if not Child.objects.managed_by(request.user).filter(pk=flag.result.child_id).exists():
+    if not Child.objects.managed_by(request.user).filter(pk=flag.child_id).exists():
         raise PermissionDenied(_("Only the child's clinicians can acknowledge a flag."))
     if flag.acknowledged_at is None:
         flag.acknowledged_at = timezone.now()
         flag.acknowledged_by = request.user
         flag.save(update_fields=["acknowledged_at", "acknowledged_by"])
         messages.success(request, _("Flag acknowledged: %(message)s") % {"message": flag.message})
-    return redirect("labs", pk=flag.result.child_id)
+    return redirect("labs", pk=flag.child_id)
 
 
 class PreferencesForm(forms.ModelForm):

@@ -11,6 +11,7 @@ from diary.models import (
     DoseAdministration,
     GrowthMeasurement,
     Invitation,
+    Medicine,
     Prescription,
     SiteMembership,
     SteroidDose,
@@ -34,6 +35,7 @@ class Record:
     lab: LabResult
     flag: LabFlag
     invitation: Invitation
+    medicine: object = None
     study_link: object = None  # the site's study and its researcher
     export: object = None  # an export that researcher made
     secrets: list[str] = field(default_factory=list)  # strings that must never leak
@@ -41,6 +43,7 @@ class Record:
     def by_model(self) -> dict:
         rows = [self.entry, self.dose, self.steroid, self.growth, self.prescription]
         rows += [self.steroid_prescription, self.lab, self.flag, self.invitation, self.child]
+        rows += [self.medicine]
         return {type(row): row for row in rows}
 
 
@@ -80,7 +83,11 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
     )
     export = ExportLog.objects.create(requested_by=researcher, study=study)
     export.sites.add(child.site)
+    medicine = Medicine.objects.create(
+        child=child, name=f"Medicine{tag}", dose="5 mg", start_date=day, entered_by=caregiver
+    )
     return Record(
+        medicine=medicine,
         study_link=link,
         export=export,
         child=child,
@@ -93,5 +100,12 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
         lab=lab,
         flag=lab.flags.get(),
         invitation=invitation,
-        secrets=[child.first_name, child.last_name, child.reference, note, invitation.email],
+        secrets=[
+            child.first_name,
+            child.last_name,
+            child.reference,
+            note,
+            invitation.email,
+            medicine.name,
+        ],
     )

@@ -117,6 +117,7 @@ def fillers(target: Record) -> dict:
         ("growth", "pk"): target.growth.pk,
         ("prescriptions", "pk"): target.prescription.pk,
         ("labs", "pk"): target.lab.pk,
+        ("medicines", "pk"): target.medicine.pk,
         ("links", "link_pk"): target.study_link.pk,
         ("exports", "pk"): target.export.pk,
         ("exports", "id"): target.export.pk,

@@ -14,6 +14,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
@@ -88,3 +89,18 @@ def _role_changed(sender, instance, **kwargs):
     # Removed from a site, or given a staff role (a caregiver's phone token has no second
     # factor and a long life): every token of theirs ends.
     revoke_all(instance.user_id)
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    """The API schema's word for a device token: `Authorization: Token <key>`."""
+
+    target_class = "diary.tokens.DeviceTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'A device token from /api/auth/token/, sent as "Token <key>".',
+        }

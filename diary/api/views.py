@@ -359,6 +359,12 @@ class DayView(APIView):
             body = {"detail": _("Nothing was saved."), **_day_errors(invalid.errors, sizes)}
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         except recording.DayConflict as conflict:
+            logger.info(
+                "day %s of child %s not saved: %s changed since",
+                data["date"],
+                child.pk,
+                ", ".join(where for where, _row in conflict.conflicts),
+            )
             body = {
                 "detail": _("Someone else saved this day after the version you started from."),
                 "conflicts": [

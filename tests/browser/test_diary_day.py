@@ -367,3 +367,41 @@ def test_seizure_details_are_asked_beside_a_seizure_and_saved_offline_too(
         None,
         False,
     )
+
+
+def test_a_send_that_arrived_without_its_answer_is_corrected_not_a_conflict(
+    treated, phone, live_server
+):
+    """The signal drops after the server stored the day but before the phone heard back; the
+    parent then corrects the day on the phone. The correction arrives, as a change of that row."""
+    world = treated
+    day = saved_offline(phone, live_server, world, 3, ONES)
+    queued = phone.evaluate("JSON.parse(localStorage.getItem('ags-diary-queue'))")[0]
+    # What the server got from that lost request: the same id, the same answers, by Alice.
+    from diary import recording
+
+    first = queued["body"]["entry"]
+    recording.record(DiaryEntry, world.amy, world.alice, uuid.UUID(first["id"]), day, first)
+    phone.reload()
+    answer(phone, TWOS)
+    save(phone)
+    phone.get_by_text("Saved on this phone").wait_for()
+    back_online(phone)
+    entry = DiaryEntry.objects.get()
+    assert entry.scores == TWOS and entry.version == 2
+    assert phone.locator("#phone-conflict").count() == 0
+    # Somebody else's change in between is still a conflict, never overwritten.
+    phone.context.set_offline(True)
+    phone.goto(url(live_server, world, day))
+    answer(phone, ONES)
+    save(phone)
+    phone.get_by_text("Saved on this phone").wait_for()
+    entry.scores = {**TWOS, "crying": 0}
+    entry.version = 3
+    entry.reported_by = world.carol
+    entry.save()
+    phone.context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.get_by_text("Someone else saved this day while you were editing").wait_for()
+    entry.refresh_from_db()
+    assert entry.scores["crying"] == 0

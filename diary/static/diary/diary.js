@@ -221,6 +221,19 @@
     return T.failed + (messages.length ? ": " + messages.slice(0, 3).join(" ") : "");
   }
 
+  /* A 409 whose every row is one this phone created, unchanged since by anyone: an earlier send
+     arrived although its answer was lost (a signal that dropped mid-request). The phone's newer
+     copy is a correction of its own row, not a conflict with somebody else. */
+  function ownEcho(item, answer) {
+    var conflicts = answer && answer.conflicts;
+    return !!(T.user && conflicts && conflicts.length) && conflicts.every(function (c) {
+      var path = c.part.split("."), part = item.body[path[0]];
+      if (path.length > 1 && part) part = part[Number(path[1])];
+      return part && !part.version && c.current.id === part.id && c.current.version === 1 && c.current.reported_by === T.user;
+    });
+  }
+  function againstEcho(item, answer) { item.conflict = answer; return rebase(item); }
+
   var syncing = false;
   function syncAll() {
     if (syncing) return Promise.resolve();
@@ -234,6 +247,13 @@
           if (!now || JSON.stringify(now.body) !== JSON.stringify(item.body)) return;
           if (result.state === "ok") { delete item.signin; sent(item, result.body); }
           else if (result.status === 401 || result.status === 403) { item.signin = true; put(item); }
+          else if (result.status === 409 && ownEcho(item, result.body)) {
+            againstEcho(item, result.body); put(item);
+            return send(item).then(function (again) {
+              if (again.state === "ok") sent(item, again.body);
+              else if (again.status === 409) { item.conflict = again.body; put(item); }
+            });
+          }
           else if (result.state === "refused" && result.status === 409) { item.conflict = result.body; put(item); }
           else if (result.state === "refused") { item.problem = problemOf(result); put(item); }
         });
@@ -356,6 +376,8 @@
         location.assign(item.page + "?date=" + item.date + "&saved=1");
       } else if (result.state === "offline") {
         say(form.dataset.savedMsg, "success");
+      } else if (result.status === 409 && ownEcho(item, result.body)) {
+        submitItem(againstEcho(item, result.body), submitter);
       } else if ((result.status === 400 || result.status === 409) && !form.dataset.shell) {
         // Explained by the page itself, beside each answer (the same checks, the same words).
         drop(item.key);

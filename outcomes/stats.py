@@ -111,6 +111,10 @@ def spread(values: list[float]) -> Spread:
     return Spread(len(values), median, q1, q3)
 
 
+SIGNED_RANK_STATISTIC = "min(W+, W-) of the differences b - a (zero differences dropped)"
+SIGNED_RANK_V = "V: sum of the ranks of the positive differences b - a, as R's wilcox.test"
+
+
 @dataclass(frozen=True)
 class Paired:
     phase_a: int
@@ -120,9 +124,16 @@ class Paired:
     t: float | None = None
     df: int | None = None
     p_t: float | None = None
-    w: float | None = None
+    w: float | None = None  # min(W+, W−), SIGNED_RANK_STATISTIC
     p_wilcoxon: float | None = None
     reason: str | None = None
+    v: float | None = None  # W+ of b − a, SIGNED_RANK_V
+
+
+def _signed_rank_v(difference: np.ndarray) -> float:
+    nonzero = difference[difference != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    return float(ranks[nonzero > 0].sum())
 
 
 def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
@@ -140,18 +151,25 @@ def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
     b = np.array([p[1] for p in pairs])
     difference = b - a
     if np.ptp(difference) == 0:
-        # Every child changed by the same amount: no variance to test against.
+        # Every child changed by the same amount: no variance for the t-test. The signed-rank
+        # test is still defined when that change is not 0: all n ranks tie, and under the null
+        # hypothesis each of the 2^n sign patterns is equally likely, so the exact two-sided
+        # p-value is P(all signs alike) = 2 / 2^n.
+        change = float(difference[0])
+        signed_rank = {}
+        if change != 0:
+            signed_rank = {
+                "w": 0.0,
+                "v": n * (n + 1) / 2 if change > 0 else 0.0,
+                "p_wilcoxon": min(1.0, 2.0 ** (1 - n)),
+            }
         return Paired(
             phase_a,
             phase_b,
             n,
-            float(difference.mean()),
-            None,
-            None,
-            None,
-            None,
-            None,
-            NOT_ENOUGH + " (no variance)",
+            change,
+            reason=NOT_ENOUGH + " (no variance) for the t-test",
+            **signed_rank,
         )
     t = stats.ttest_rel(b, a)
     w = stats.wilcoxon(b, a) if np.any(difference != 0) else None
@@ -165,6 +183,7 @@ def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
         float(t.pvalue),
         float(w.statistic) if w else None,
         float(w.pvalue) if w else None,
+        v=_signed_rank_v(difference) if w else None,
     )
 
 

@@ -363,6 +363,9 @@ def as_dict(summary: CohortSummary) -> dict:
                 "df": p.df,
                 "p_t_test": p_value(p.p_t),
                 "wilcoxon_statistic": number(p.w),
+                "wilcoxon_statistic_definition": stats.SIGNED_RANK_STATISTIC,
+                "wilcoxon_v": number(p.v),
+                "wilcoxon_v_definition": stats.SIGNED_RANK_V,
                 "p_wilcoxon": p_value(p.p_wilcoxon),
                 "note": p.reason,
             }

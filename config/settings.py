@@ -299,6 +299,17 @@ GUIDELINE_RESTART_AFTER_DAYS = env_int("GUIDELINE_RESTART_AFTER_DAYS", 28, minim
 # diary score and prednisone-equivalent mg/kg/day below these, and CRP normal.
 RESPONSE_MAX_SCORE = float(env_decimal("RESPONSE_MAX_SCORE", "0.15"))
 RESPONSE_MAX_PREDNISONE = float(env_decimal("RESPONSE_MAX_PREDNISONE", "0.15"))
+# RESPONSE_MAX_SCORE is the NIH's, for its 0–4 mean-scored diaries. A diary on another scale
+# uses the same fraction of its own maximum (outcomes.summaries.response_rule) unless given
+# here, on its own scale, e.g. RESPONSE_MAX_SCORE_BY_INSTRUMENT="ags=1.0".
+RESPONSE_MAX_SCORE_BY_INSTRUMENT = {
+    key.strip(): float(value)
+    for key, _sep, value in (
+        pair.partition("=")
+        for pair in os.environ.get("RESPONSE_MAX_SCORE_BY_INSTRUMENT", "").split(",")
+        if pair.strip()
+    )
+}
 PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 0: all days
 
 # Sign-in and sessions (README "Sign-in and sessions"). Staff must use a second factor and

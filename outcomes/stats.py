@@ -111,6 +111,10 @@ def spread(values: list[float]) -> Spread:
     return Spread(len(values), median, q1, q3)
 
 
+SIGNED_RANK_STATISTIC = "min(W+, W-) of the differences b - a (zero differences dropped)"
+SIGNED_RANK_V = "V: sum of the ranks of the positive differences b - a, as R's wilcox.test"
+
+
 @dataclass(frozen=True)
 class Paired:
     phase_a: int
@@ -120,9 +124,16 @@ class Paired:
     t: float | None = None
     df: int | None = None
     p_t: float | None = None
-    w: float | None = None
+    w: float | None = None  # min(W+, W−), SIGNED_RANK_STATISTIC
     p_wilcoxon: float | None = None
     reason: str | None = None
+    v: float | None = None  # W+ of b − a, SIGNED_RANK_V
+
+
+def _signed_rank_v(difference: np.ndarray) -> float:
+    nonzero = difference[difference != 0]
+    ranks = stats.rankdata(np.abs(nonzero))
+    return float(ranks[nonzero > 0].sum())
 
 
 def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
@@ -140,18 +151,25 @@ def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
     b = np.array([p[1] for p in pairs])
     difference = b - a
     if np.ptp(difference) == 0:
-        # Every child changed by the same amount: no variance to test against.
+        # Every child changed by the same amount: no variance for the t-test. The signed-rank
+        # test is still defined when that change is not 0: all n ranks tie, and under the null
+        # hypothesis each of the 2^n sign patterns is equally likely, so the exact two-sided
+        # p-value is P(all signs alike) = 2 / 2^n.
+        change = float(difference[0])
+        signed_rank = {}
+        if change != 0:
+            signed_rank = {
+                "w": 0.0,
+                "v": n * (n + 1) / 2 if change > 0 else 0.0,
+                "p_wilcoxon": min(1.0, 2.0 ** (1 - n)),
+            }
         return Paired(
             phase_a,
             phase_b,
             n,
-            float(difference.mean()),
-            None,
-            None,
-            None,
-            None,
-            None,
-            NOT_ENOUGH + " (no variance)",
+            change,
+            reason=NOT_ENOUGH + " (no variance) for the t-test",
+            **signed_rank,
         )
     t = stats.ttest_rel(b, a)
     w = stats.wilcoxon(b, a) if np.any(difference != 0) else None
@@ -165,6 +183,7 @@ def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
         float(t.pvalue),
         float(w.statistic) if w else None,
         float(w.pvalue) if w else None,
+        v=_signed_rank_v(difference) if w else None,
     )
 
 
@@ -192,116 +211,191 @@ class MixedModel:
     reason: str | None = None
 
 
+SINGULAR_RATIO = 1e10  # σc²/σ² above this: the residual variance is numerical noise
+NO_VARIANCE = NOT_ENOUGH + " (no variance)"
+SINGULAR = (
+    "singular fit: no variation within children beyond the phase effects, so no standard error"
+)
+NOT_IDENTIFIABLE = (
+    "not identifiable: no child has enough phases to separate within-child from between-child"
+    " variation"
+)
+
+
 class _Design:
-    """Cell-means design (one column per phase) grouped by child, kept as sums so that each
-    evaluation costs O(n) whatever the number of children."""
+    """The model on standardised data, kept as within-child and between-child pieces.
+
+    Scores are centred on the phase means and scaled by the residual standard deviation of that
+    ordinary least-squares fit; since the phases are fixed effects, this moves the estimates by
+    a constant and scales them, and leaves the variance ratio and the degrees of freedom as they
+    are, whatever the offset and scale of the scores. The fixed effects are coded as the first
+    phase plus one contrast per later phase, so that centring within a child removes the
+    intercept exactly.
+
+    V = σ²I + σc²ZZ' is, within a child of n_i rows, σ² on the deviations from the child's mean
+    and τ_i = σ² + n_iσc² on the mean. Every matrix built from V, ZZ' and I therefore acts as
+    q·(within) + b_i·(child mean), written (q, b), and products multiply the coefficients; the
+    REML deviance, its analytic derivatives and those of the LS means' variances are sums of
+    such pieces, each evaluation O(n) whatever the number of children."""
 
     def __init__(self, rows: list[tuple], phases: list[int]):
         children = sorted({r[0] for r in rows}, key=str)
         index = {c: i for i, c in enumerate(children)}
         column = {p: j for j, p in enumerate(phases)}
         self.n, self.p, self.m = len(rows), len(phases), len(children)
-        self.X = np.zeros((self.n, self.p))
-        self.y = np.array([float(r[2]) for r in rows])
-        self.group = np.array([index[r[0]] for r in rows])
-        for i, row in enumerate(rows):
-            self.X[i, column[row[1]]] = 1.0
-        self.sizes = np.bincount(self.group, minlength=self.m).astype(float)
-        self.sx = np.zeros((self.m, self.p))  # per-child column sums X_i'1
-        np.add.at(self.sx, self.group, self.X)
-        self.sy = np.bincount(self.group, weights=self.y, minlength=self.m)  # per-child Σy
-        self.xtx, self.xty, self.yty = self.X.T @ self.X, self.X.T @ self.y, self.y @ self.y
+        y = np.array([float(r[2]) for r in rows])
+        # In units of a power of two near the largest score: exact, and no square overflows.
+        largest = float(np.max(np.abs(y)))
+        unit = 2.0 ** math.frexp(largest)[1] if largest > 0 else 1.0
+        y = y / unit
+        cell = np.array([column[r[1]] for r in rows])
+        group = np.array([index[r[0]] for r in rows])
+        counts = np.bincount(cell, minlength=self.p).astype(float)
+        means = np.bincount(cell, weights=y, minlength=self.p) / counts
+        residual = y - means[cell]
+        rss = float(residual @ residual)
+        self.no_variance = largest == 0 or rss <= self.n * 1e-20
+        scale = math.sqrt(rss / (self.n - self.p)) if not self.no_variance else 1.0
+        ys = residual / scale
+        self.shift, self.scale = means * unit, scale * unit  # back to the scores' scale
+        x = np.zeros((self.n, self.p))
+        x[:, 0] = 1.0
+        later = cell > 0
+        x[np.flatnonzero(later), cell[later]] = 1.0
+        self.L = np.eye(self.p)  # phase means = L β
+        self.L[:, 0] = 1.0
+        self.sizes = np.bincount(group, minlength=self.m).astype(float)
+        sums = np.zeros((self.m, self.p))
+        np.add.at(sums, group, x)
+        self.xbar = sums / self.sizes[:, None]
+        self.ybar = np.bincount(group, weights=ys, minlength=self.m) / self.sizes
+        self.xc = x - self.xbar[group]
+        self.xc[:, 0] = 0.0
+        self.yc = ys - self.ybar[group]
+        self.wxx = self.xc.T @ self.xc
+        self.wxy = self.xc.T @ self.yc
+        self.within_df = self.n - self.m - int(np.linalg.matrix_rank(self.wxx))
 
-    def pieces(self, child_var: float, resid_var: float):
-        """X'V⁻¹X, X'V⁻¹y, y'V⁻¹y and log|V| for V = σ²I + σc² ZZ'."""
-        w = child_var / (resid_var + self.sizes * child_var)
-        xvx = (self.xtx - (self.sx.T * w) @ self.sx) / resid_var
-        xvy = (self.xty - (self.sx.T * w) @ self.sy) / resid_var
-        yvy = (self.yty - np.sum(w * self.sy**2)) / resid_var
-        logdet = self.n * math.log(resid_var) + np.sum(np.log1p(self.sizes * child_var / resid_var))
-        return xvx, xvy, yvy, logdet
+    # Operators (q, b) and what they give between X and the residuals r.
+    def xsx(self, q, b) -> np.ndarray:
+        return q * self.wxx + (self.xbar.T * (b * self.sizes)) @ self.xbar
 
-    def deviance(self, theta) -> float:
-        """−2 × REML log-likelihood (without the constant) at θ = (σc², σ²)."""
-        child_var, resid_var = theta
-        if child_var < 0 or resid_var <= 0:
-            return math.inf
-        xvx, xvy, yvy, logdet = self.pieces(child_var, resid_var)
-        sign, logdet_xvx = np.linalg.slogdet(xvx)
-        if sign <= 0:
-            return math.inf
-        beta = np.linalg.solve(xvx, xvy)
-        residual = yvy - xvy @ beta
-        return float(logdet + logdet_xvx + residual)
+    def solve(self, q, b):
+        """M = X'SX, its inverse, β = M⁻¹X'Sy and the residuals (within, child means)."""
+        m = self.xsx(q, b)
+        c = np.linalg.inv(m)
+        beta = c @ (q * self.wxy + self.xbar.T @ (b * self.sizes * self.ybar))
+        return m, c, beta, self.yc - self.xc @ beta, self.ybar - self.xbar @ beta
 
-    def covariance(self, theta) -> np.ndarray:
-        xvx, _xvy, _yvy, _logdet = self.pieces(*theta)
-        return np.linalg.inv(xvx)
+    def xsr(self, q, b, rc, rbar) -> np.ndarray:
+        return q * (self.xc.T @ rc) + self.xbar.T @ (b * self.sizes * rbar)
 
-    def beta(self, theta) -> np.ndarray:
-        xvx, xvy, _yvy, _logdet = self.pieces(*theta)
-        return np.linalg.solve(xvx, xvy)
+    def rsr(self, q, b, rc, rbar) -> float:
+        return float(q * (rc @ rc) + np.sum(b * self.sizes * rbar**2))
+
+    def profiled(self, ratio: float) -> float:
+        """−2 × REML log-likelihood, σ² profiled out, at σc²/σ² = RATIO (constants dropped)."""
+        b = 1.0 / (1.0 + self.sizes * ratio)
+        m, _c, _beta, rc, rbar = self.solve(1.0, b)
+        sign, logdet_m = np.linalg.slogdet(m)
+        rss = self.rsr(1.0, b, rc, rbar)
+        dof = self.n - self.p
+        if sign <= 0 or rss <= 0:
+            return -math.inf if rss <= 0 else math.inf
+        return dof * math.log(rss / dof) + float(np.sum(np.log1p(self.sizes * ratio))) + logdet_m
+
+    def residual_variance(self, ratio: float) -> float:
+        b = 1.0 / (1.0 + self.sizes * ratio)
+        _m, _c, _beta, rc, rbar = self.solve(1.0, b)
+        return self.rsr(1.0, b, rc, rbar) / (self.n - self.p)
+
+    def child_score(self, ratio: float) -> float:
+        """The sign of d(profiled deviance)/d(ratio): ∂D/∂σc² = tr(PZZ') − r'V⁻¹ZZ'V⁻¹r at σ²
+        profiled, times σ² (analytic, so that it stays exact where the deviance is flat)."""
+        b = 1.0 / (1.0 + self.sizes * ratio)
+        _m, c, _beta, rc, rbar = self.solve(1.0, b)
+        trace = float(np.sum(b * self.sizes)) - np.trace(c @ self.xsx(0.0, b * self.sizes * b))
+        resid = self.rsr(1.0, b, rc, rbar) / (self.n - self.p)
+        return trace - self.rsr(0.0, b * self.sizes * b, rc, rbar) / resid
+
+    def satterthwaite(self, child_var: float, resid_var: float, free: list[int]):
+        """LS means, their variances and Satterthwaite df (None where undefined), analytic.
+
+        df_j = 2 (L C L')²_jj / (g' A g): A = 2 H⁻¹, H the Hessian of the REML deviance in the
+        FREE variance parameters (0: σc², 1: σ²), g the gradient of (L C L')_jj."""
+        inverse = (1.0 / resid_var, 1.0 / (resid_var + self.sizes * child_var))
+        derivative = [(0.0, self.sizes), (1.0, np.ones(self.m))]  # ∂V/∂σc², ∂V/∂σ²
+
+        def times(*operators):
+            q, b = 1.0, np.ones(self.m)
+            for oq, ob in operators:
+                q, b = q * oq, b * ob
+            return q, b
+
+        _m, c, beta, rc, rbar = self.solve(*inverse)
+        means = self.L @ beta
+        cov = self.L @ c @ self.L.T
+        # G_k = X'V⁻¹V_kV⁻¹X, s_k = X'V⁻¹V_kV⁻¹r
+        g_x = [self.xsx(*times(inverse, d, inverse)) for d in derivative]
+        s_r = [self.xsr(*times(inverse, d, inverse), rc, rbar) for d in derivative]
+        k = len(free)
+        hessian = np.zeros((k, k))
+        for a, i in enumerate(free):
+            for e, j in enumerate(free):
+                vi, vj = derivative[i], derivative[j]
+                q, b = times(inverse, vi, inverse, vj)
+                trace = q * (self.n - self.m) + float(np.sum(b))
+                trace -= 2 * np.trace(c @ self.xsx(*times(inverse, vi, inverse, vj, inverse)))
+                trace += np.trace(c @ g_x[i] @ c @ g_x[j])
+                quad = self.rsr(*times(inverse, vi, inverse, vj, inverse), rc, rbar)
+                quad -= s_r[i] @ c @ s_r[j]
+                hessian[a, e] = -trace + 2 * quad
+        # In log parameters, where σc² and σ² of very different sizes are equally well scaled.
+        size = np.array([child_var, resid_var])[free]
+        scaled = hessian * np.outer(size, size)
+        eigen = np.linalg.eigvalsh(scaled)
+        if not np.all(np.isfinite(eigen)) or eigen.min() <= 1e-10 * abs(eigen).max():
+            return means, cov, [None] * self.p
+        a_matrix = 2 * np.linalg.inv(scaled)
+        dfs = []
+        for j in range(self.p):
+            grad = size * [(self.L @ c @ g_x[i] @ c @ self.L.T)[j, j] for i in free]
+            denominator = grad @ a_matrix @ grad
+            df = 2 * cov[j, j] ** 2 / denominator if denominator > 0 else None
+            dfs.append(float(df) if df is not None and math.isfinite(df) else None)
+        return means, cov, dfs
 
 
-def _fit(design: _Design) -> tuple[float, float]:
-    """REML estimates (σc², σ²): σ² is profiled out, the ratio σc²/σ² found by Brent's method."""
+def _fit(design: _Design) -> tuple[float, float] | None:
+    """REML estimates (σc², σ²) on the standardised scale, None when singular.
 
-    def profiled(log_ratio: float) -> float:
-        ratio = math.exp(log_ratio)
-        xvx, xvy, yvy, logdet = design.pieces(ratio, 1.0)
-        beta = np.linalg.solve(xvx, xvy)
-        rss = yvy - xvy @ beta
-        dof = design.n - design.p
-        return dof * math.log(rss / dof) + logdet + np.linalg.slogdet(xvx)[1]
-
-    def resid_for(ratio: float) -> float:
-        xvx, xvy, yvy, _ = design.pieces(ratio, 1.0)
-        return float((yvy - xvy @ np.linalg.solve(xvx, xvy)) / (design.n - design.p))
-
-    best = optimize.minimize_scalar(
-        profiled, bounds=(-30, 15), method="bounded", options={"xatol": 1e-12, "maxiter": 1000}
-    )
-    ratio = math.exp(best.x)
-    # The boundary (no between-child variance) is a fit of its own.
-    boundary = design.n - design.p
-    xvx0, xvy0, yvy0, _ = design.pieces(0.0, 1.0)
-    rss0 = yvy0 - xvy0 @ np.linalg.solve(xvx0, xvy0)
-    at_zero = boundary * math.log(rss0 / boundary) + np.linalg.slogdet(xvx0)[1]
-    if at_zero <= best.fun:
-        return 0.0, float(rss0 / boundary)
-    resid = resid_for(ratio)
+    σ² is profiled out. The ratio σc²/σ² is searched on a log grid wide enough for any ratio a
+    double can tell from 0 or ∞; each local minimum is a root of the analytic score (found
+    where it turns from negative to positive, exactly even where the deviance is too flat to
+    compare), and the boundary σc² = 0 is one when the score is not negative there. The lowest
+    deviance wins; a deviance still falling at the top of the grid means σ² is 0 (singular)."""
+    grid = np.exp(np.arange(-40.0, 40.5, 0.5))
+    scores = [design.child_score(r) for r in grid]
+    if not all(math.isfinite(s) for s in scores) or scores[-1] < 0:
+        return None
+    candidates = [0.0] if design.child_score(0.0) >= 0 else []
+    for k in range(len(grid) - 1):
+        if scores[k] < 0 <= scores[k + 1]:
+            root = optimize.brentq(
+                lambda t: design.child_score(math.exp(t)),
+                math.log(grid[k]),
+                math.log(grid[k + 1]),
+                xtol=1e-13,
+                rtol=1e-14,
+            )
+            candidates.append(math.exp(root))
+    if not candidates:
+        return None
+    ratio = min(candidates, key=design.profiled)
+    if ratio > SINGULAR_RATIO:
+        return None
+    resid = design.residual_variance(ratio)
     return ratio * resid, resid
-
-
-def _numeric_gradient(f, theta, steps) -> np.ndarray:
-    grad = np.zeros(len(theta))
-    for i in range(len(theta)):
-        up, down = np.array(theta, float), np.array(theta, float)
-        up[i] += steps[i]
-        down[i] -= steps[i]
-        grad[i] = (f(up) - f(down)) / (2 * steps[i])
-    return grad
-
-
-def _numeric_hessian(f, theta, steps) -> np.ndarray:
-    k = len(theta)
-    hessian = np.zeros((k, k))
-
-    def shifted(i, j, di, dj):
-        point = np.array(theta, float)
-        point[i] += di * steps[i]
-        point[j] += dj * steps[j]
-        return f(point)
-
-    for i in range(k):
-        for j in range(k):
-            hessian[i, j] = (
-                shifted(i, j, 1, 1)
-                - shifted(i, j, 1, -1)
-                - shifted(i, j, -1, 1)
-                + shifted(i, j, -1, -1)
-            ) / (4 * steps[i] * steps[j])
-    return hessian
 
 
 def mixed_model(rows: list[tuple]) -> MixedModel:
@@ -312,48 +406,40 @@ def mixed_model(rows: list[tuple]) -> MixedModel:
     counts = {p: len({r[0] for r in rows if r[1] == p}) for p in phases}
     if len(children) < 2 or len(rows) <= len(phases) or not phases:
         return MixedModel(phases, math.nan, math.nan, reason=NOT_ENOUGH)
-    design = _Design(rows, phases)
-    if np.ptp(design.y) == 0:
-        return MixedModel(phases, 0.0, 0.0, reason=NOT_ENOUGH + " (no variance)")
-    child_var, resid_var = _fit(design)
-    if resid_var <= 1e-12:
-        return MixedModel(phases, child_var, resid_var, reason=NOT_ENOUGH + " (no variance)")
-    theta = np.array([child_var, resid_var])
-    beta = design.beta(theta)
-    cov = design.covariance(theta)
-    # Satterthwaite: df = 2 (L C L')² / (g' A g), with A the covariance of the variance
-    # estimates (2 × the inverse Hessian of the REML deviance) and g the gradient of L C L'.
-    on_boundary = child_var <= 1e-10 * max(resid_var, 1e-12)
-    free = [1] if on_boundary else [0, 1]
-    steps = np.array([max(abs(child_var), resid_var) * 1e-4, resid_var * 1e-4])
-
-    def restricted(values, index=free):
-        full = theta.copy()
-        full[index] = values
-        return full
-
-    hessian = _numeric_hessian(lambda v: design.deviance(restricted(v)), theta[free], steps[free])
     try:
-        a_matrix = 2 * np.linalg.inv(hessian)
-    except np.linalg.LinAlgError:
-        a_matrix = None
-    model = MixedModel(phases, child_var, resid_var)
+        return _mixed_model(rows, phases, counts)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        # Not expected (every case known is declined above); a reason, never an exception.
+        return MixedModel(phases, math.nan, math.nan, reason=NOT_ENOUGH + " (numerical failure)")
+
+
+def _mixed_model(rows: list[tuple], phases: list[int], counts: dict) -> MixedModel:
+    design = _Design(rows, phases)
+    if design.no_variance:
+        return MixedModel(phases, 0.0, 0.0, reason=NO_VARIANCE)
+    if design.within_df <= 0:
+        return MixedModel(phases, math.nan, math.nan, reason=NOT_IDENTIFIABLE)
+    fitted = _fit(design)
+    if fitted is None:
+        return MixedModel(phases, math.nan, 0.0, reason=SINGULAR)
+    child_var, resid_var = fitted
+    # At the boundary σc² = 0 only σ² varies (as lmerTest: the deviance is even in θ = σc/σ).
+    free = [1] if child_var == 0 else [0, 1]
+    means, cov, dfs = design.satterthwaite(child_var, resid_var, free)
+    scale = design.scale
+    model = MixedModel(phases, child_var * scale**2, resid_var * scale**2)
+    if not math.isfinite(scale * scale):
+        model.reason = NOT_ENOUGH + " (scores out of range)"
+        return model
     for j, phase in enumerate(phases):
-        se = math.sqrt(cov[j, j])
-        df = None
-        if a_matrix is not None:
-            grad = _numeric_gradient(
-                lambda v, j=j: design.covariance(restricted(v))[j, j], theta[free], steps[free]
-            )
-            denominator = grad @ a_matrix @ grad
-            if denominator > 0:
-                df = float(2 * cov[j, j] ** 2 / denominator)
-        estimate = float(beta[j])
-        if df is None or not math.isfinite(df):
-            df = low = high = None
+        estimate = float(design.shift[j] + scale * means[j])
+        se = float(scale * math.sqrt(cov[j, j]))
+        df = dfs[j]
+        if df is None:
+            low = high = None
             reason = NOT_ENOUGH + " for the degrees of freedom"
         else:
             half = stats.t.ppf(0.975, df) * se
-            low, high, reason = float(beta[j] - half), float(beta[j] + half), None
+            low, high, reason = estimate - half, estimate + half, None
         model.ls_means[phase] = LsMean(phase, counts[phase], estimate, se, df, low, high, reason)
     return model

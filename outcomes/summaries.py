@@ -12,6 +12,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
+from diary import instruments
+from diary.instruments import Instrument
 from diary.models import (
     Child,
     DiaryEntry,
@@ -21,6 +23,7 @@ from diary.models import (
     SteroidDose,
 )
 from outcomes import cohort_sql, guideline, stats
+from outcomes.models import Analyte, LabResult
 from outcomes.phases import Dose, Phases, phases
 
 PHASES = (1, 2, 3, 4)
@@ -219,12 +222,15 @@ def cohort_phases(children, cutoff: date | None = None) -> dict[int, Phases]:
     }
 
 
-def cohort_means(children, cutoff: date | None = None):
+def cohort_means(children, cutoff: date | None = None, phase_map: dict | None = None):
     """{child: {phase: mean daily score}} and {child: {phase: steroid mg/kg/day}}, computed by
-    the database (cohort_sql): the same numbers summarise() gives child by child."""
+    the database (cohort_sql): the same numbers summarise() gives child by child. PHASE_MAP:
+    cohort_phases() when already computed."""
+    if phase_map is None:
+        phase_map = cohort_phases(children, cutoff)
     intervals = [
         (pk, number, interval.start, interval.end)
-        for pk, result in cohort_phases(children, cutoff).items()
+        for pk, result in phase_map.items()
         for number, interval in result.intervals.items()
         if interval is not None
     ]
@@ -239,6 +245,51 @@ def cohort_means(children, cutoff: date | None = None):
     return scores, steroids
 
 
+NIH_SCALE_MAX = 4  # the NIH diaries: items 0–4, daily score their mean
+
+
+def response_rule(instrument: Instrument) -> dict:
+    """The clinical-response rule for INSTRUMENT's diary, on its own scale (DOMAIN §6; the NIH
+    remission rule, unconfirmed). The NIH's threshold is for 0–4 mean-scored diaries; another
+    scale takes the threshold set for it (RESPONSE_MAX_SCORE_BY_INSTRUMENT), else the same
+    fraction of its maximum."""
+    scale = instrument.max_score
+    configured = settings.RESPONSE_MAX_SCORE_BY_INSTRUMENT.get(instrument.key)
+    if configured is not None:
+        threshold, basis = configured, "set for this diary (RESPONSE_MAX_SCORE_BY_INSTRUMENT)"
+    elif instrument.rule == "mean" and scale == NIH_SCALE_MAX:
+        threshold, basis = settings.RESPONSE_MAX_SCORE, "NIH rule for 0-4 mean-scored diaries"
+    else:
+        threshold = settings.RESPONSE_MAX_SCORE * scale / NIH_SCALE_MAX
+        basis = (
+            f"NIH rule ({settings.RESPONSE_MAX_SCORE} on a 0-{NIH_SCALE_MAX} mean score) scaled"
+            f" to this diary's 0-{scale} {instrument.rule} score"
+        )
+    return {
+        "instrument": instrument.key,
+        "instrument_version": instrument.version,
+        "score_scale": [0, scale],
+        "max_mean_score": threshold,
+        "basis": basis,
+    }
+
+
+def crp_normal_in_phase(children, phase_map: dict, phase: int = 4) -> dict[int, bool | None]:
+    """{child: every CRP sampled in PHASE is at or below its own upper limit of normal}; None
+    when the child has no CRP in the phase, or one without an upper limit (one query)."""
+    intervals = {pk: result.intervals.get(phase) for pk, result in phase_map.items()}
+    found: dict[int, list] = defaultdict(list)
+    for child_id, day, value, uln in LabResult.objects.filter(
+        child_id__in=[pk for pk, i in intervals.items() if i], analyte=Analyte.CRP
+    ).values_list("child_id", "sample_date", "value", "uln"):
+        interval = intervals[child_id]
+        if interval.start <= day <= interval.end:
+            found[child_id].append(None if uln is None else value <= uln)
+    return {
+        pk: (None if not found[pk] or None in found[pk] else all(found[pk])) for pk in intervals
+    }
+
+
 def cohort_summary(
     children,
     instrument: str = "ags",
@@ -250,7 +301,8 @@ def cohort_summary(
     different instruments are not on one scale). Cells counting fewer than MIN_CELL children
     (1–4 for researchers, DOMAIN §9) are suppressed."""
     children = [c for c in children if c.get_instrument().key == instrument]
-    scores, steroids = cohort_means(children, cutoff)
+    phase_map = cohort_phases(children, cutoff)
+    scores, steroids = cohort_means(children, cutoff, phase_map)
     model = stats.mixed_model(
         [(pk, phase, mean) for pk, means in scores.items() for phase, mean in means.items()]
     )
@@ -291,21 +343,32 @@ def cohort_summary(
             else stats.Paired(p.phase_a, p.phase_b, 0, reason=suppressed_reason)
             for p in paired
         ]
+    rule = response_rule(instruments.get(instrument))
     criteria = {
         "phase": 4,
-        "max_mean_score": settings.RESPONSE_MAX_SCORE,
+        **rule,
         "max_prednisone_mg_per_kg": settings.RESPONSE_MAX_PREDNISONE,
-        "crp_normal": "not evaluated: no CRP results are recorded yet",
+        "crp_normal": "every CRP sampled in phase 4 at or below its own upper limit of normal",
     }
-    responders = sum(
-        1
+    crp = crp_normal_in_phase(children, phase_map)
+    score_and_prednisone = [
+        pk
         for pk, means in scores.items()
         if 4 in means
-        and means[4] < settings.RESPONSE_MAX_SCORE
+        and means[4] < rule["max_mean_score"]
         and steroids.get(pk, {}).get(4, 0) < settings.RESPONSE_MAX_PREDNISONE
-    )
+    ]
+    responders = sum(1 for pk in score_and_prednisone if crp.get(pk) is True)
+    without_crp = sum(1 for pk in score_and_prednisone if crp.get(pk) is None)
+    partial = len(score_and_prednisone)
     if min_cell and 0 < responders < min_cell:
         responders, suppressed = None, suppressed + 1
+    if min_cell and 0 < without_crp < min_cell:
+        without_crp, suppressed = None, suppressed + 1
+    if min_cell and 0 < partial < min_cell:
+        partial, suppressed = None, suppressed + 1
+    criteria["children_meeting_score_and_prednisone"] = partial
+    criteria["children_without_crp"] = without_crp
     return CohortSummary(
         instrument,
         cutoff,
@@ -363,14 +426,27 @@ def as_dict(summary: CohortSummary) -> dict:
                 "df": p.df,
                 "p_t_test": p_value(p.p_t),
                 "wilcoxon_statistic": number(p.w),
+                "wilcoxon_statistic_definition": stats.SIGNED_RANK_STATISTIC,
+                "wilcoxon_v": number(p.v),
+                "wilcoxon_v_definition": stats.SIGNED_RANK_V,
                 "p_wilcoxon": p_value(p.p_wilcoxon),
                 "note": p.reason,
             }
             for p in summary.comparisons
         ],
         "clinical_response": {
-            "criteria": summary.response_criteria,
+            "criteria": {
+                k: v
+                for k, v in summary.response_criteria.items()
+                if k not in ("children_meeting_score_and_prednisone", "children_without_crp")
+            },
             "children_meeting": summary.responders,
+            "children_meeting_score_and_prednisone": summary.response_criteria[
+                "children_meeting_score_and_prednisone"
+            ],
+            "children_meeting_score_and_prednisone_without_crp": summary.response_criteria[
+                "children_without_crp"
+            ],
         },
         "suppressed_cells": summary.suppressed,
     }

@@ -190,6 +190,9 @@ def test_cohort_command_json_and_csv(world):
     assert body["n_children"] == 6 and body["phases"][0]["n_children"] == 5
     assert body["phases"][0]["ls_mean"] > body["phases"][3]["ls_mean"]
     assert body["comparisons"][0]["phases"] == [1, 4] and body["comparisons"][0]["n"] == 5
+    first = body["comparisons"][0]
+    assert first["wilcoxon_statistic_definition"].startswith("min(W+, W-)")
+    assert first["wilcoxon_v_definition"].startswith("V:") and "wilcoxon_v" in first
     out = io.StringIO()
     call_command("cohort_summary", "--format", "csv", stdout=out)
     assert out.getvalue().splitlines()[0].startswith("phase,n_children,median,q1,q3,ls_mean")

@@ -77,6 +77,31 @@ def test_paired_tests_agree_with_r():
     assert result.p_t == pytest.approx(0.0013411461, abs=1e-8)
     assert result.w == 0 and result.p_wilcoxon == pytest.approx(0.0625)
     assert result.mean_difference == pytest.approx(-5.34)
+    assert result.v == 0  # every child fell: W+ of b − a is 0 (and min(W+, W−) too)
+
+
+def test_signed_rank_reports_r_v_besides_the_smaller_sum():
+    # R: wilcox.test(c(3, 5, 4.5, 9, 1), c(2, 7, 1, 2, 4), paired = TRUE) → V = 11, p = 0.4375
+    means = {
+        c: {1: a, 4: b} for c, a, b in zip("ABCDE", (2, 7, 1, 2, 4), (3, 5, 4.5, 9, 1), strict=True)
+    }
+    result = paired_tests(means, 1, 4)
+    assert result.v == 10 and result.w == 5 and result.p_wilcoxon == pytest.approx(0.625)
+    fell = paired_tests({c: {1: m[4], 4: m[1]} for c, m in means.items()}, 1, 4)
+    assert fell.v == 5 and fell.w == 5 and fell.p_wilcoxon == pytest.approx(0.625)
+
+
+def test_signed_rank_is_defined_when_every_child_changed_alike():
+    same = {c: {1: 5.0 + i, 4: 2.0 + i} for i, c in enumerate("ABCDE")}
+    result = paired_tests(same, 1, 4)
+    assert result.t is None and result.reason.startswith(NOT_ENOUGH)
+    # Exact: 2 of the 2^5 equally likely sign patterns are as extreme.
+    assert result.p_wilcoxon == pytest.approx(2 / 32) and result.v == 0 and result.w == 0
+    rose = paired_tests({c: {1: m[4], 4: m[1]} for c, m in same.items()}, 1, 4)
+    assert rose.v == 15 and rose.p_wilcoxon == pytest.approx(2 / 32)
+    assert paired_tests({"A": {1: 5, 4: 2}, "B": {1: 7, 4: 4}}, 1, 4).p_wilcoxon == 0.5  # 2 of 4
+    unchanged = paired_tests({"A": {1: 5, 4: 5}, "B": {1: 7, 4: 7}}, 1, 4)
+    assert unchanged.p_wilcoxon is None and unchanged.v is None
 
 
 def test_median_and_iqr_as_r_quantile():

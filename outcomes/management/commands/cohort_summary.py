@@ -14,6 +14,7 @@ COMPARISON_COLUMNS = (
     "df",
     "p_t_test",
     "wilcoxon_statistic",
+    "wilcoxon_v",
     "p_wilcoxon",
     "note",
 )

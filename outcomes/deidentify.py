@@ -4,9 +4,12 @@ Pseudonyms are keyed HMAC-SHA256 of the study code and the child, so they are st
 study, differ between studies, and cannot be recomputed without the key (settings.PSEUDONYM_KEY,
 never stored in the database nor written to an export). Dates become days from the first
 JAK-inhibitor dose, or are shifted back by 0–364 days per child (derived from the pseudonym, with
-the key, so the shift cannot be recomputed from the export). The quasi-identifiers (age band,
-sex, genotype, country) are made k-anonymous by generalising genotype to disease group, then
-country to region, and suppressing whoever still shares a combination with fewer than k children.
+the key, so the shift cannot be recomputed from the export). The cut-off is rounded down to a data
+freeze (a month's last day) and each child's record ends a keyed 0–2×bound days before it, so no
+set of exports dates any event more precisely than ±bound (settings.EXPORT_DATE_UNCERTAINTY_DAYS).
+The quasi-identifiers (age band, sex, genotype, country) are made k-anonymous by generalising
+genotype to disease group, then country to region, and suppressing whoever still shares a
+combination with fewer than k children.
 """
 
 import hashlib
@@ -28,6 +31,7 @@ PSEUDONYM_LENGTH = 16  # hex characters: 64 bits, no collision in any realistic 
 # Separates these HMAC messages from any other use of the same key.
 _PSEUDONYM_DOMAIN = b"ags-research-pseudonym"
 _SHIFT_DOMAIN = b"ags-research-date-shift"
+_END_DOMAIN = b"ags-research-record-end"
 
 
 def _key_bytes(key: str | bytes) -> bytes:
@@ -44,12 +48,49 @@ def pseudonym(key: str | bytes, study: str, child_id: int | str) -> str:
     return digest[:PSEUDONYM_LENGTH]
 
 
-def date_shift(key: str | bytes, child_pseudonym: str) -> int:
-    """Days (0–364) by which all of one child's dates move back. Keyed: a reader of the export
-    who knows the pseudonym still cannot undo the shift."""
-    message = b"\x1f".join((_SHIFT_DOMAIN, child_pseudonym.encode()))
+def _keyed_int(key: str | bytes, domain: bytes, child_pseudonym: str) -> int:
+    message = b"\x1f".join((domain, child_pseudonym.encode()))
     digest = hmac.new(_key_bytes(key), message, hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") % SHIFT_DAYS
+    return int.from_bytes(digest[:8], "big")
+
+
+def end_span(bound: int) -> int:
+    """How many days (at most) a child's record ends before the freeze: 2 × BOUND, so the
+    last exported day lies anywhere in a window BOUND days either side of its midpoint."""
+    return 2 * bound
+
+
+def end_offset(key: str | bytes, child_pseudonym: str, span: int) -> int:
+    """Days (0–SPAN) before the freeze at which this child's exported record ends: the same in
+    every export of the study, so repeated exports agree and cannot be averaged."""
+    return _keyed_int(key, _END_DOMAIN, child_pseudonym) % (span + 1)
+
+
+def date_shift(key: str | bytes, child_pseudonym: str, span: int = 0) -> int:
+    """Days (0–364) by which all of one child's dates move back. Keyed: a reader of the export
+    who knows the pseudonym still cannot undo the shift.
+
+    The last shifted day of a child who records daily is freeze − end offset − shift, so the
+    shift is drawn as U − end offset with U uniform in SPAN–364: whatever U a reader works
+    out, the shift stays uncertain by the whole 0–SPAN of the end offset."""
+    if not 0 <= span < SHIFT_DAYS:
+        raise ValueError("the span must be 0–364 days")
+    u = span + _keyed_int(key, _SHIFT_DOMAIN, child_pseudonym) % (SHIFT_DAYS - span)
+    return u - end_offset(key, child_pseudonym, span)
+
+
+def freeze(cutoff: date) -> date:
+    """The data freeze of a cut-off: the last day of a month on or before it. Every cut-off
+    within a month gives the same export, so exports a day apart cannot be differenced."""
+    following = cutoff + timedelta(days=1)
+    if following.month != cutoff.month:
+        return cutoff
+    return cutoff.replace(day=1) - timedelta(days=1)
+
+
+def record_end(key: str | bytes, child_pseudonym: str, cutoff: date, span: int) -> date:
+    """The last day of this child's record in an export with CUTOFF."""
+    return freeze(cutoff) - timedelta(days=end_offset(key, child_pseudonym, span))
 
 
 def shifted(day: date, shift: int) -> date:

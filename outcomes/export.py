@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -67,6 +67,18 @@ class Options:
     shift_dates: bool = False
     include_free_text: bool = False
     k: int = deidentify.DEFAULT_K
+    date_uncertainty_days: int | None = None  # None: settings.EXPORT_DATE_UNCERTAINTY_DAYS
+
+    def __post_init__(self):
+        # Any cut-off within a month is that month's freeze: exports a day apart are the same.
+        object.__setattr__(self, "cutoff", deidentify.freeze(self.cutoff))
+        if self.date_uncertainty_days is None:
+            bound = settings.EXPORT_DATE_UNCERTAINTY_DAYS
+            object.__setattr__(self, "date_uncertainty_days", bound)
+
+    @property
+    def end_span(self) -> int:
+        return deidentify.end_span(self.date_uncertainty_days)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -103,6 +115,7 @@ class Subject:
     day0_event: str
     shift: int
     age: int
+    end: date  # the last day of the child's exported record (freeze − its keyed offset)
     released: deidentify.Released | None = None
 
 
@@ -437,14 +450,14 @@ def cohort(options: Options, key: str | bytes) -> Cohort:
     """The consenting children of the sites, pseudonymised, anchored and made k-anonymous."""
     children = list(eligible_children(options.sites).select_related("site"))
     ids = [c.pk for c in children]
-    first_doses = dict(
+    starts = defaultdict(list)
+    for child_id, start in (
         Prescription.objects.filter(child_id__in=ids, start_date__lte=options.cutoff)
         .annotate(total=F("morning_mg") + F("afternoon_mg") + F("evening_mg"))
         .filter(total__gt=0)
-        .values("child_id")
-        .annotate(first=Min("start_date"))
-        .values_list("child_id", "first")
-    )
+        .values_list("child_id", "start_date")
+    ):
+        starts[child_id].append(start)
     first_days = dict(
         DiaryEntry.objects.filter(child_id__in=ids, date__lte=options.cutoff)
         .values("child_id")
@@ -453,21 +466,25 @@ def cohort(options: Options, key: str | bytes) -> Cohort:
     )
     subjects, without_data = {}, 0
     for child in children:
-        if child.pk in first_doses:
-            day0, event = first_doses[child.pk], DAY0_FIRST_DOSE
-        elif child.pk in first_days:
-            day0, event = first_days[child.pk], DAY0_FIRST_DIARY
+        name = deidentify.pseudonym(key, options.study, child.pk)
+        end = deidentify.record_end(key, name, options.cutoff, options.end_span)
+        doses = [start for start in starts[child.pk] if start <= end]
+        first_day = first_days.get(child.pk)
+        if doses:
+            day0, event = min(doses), DAY0_FIRST_DOSE
+        elif first_day is not None and first_day <= end:
+            day0, event = first_day, DAY0_FIRST_DIARY
         else:
             without_data += 1
             continue
-        name = deidentify.pseudonym(key, options.study, child.pk)
         subjects[child.pk] = Subject(
             child,
             name,
             day0,
             event,
-            deidentify.date_shift(key, name),
+            deidentify.date_shift(key, name, options.end_span),
             max(0, child.age_in_years(day0)),
+            end,
         )
     quasi = {
         pk: deidentify.QuasiIdentifiers(
@@ -537,7 +554,8 @@ def _by_child(query, subjects: list[Subject]):
         for row in _stream(query.filter(child_id__in=list(rows))):
             rows[row[0]].append(row)
         for s in batch:
-            yield s, rows.pop(s.child.pk)
+            end = s.end
+            yield s, [row for row in rows.pop(s.child.pk) if row[1] <= end]
 
 
 def _write_rows(member: CsvMember, subjects, options: Options, query) -> None:
@@ -574,10 +592,11 @@ def _copy_rows(member: CsvMember, subjects, options: Options, query) -> None:
             # Only column names and placeholders are formatted in; every value is a parameter.
             sql = (
                 f"COPY (SELECT %s::text, {when}, {rest} "  # noqa: S608  # nosec B608
-                f"FROM ({inner}) AS q({', '.join(names)})) TO STDOUT WITH (FORMAT csv)"
+                f"FROM ({inner}) AS q({', '.join(names)}) WHERE q.c1 <= %s::date) "
+                "TO STDOUT WITH (FORMAT csv)"
             )
             chunks = []
-            with raw.copy(sql, [s.pseudonym, anchor, *inner_params]) as copy:
+            with raw.copy(sql, [s.pseudonym, anchor, *inner_params, s.end]) as copy:
                 for block in copy:
                     chunks.append(bytes(block))
             member.write_csv_bytes(b"".join(chunks), raw.rowcount)
@@ -691,7 +710,7 @@ def write_phases(member, subjects, options) -> None:
         rows = []
         for s in batch:
             child = s.child
-            cutoff = options.cutoff
+            cutoff = s.end
             if child.final_visit_date and child.final_visit_date < cutoff:
                 cutoff = child.final_visit_date
             summary = summaries.summarise(data[child.pk], cutoff)
@@ -790,6 +809,9 @@ def _manifest(options: Options, group: Cohort, files: dict, started) -> dict:
         "dates": "shifted back 0–364 days per child"
         if options.shift_dates
         else "days from day 0 (first JAK-inhibitor dose)",
+        "freeze": options.cutoff.isoformat(),
+        "record_end": f"each child's record ends 0–{options.end_span} days before the freeze "
+        f"(keyed per child): no date is placed closer than ±{options.date_uncertainty_days} days",
         "children": {
             "eligible": group.eligible,
             "without_data": group.without_data,

@@ -138,7 +138,7 @@ def request_export(
         logger.warning(
             "export %s includes free text, requested by %s", log.pk, user.pk if user else None
         )
-    rows = export.diary_rows(options.sites, cutoff)
+    rows = export.diary_rows(options.sites, options.cutoff)
     if rows <= settings.EXPORT_INLINE_MAX_ROWS:
         run_export(log.pk)
         log.refresh_from_db()
@@ -158,6 +158,7 @@ def options_of(log: ExportLog) -> export.Options:
         shift_dates=o.get("shift_dates", False),
         include_free_text=o.get("include_free_text", False),
         k=o.get("k", export.deidentify.DEFAULT_K),
+        date_uncertainty_days=o.get("date_uncertainty_days"),
     )
 
 

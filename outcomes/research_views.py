@@ -1,6 +1,7 @@
 """Research pages: a researcher's exports, and a site administrator's studies and links."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -28,7 +29,10 @@ class ExportForm(forms.Form):
     cutoff = forms.DateField(
         label=gettext_lazy("Data up to (cut-off)"),
         widget=DateInput,
-        help_text=gettext_lazy("Nothing recorded after this day is exported."),
+        help_text=gettext_lazy(
+            "Rounded down to the last day of a month (a data freeze). Each child's record ends "
+            "a set 0–%(days)s days before the freeze, so no date can be pinned down."
+        ),
     )
     shift_dates = forms.BooleanField(
         label=gettext_lazy("Shifted dates instead of days from the first dose"),
@@ -54,6 +58,8 @@ class ExportForm(forms.Form):
         self.fields["sites"].choices = [(c, c) for c in codes]
         self.fields["sites"].initial = codes
         self.fields["cutoff"].initial = timezone.localdate()
+        span = 2 * settings.EXPORT_DATE_UNCERTAINTY_DAYS
+        self.fields["cutoff"].help_text = self.fields["cutoff"].help_text % {"days": span}
 
     def clean_cutoff(self):
         cutoff = self.cleaned_data["cutoff"]

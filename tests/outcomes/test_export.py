@@ -3,9 +3,10 @@
 import io
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -54,6 +55,15 @@ def with_data(child, days=40, first_dose=10, reporter=None, seed=1):
 def cohort(site, n, prefix, **extra):
     """N consenting children who share their quasi-identifiers (one class of N)."""
     return [with_data(consenting(site, f"{prefix}{i}", **extra), seed=i) for i in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def exact_dates(settings):
+    """These tests check what is exported, on a month's last day (a freeze), with records ending
+    at the freeze; the date-bound tests set the bound themselves."""
+    settings.EXPORT_DATE_UNCERTAINTY_DAYS = 0
+    with time_machine.travel(datetime(2026, 6, 30, 12, 0, tzinfo=UTC), tick=False):
+        yield
 
 
 @pytest.fixture
@@ -186,15 +196,17 @@ def test_shifted_dates_move_each_child_by_its_own_days(world, study):
         assert row["day0_date"] == (first_dose - timedelta(days=shift)).isoformat()
 
 
-def test_cutoff_leaves_out_later_days(world, study):
+def test_cutoff_is_rounded_down_to_the_months_freeze(world, study):
     children = cohort(world.north, 5, "Kid")
-    cutoff = timezone.localdate() - timedelta(days=20)
+    cutoff = timezone.localdate() - timedelta(days=20)  # 10 June: the freeze is 31 May
     chosen = export.Options("trial-a", ("north",), cutoff)
+    assert chosen.cutoff == date(2026, 5, 31)
     out = io.BytesIO()
     export.write_export(out, chosen)
     result = export_checks.check(out.getvalue())
-    expected = DiaryEntry.objects.filter(child__in=children, date__lte=cutoff).count()
+    expected = DiaryEntry.objects.filter(child__in=children, date__lte=date(2026, 5, 31)).count()
     assert len(result.tables["diary.csv"]) == expected < DiaryEntry.objects.count()
+    assert result.manifest["freeze"] == "2026-05-31"
 
 
 # --- The leak test ----------------------------------------------------------------------------

@@ -218,6 +218,20 @@ def _item_allowed(key: str) -> str:
 
 
 CHILD = Column("child", "Pseudonym of the child (stable within the study)", "text")
+# Every column of children.csv but the pseudonym and the shifted day 0 (a date, covered by the
+# date bound): k children share all of them.
+QUASI_IDENTIFIERS = (
+    "age_band",
+    "sex",
+    "genotype",
+    "disease_group",
+    "country",
+    "region",
+    "generalised",
+    "instrument",
+    "day0_event",
+    "treated",
+)
 SEIZURE_NOTE = (
     "Recorded only on days whose seizures item is above 0 (AGS diary); empty: not said by the "
     "family, or not such a day."
@@ -234,15 +248,18 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
     children = [
         CHILD,
         Column(
-            "age_years",
-            "Age in whole years on day 0",
-            "integer",
-            "years",
-            "0–89, or 90+",
-            "Ages of 90 and over are one category.",
+            "age_band",
+            "Age band on day 0: five years, ten (e.g. 0-9) or empty when generalised for "
+            "k-anonymity",
+            "categorical",
+            note="Ages of 90 and over are one band, 90+. The exact age is not exported.",
         ),
-        Column("age_band", "Five-year age band on day 0 (a quasi-identifier)", "categorical"),
-        Column("sex", "Sex", "categorical", allowed=_choices(Sex.choices)),
+        Column(
+            "sex",
+            "Sex; empty when suppressed for k-anonymity",
+            "categorical",
+            allowed=_choices(Sex.choices),
+        ),
         Column(
             "genotype",
             "Diagnosis by gene; empty when generalised for k-anonymity",
@@ -268,7 +285,8 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         ),
         Column(
             "generalised",
-            "Which quasi-identifiers were generalised so that at least k children share them",
+            "Which values were suppressed or generalised so that at least k children share "
+            "every value of their row",
             "categorical",
             allowed=" | ".join(deidentify.LEVELS),
         ),
@@ -288,10 +306,14 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
     ]
     if options.shift_dates:
         children.append(Column("day0_date", "Date of day 0, shifted", "date"))
-    children += [
-        Column("treated", "A JAK inhibitor was given by the cut-off", "boolean", allowed="0 | 1"),
-        Column("consent_version", "Version of the research consent form signed", "text"),
-    ]
+    children.append(
+        Column(
+            "treated",
+            "A JAK inhibitor was given by the end of the child's record",
+            "boolean",
+            allowed="0 | 1",
+        )
+    )
     diary = [
         CHILD,
         *_when_columns(options, "diary entry"),
@@ -488,7 +510,12 @@ def cohort(options: Options, key: str | bytes) -> Cohort:
         )
     quasi = {
         pk: deidentify.QuasiIdentifiers(
-            deidentify.age_band(s.age), s.child.sex, s.child.diagnosis, str(s.child.country)
+            deidentify.age_band(s.age),
+            s.child.sex,
+            s.child.diagnosis,
+            str(s.child.country),
+            s.child.get_instrument().key,
+            s.day0_event == DAY0_FIRST_DOSE,
         )
         for pk, s in subjects.items()
     }
@@ -743,7 +770,6 @@ def write_children(member, subjects, options) -> None:
         r = s.released
         row = [
             s.pseudonym,
-            deidentify.age_label(s.age),
             r.age_band,
             r.sex,
             r.genotype,
@@ -751,12 +777,12 @@ def write_children(member, subjects, options) -> None:
             r.country,
             r.region,
             r.level,
-            s.child.get_instrument().key,
+            r.instrument,
             s.day0_event,
         ]
         if options.shift_dates:
             row.append(_shift(s.day0, s))
-        row += [_flag(s.day0_event == DAY0_FIRST_DOSE), s.child.consent_version]
+        row.append(_flag(r.treated))
         rows.append(row)
     member.write_rows(rows)
 
@@ -797,6 +823,17 @@ def write_export(out: BinaryIO, options: Options, key: str | bytes | None = None
 def _manifest(options: Options, group: Cohort, files: dict, started) -> dict:
     by_site = Counter(s.child.site.code for s in group.subjects)
     by_group = Counter(s.released.disease_group for s in group.subjects)
+    exported = len(group.subjects)
+    whole = sum(1 for s in group.subjects if s.released.level == deidentify.NOT_GENERALISED)
+    # The held-back counts: their total (the eligible children) is hidden whenever one is.
+    held = deidentify.publish_counts(
+        {
+            deidentify.HELD_NO_DATA: group.without_data,
+            deidentify.HELD_SMALL_CLASS: group.suppressed,
+        },
+        total_known=False,
+    )
+    hidden = deidentify.SUPPRESSED in held.values()
     return {
         "format": "ags-diary anonymised research export",
         "format_version": FORMAT_VERSION,
@@ -804,27 +841,37 @@ def _manifest(options: Options, group: Cohort, files: dict, started) -> dict:
         "exported_at": started.isoformat(timespec="seconds"),
         "options": options.as_dict(),
         "k": options.k,
-        "quasi_identifiers": ["age_band", "sex", "genotype", "country"],
-        "generalisation": ["genotype → disease_group", "country → region", "suppression"],
+        "quasi_identifiers": list(QUASI_IDENTIFIERS),
+        "generalisation": [
+            "genotype suppressed (disease_group kept)",
+            "country suppressed (region kept)",
+            "genotype and country suppressed",
+            "age band widened to 10 years",
+            "age band suppressed",
+            "sex suppressed",
+            "child held back",
+        ],
         "dates": "shifted back 0–364 days per child"
         if options.shift_dates
         else "days from day 0 (first JAK-inhibitor dose)",
         "freeze": options.cutoff.isoformat(),
         "record_end": f"each child's record ends 0–{options.end_span} days before the freeze "
         f"(keyed per child): no date is placed closer than ±{options.date_uncertainty_days} days",
+        # Aggregate cells of 1–4 children are suppressed, with complementary cells so that
+        # none can be derived from the others (DOMAIN §9). Released children come in classes
+        # of k or more, so the counts of exported children by level need no suppression.
         "children": {
-            "eligible": group.eligible,
-            "without_data": group.without_data,
-            "exported": len(group.subjects),
+            "eligible": deidentify.SUPPRESSED if hidden else group.eligible,
+            "exported": exported,
+            "exported_whole": whole,
             "generalised": group.generalised,
-            "suppressed": group.suppressed,
+            "held_back": held,
         },
-        # Aggregate cells of 1–4 children are suppressed (DOMAIN §9).
-        "children_by_site": {
-            code: deidentify.suppress_small(n) for code, n in sorted(by_site.items())
-        },
-        "children_by_disease_group": {
-            name: deidentify.suppress_small(n) for name, n in sorted(by_group.items())
-        },
+        "children_by_site": deidentify.publish_counts(
+            dict(sorted(by_site.items())), total_known=True
+        ),
+        "children_by_disease_group": deidentify.publish_counts(
+            dict(sorted(by_group.items())), total_known=True
+        ),
         "files": files,
     }

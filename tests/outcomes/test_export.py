@@ -98,17 +98,18 @@ def test_export_of_consenting_children_has_every_file(world, study):
     counts = result.manifest["children"]
     assert counts == {
         "eligible": 5,
-        "without_data": 0,
         "exported": 5,
-        "generalised": {"genotype": 0, "genotype+country": 0},
-        "suppressed": 0,
+        "exported_whole": 5,
+        "generalised": {level: 0 for level in deidentify.LEVELS[1:]},
+        "held_back": {"no_data": 0, "small_class": 0},
     }
     diary = result.tables["diary.csv"]
     assert len(diary) == DiaryEntry.objects.filter(child__in=children).count()
     first = min(diary, key=lambda r: int(r["day"]))
     assert int(first["day"]) < 0  # the days before the first dose count down to it
     assert {row["day0_event"] for row in result.tables["children.csv"]} == {"first_jaki_dose"}
-    assert {row["age_years"] for row in result.tables["children.csv"]} == {"7"}
+    assert {row["age_band"] for row in result.tables["children.csv"]} == {"5-9"}
+    assert "age_years" not in result.tables["children.csv"][0]  # the band only
     phases = result.tables["phases.csv"]
     assert len(phases) == 5 * 4
     assert {row["phase"] for row in phases if row["days"] != "0"} >= {"1", "2"}
@@ -142,7 +143,9 @@ def test_small_classes_are_generalised_then_suppressed(world, study):
     result = build()
     assert name_of(lonely) not in result.children()
     counts = result.manifest["children"]
-    assert counts["suppressed"] == 1 and counts["generalised"]["genotype"] == 5
+    assert counts["held_back"] == {"no_data": 0, "small_class": "suppressed"}
+    assert counts["eligible"] == "suppressed"  # else 6 − 5 exported = 1 held back
+    assert counts["generalised"]["genotype"] == 5
     assert {row["genotype"] for row in result.tables["children.csv"]} == {""}
     assert {row["disease_group"] for row in result.tables["children.csv"]} == {"AGS"}
 
@@ -151,7 +154,7 @@ def test_a_cohort_below_k_exports_nobody(world, study):
     cohort(world.north, 4, "Kid")
     result = build()
     assert result.children() == set()
-    assert result.manifest["children"]["suppressed"] == 4
+    assert result.manifest["children"]["held_back"]["small_class"] == "suppressed"
     assert result.tables["diary.csv"] == []
     assert result.manifest["children_by_site"] == {}
 
@@ -365,6 +368,20 @@ def test_only_the_requester_downloads_and_site_admins_see_the_log(world, study, 
         client_for(world.rita).get(reverse("export_download", args=[uuid.uuid4()])).status_code
         == 404
     )
+
+
+def test_the_export_page_says_why_children_were_held_back(world, study, client_for):
+    cohort(world.north, 5, "Kid")
+    with_data(consenting(world.north, "Savi", diagnosis="SAVI", genotype="STING1"))
+    consenting(world.north, "Empty")  # nothing recorded
+    post_export(client_for(world.rita))
+    log = ExportLog.objects.get()
+    assert log.counts["held_back"] == {"no_data": "suppressed", "small_class": "suppressed"}
+    assert log.counts["eligible"] == "suppressed"  # else 7 − 5 = 2 held back would show
+    page = client_for(world.rita).get(reverse("exports")).content.decode()
+    assert "5 exported, 5 of them whole" in page
+    assert "1 to 4 shared their values with fewer than k children" in page
+    assert "1 to 4 had nothing recorded by the end of their record" in page
 
 
 def test_free_text_is_an_explicit_logged_option(world, study, client_for):

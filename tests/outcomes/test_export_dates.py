@@ -44,6 +44,10 @@ def cutoffs() -> list[date]:
     return sorted({*series, date(2026, 6, 30), date(2026, 6, 29), date(2026, 6, 15)})
 
 
+def shifted_dates(result: export_checks.Export) -> bool:
+    return result.members["diary.csv"].startswith(b"child,date,")
+
+
 def intruder(exports: list[tuple[date, export_checks.Export]], span: int) -> dict:
     """What a researcher who knows the design (records end 0–SPAN days before the freeze, the
     freeze is public, families record every day) can say of each child's real first dose: an
@@ -52,7 +56,7 @@ def intruder(exports: list[tuple[date, export_checks.Export]], span: int) -> dic
     the gap between them, read from a later export."""
     gap: dict[str, int] = {}  # first dose − first diary day
     for _cutoff, result in exports:
-        if "day" in result.tables["diary.csv"][0]:
+        if not shifted_dates(result):
             first: dict[str, int] = {}
             for row in result.tables["diary.csv"]:
                 first[row["child"]] = min(int(row["day"]), first.get(row["child"], 0))
@@ -67,7 +71,7 @@ def intruder(exports: list[tuple[date, export_checks.Export]], span: int) -> dic
     lower: dict[str, int] = {}
     for _cutoff, result in exports:
         freeze = date.fromisoformat(result.manifest["freeze"]).toordinal()
-        shifted = "date" in result.tables["diary.csv"][0]
+        shifted = shifted_dates(result)
         last: dict[str, int] = {}
         for row in result.tables["diary.csv"]:
             when = date.fromisoformat(row["date"]).toordinal() if shifted else int(row["day"])

@@ -82,8 +82,8 @@ class Command(BaseCommand):
         counts = log.counts
         self.stdout.write(
             self.style.SUCCESS(
-                f"{out}: {counts['exported']} children exported, {counts['suppressed']} "
-                f"suppressed, {counts['generalised']} generalised; "
+                f"{out}: {counts['exported']} children exported, {counts['exported_whole']} "
+                f"whole; generalised {counts['generalised']}; held back {counts['held_back']}; "
                 f"{counts['rows']['diary.csv']} diary days. SHA-256 {log.checksum}"
             )
         )

@@ -1,8 +1,9 @@
 """Who may export what, and the life of an export: logged, built (here or by a worker), stored
 under VAR_DIR/exports/, downloadable by its requester only, announced by email when it ran late.
 
-A researcher may export a site's consenting children under a study when a site administrator of
-that site linked them to the study (StudyLink) and they are still a researcher of the site.
+A researcher may export a study's consenting children when a site administrator of every site
+of the study linked them to it (StudyLink) and they are still a researcher of each: an export
+covers all of the study's sites, always, so two exports cannot be differenced by site.
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from diary import emails
 from diary.access import log_access
 from diary.models import AccessAction, Role, Site, User
 from outcomes import export
-from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
+from outcomes.models import ExportLog, ExportStatus, Study
 
 logger = logging.getLogger(__name__)
 
@@ -35,45 +36,59 @@ def export_dir() -> Path:
 # --- Access -----------------------------------------------------------------------------------
 
 
-def studies_of(user: User) -> QuerySet[Study]:
-    """The studies USER may export from (at least one site linked)."""
-    if not user.is_authenticated or not user.is_active:
-        return Study.objects.none()
-    links = StudyLink.objects.filter(
-        researcher=user,
-        site__memberships__user=user,
-        site__memberships__role=Role.RESEARCHER,
-        study__sites=F("site"),
-    )
-    return Study.objects.filter(pk__in=links.values("study"))
-
-
-def research_sites(user: User, study: Study) -> QuerySet[Site]:
-    """The sites whose consenting children USER may export under STUDY."""
-    if not user.is_authenticated or not user.is_active:
-        return Site.objects.none()
+def _linked_sites(user: User, study: Study) -> QuerySet[Site]:
+    """The sites of STUDY that linked USER, while USER is still a researcher there."""
     linked = Site.objects.filter(
         studies=study, study_links__study=study, study_links__researcher=user
     ).values("pk")
     researcher_of = Site.objects.filter(
         memberships__user=user, memberships__role=Role.RESEARCHER
     ).values("pk")
-    return Site.objects.filter(pk__in=linked).filter(pk__in=researcher_of).order_by("code")
+    return Site.objects.filter(pk__in=linked).filter(pk__in=researcher_of)
 
 
-def resolve(user: User, study_code: str, site_codes: list[str] | None) -> tuple[Study, list[Site]]:
-    """The study and sites USER asked for; a study or site they are not linked to is 404,
-    whether or not it exists."""
+def studies_of(user: User) -> QuerySet[Study]:
+    """The studies USER may export: every site of the study linked them. An export covers all
+    of a study's sites, always, so exports of one study cannot be differenced by site."""
+    if not user.is_authenticated or not user.is_active:
+        return Study.objects.none()
+    candidates = Study.objects.filter(links__researcher=user).distinct().prefetch_related("sites")
+    allowed = [
+        study.pk
+        for study in candidates
+        if study.sites.exists() and _linked_sites(user, study).count() == len(study.sites.all())
+    ]
+    return Study.objects.filter(pk__in=allowed)
+
+
+def research_sites(user: User, study: Study) -> QuerySet[Site]:
+    """The sites whose consenting children USER exports under STUDY: all of its sites, or none
+    while one of them has not linked USER."""
+    if not studies_of(user).filter(pk=study.pk).exists():
+        return Site.objects.none()
+    return study.sites.order_by("code")
+
+
+class PartialSites(ValueError):
+    """A request for some of a study's sites: an export covers them all."""
+
+
+def resolve(
+    user: User, study_code: str, site_codes: list[str] | None = None
+) -> tuple[Study, list[Site]]:
+    """The study USER asked for and all its sites; a study they may not export, or a site not
+    in it, is 404 whether or not it exists. Asking for some of its sites only is refused
+    (PartialSites): exports of one study side by side would tell each child's site."""
     study = studies_of(user).filter(code=study_code).first()
     if study is None:
         raise Http404("No such study.")
-    allowed = {s.code: s for s in research_sites(user, study)}
-    if not site_codes:
-        return study, list(allowed.values())
-    unknown = set(site_codes) - set(allowed)
-    if unknown:
-        raise Http404("No such site.")
-    return study, [allowed[c] for c in sorted(set(site_codes))]
+    sites = list(research_sites(user, study))
+    if site_codes:
+        if set(site_codes) - {s.code for s in sites}:
+            raise Http404("No such site.")
+        if set(site_codes) != {s.code for s in sites}:
+            raise PartialSites(study.code)
+    return study, sites
 
 
 def visible_exports(user: User) -> QuerySet[ExportLog]:

@@ -20,11 +20,12 @@ from outcomes.models import Study, StudyLink
 
 
 class ExportForm(forms.Form):
-    study = forms.ChoiceField(label=gettext_lazy("Study"))
-    sites = forms.MultipleChoiceField(
-        label=gettext_lazy("Sites"),
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("Only the sites whose administrators linked you to the study."),
+    study = forms.ChoiceField(
+        label=gettext_lazy("Study"),
+        help_text=gettext_lazy(
+            "An export covers every site of the study (in brackets), always: exports of some "
+            "sites beside all of them would tell each child's site."
+        ),
     )
     cutoff = forms.DateField(
         label=gettext_lazy("Data up to (cut-off)"),
@@ -52,11 +53,11 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        studies = list(research.studies_of(user))
-        self.fields["study"].choices = [(s.code, str(s)) for s in studies]
-        codes = sorted({site.code for s in studies for site in research.research_sites(user, s)})
-        self.fields["sites"].choices = [(c, c) for c in codes]
-        self.fields["sites"].initial = codes
+        studies = research.studies_of(user).prefetch_related("sites")
+        self.fields["study"].choices = [
+            (s.code, f"{s} ({', '.join(sorted(site.code for site in s.sites.all()))})")
+            for s in studies
+        ]
         self.fields["cutoff"].initial = timezone.localdate()
         span = 2 * settings.EXPORT_DATE_UNCERTAINTY_DAYS
         self.fields["cutoff"].help_text = self.fields["cutoff"].help_text % {"days": span}
@@ -81,9 +82,7 @@ def exports_page(request):
         if form is None:
             raise PermissionDenied(_("Only researchers linked to a study can export."))
         # A study or site the researcher is not linked to does not exist for them.
-        study, sites = research.resolve(
-            user, request.POST.get("study", ""), request.POST.getlist("sites")
-        )
+        study, sites = research.resolve(user, request.POST.get("study", ""))
         if form.is_valid():
             log, queued = research.request_export(
                 user,

@@ -53,7 +53,12 @@ class ExportLogSerializer(serializers.ModelSerializer):
 
 class ExportRequest(serializers.Serializer):
     study = serializers.SlugField()
-    sites = serializers.ListField(child=serializers.SlugField(), required=False, default=list)
+    sites = serializers.ListField(
+        child=serializers.SlugField(),
+        required=False,
+        default=list,
+        help_text="Optional: every site of the study (an export always covers them all).",
+    )
     cutoff = serializers.DateField(required=False)
     shift_dates = serializers.BooleanField(required=False, default=False)
     include_free_text = serializers.BooleanField(required=False, default=False)
@@ -87,6 +92,10 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             study, sites = research.resolve(request.user, data["study"], data["sites"])
         except Http404:
             raise NotFound(_("No such study or site.")) from None
+        except research.PartialSites:
+            raise serializers.ValidationError(
+                {"sites": [_("An export covers every site of the study; leave sites out.")]}
+            ) from None
         log, queued = research.request_export(
             request.user,
             study,

@@ -52,9 +52,11 @@ def with_data(child, days=40, first_dose=10, reporter=None, seed=1):
     return child
 
 
-def cohort(site, n, prefix, **extra):
+def cohort(site, n, prefix, days=40, **extra):
     """N consenting children who share their quasi-identifiers (one class of N)."""
-    return [with_data(consenting(site, f"{prefix}{i}", **extra), seed=i) for i in range(n)]
+    return [
+        with_data(consenting(site, f"{prefix}{i}", **extra), days=days, seed=i) for i in range(n)
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +71,7 @@ def exact_dates(settings):
 @pytest.fixture
 def study(world):
     trial = Study.objects.create(code="trial-a", title="Trial A")
-    trial.sites.add(world.north, world.south)
+    trial.sites.add(world.north)
     StudyLink.objects.create(study=trial, site=world.north, researcher=world.rita)
     return trial
 
@@ -323,9 +325,9 @@ def test_researcher_exports_and_downloads_in_the_browser_flow(world, study, clie
 
 def test_a_site_the_researcher_is_not_linked_to_is_404(world, study, client_for):
     client = client_for(world.rita)
-    assert post_export(client, sites=["south"]).status_code == 404  # researcher there, no link
-    assert post_export(client, sites=["north", "south"]).status_code == 404
-    assert post_export(client, sites=["nowhere"]).status_code == 404
+    other = Study.objects.create(code="trial-s", title="South only")
+    other.sites.add(world.south)  # rita is a researcher there, with no link
+    assert post_export(client, study="trial-s").status_code == 404
     assert post_export(client, study="trial-zzz").status_code == 404
     assert not ExportLog.objects.exists()
 
@@ -336,9 +338,8 @@ def test_a_link_counts_only_while_the_researcher_is_a_researcher_of_the_site(
     SiteMembership.objects.filter(user=world.rita, site=world.north).delete()
     client = client_for(world.rita)
     assert post_export(client).status_code == 403  # linked to no study any more
-    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
-    assert post_export(client).status_code == 404
-    assert post_export(client, sites=["south"]).status_code == 302
+    SiteMembership.objects.create(user=world.rita, site=world.north, role=Role.RESEARCHER)
+    assert post_export(client).status_code == 302
 
 
 def test_caregivers_and_clinicians_cannot_export(world, study, client_for):
@@ -429,18 +430,20 @@ def test_only_the_sites_administrators_manage_its_studies(world, study, client_f
 
 
 def test_command_writes_a_checked_export_and_logs_it(world, study, tmp_path, capsys):
+    study.sites.add(world.south)
     cohort(world.north, 5, "Kid")
     cohort(world.south, 5, "Enfant", country="FR")
     out = tmp_path / "export.zip"
-    call_command(
-        "export_anonymised", "--out", str(out), "--sites", "north", "south", "--shift-dates"
-    )
+    call_command("export_anonymised", "--out", str(out), "--shift-dates")
     result = export_checks.check(out.read_bytes())
     assert len(result.children()) == 10
     assert "day0_date" in result.tables["children.csv"][0]
     log = ExportLog.objects.get()
     assert log.via == "command" and log.requested_by is None and log.options["shift_dates"]
     assert "10 children exported" in capsys.readouterr().out
+    with pytest.raises(CommandError):  # south has not linked rita: no export of the study
+        call_command("export_anonymised", "--out", str(out), "--as", "rita")
+    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
     call_command(
         "export_anonymised",
         "--out",
@@ -450,9 +453,7 @@ def test_command_writes_a_checked_export_and_logs_it(world, study, tmp_path, cap
         "--cutoff",
         (timezone.localdate() - timedelta(days=5)).isoformat(),
     )
-    assert len(export_checks.check(out.read_bytes()).children()) == 5  # rita: north only
-    with pytest.raises(CommandError):
-        call_command("export_anonymised", "--out", str(out), "--as", "rita", "--sites", "south")
+    assert len(export_checks.check(out.read_bytes()).children()) == 10  # both sites, always
     with pytest.raises(CommandError):
         call_command("export_anonymised", "--out", str(out), "--cutoff", "31/12/2025")
 
@@ -461,7 +462,7 @@ def test_a_command_export_that_cannot_be_written_is_logged_as_failed(world, stud
     cohort(world.north, 5, "Kid")
     out = tmp_path / "missing-folder" / "export.zip"
     with pytest.raises(FileNotFoundError):
-        call_command("export_anonymised", "--out", str(out), "--sites", "north")
+        call_command("export_anonymised", "--out", str(out))
     log = ExportLog.objects.get()
     assert log.status == "failed" and "missing-folder" in log.error and log.finished_at
     assert not out.exists()
@@ -480,12 +481,42 @@ def test_api_exports(world, study, api_for):
     export_checks.check(b"".join(download.streaming_content))
     assert [e["id"] for e in api.get("/api/exports/").json()["results"]] == [body["id"]]
     denied = api.post("/api/exports/", {"study": "trial-a", "sites": ["south"]}, format="json")
-    assert denied.status_code == 404
+    assert denied.status_code == 404  # not a site of the study
     assert api_for(world.alice).post("/api/exports/", {"study": "trial-a"}).status_code == 403
     assert api_for(world.alice).get(f"/api/exports/{body['id']}/").status_code == 404
     assert api_for(world.sam).get(f"/api/exports/{body['id']}/").status_code == 200
     assert api_for(world.sam).get(f"/api/exports/{body['id']}/download/").status_code == 404
     assert api_for(world.alice).get(f"/api/exports/{body['id']}/download/").status_code == 404
+
+
+def test_a_study_is_exported_with_all_its_sites_so_sites_cannot_be_differenced(
+    world, study, client_for, api_for
+):
+    """Attack 4: a North-only export beside a both-sites export told each child's site through
+    the stable pseudonyms. An export now covers every site of the study, whatever is asked."""
+    study.sites.add(world.south)
+    cohort(world.north, 5, "Kid")
+    cohort(world.south, 5, "Enfant", country="FR")
+    client = client_for(world.rita)
+    # South has not linked rita: she cannot export the study at all, not even North alone.
+    assert post_export(client, sites=["north"]).status_code == 403
+    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
+    assert post_export(client, sites=["north"]).status_code == 302
+    assert post_export(client, sites=["north", "south"]).status_code == 302
+    first, second = ExportLog.objects.order_by("created")
+    assert [s.code for s in first.sites.all()] == ["north", "south"] == first.options["sites"]
+    exports = []
+    for log in (first, second):
+        download = client.get(reverse("export_download", args=[log.pk]))
+        exports.append(export_checks.check(b"".join(download.streaming_content)))
+    assert exports[0].children() == exports[1].children() and len(exports[0].children()) == 10
+    api = api_for(world.rita)
+    partial = api.post("/api/exports/", {"study": "trial-a", "sites": ["north"]}, format="json")
+    assert partial.status_code == 400 and "every site" in partial.json()["sites"][0]
+    summary = api.get("/api/cohort/summary/", {"study": "trial-a", "site": "north"})
+    assert summary.status_code == 400
+    assert api.get("/api/cohort/summary/", {"study": "trial-a"}).status_code == 200
+    assert ExportLog.objects.count() == 2
 
 
 def test_exports_are_in_the_api_schema(db, client):

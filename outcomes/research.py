@@ -22,7 +22,7 @@ from diary import emails
 from diary.access import log_access
 from diary.models import AccessAction, Role, Site, User
 from outcomes import export
-from outcomes.models import ExportLog, ExportStatus, Study
+from outcomes.models import ExportApproval, ExportLog, ExportStatus, Study
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ def request_export(
     request=None,
 ) -> tuple[ExportLog, bool]:
     """Log the export and build it now when small, else hand it to a worker (which emails the
-    requester). Returns the log and whether it was queued."""
+    requester). Returns the log and whether it was queued. With free text nothing is built:
+    the log waits for the approval of an administrator of each of its sites (approve)."""
     options = export.Options(
         study.code,
         tuple(sorted(s.code for s in sites)),
@@ -145,23 +146,84 @@ def request_export(
         include_free_text=include_free_text,
     )
     log = ExportLog.objects.create(
-        requested_by=user, via=via, study=study, options=options.as_dict()
+        requested_by=user,
+        via=via,
+        study=study,
+        options=options.as_dict(),
+        status=ExportStatus.AWAITING_APPROVAL if include_free_text else ExportStatus.PENDING,
     )
     log.sites.set(sites)
     _log_access(request, user, log, sites)
     if include_free_text:
         logger.warning(
-            "export %s includes free text, requested by %s", log.pk, user.pk if user else None
+            "export %s with free text asked by %s, waiting for approval",
+            log.pk,
+            user.pk if user else None,
         )
+        return log, True
+    return log, _start(log, options)
+
+
+def _start(log: ExportLog, options: export.Options) -> bool:
+    """Build LOG now when small, else queue it for a worker; returns whether it was queued."""
     rows = export.diary_rows(options.sites, options.cutoff)
     if rows <= settings.EXPORT_INLINE_MAX_ROWS:
         run_export(log.pk)
         log.refresh_from_db()
-        return log, False
+        return False
     from outcomes.tasks import run_export as task
 
     transaction.on_commit(lambda: task.delay(str(log.pk)))
-    return log, True
+    return True
+
+
+def awaiting_approval_by(user: User) -> QuerySet[ExportLog]:
+    """Exports with free text that USER may approve: of a site they administer, not yet
+    approved for it, and not asked by themselves (approval is a second person's)."""
+    if not user.is_authenticated or not user.is_active:
+        return ExportLog.objects.none()
+    return (
+        ExportLog.objects.filter(
+            status=ExportStatus.AWAITING_APPROVAL, sites__in=user.admin_sites()
+        )
+        .exclude(requested_by=user)
+        .exclude(approvals__approved_by=user)
+        .distinct()
+    )
+
+
+def missing_approvals(log: ExportLog) -> list:
+    approved = set(log.approvals.values_list("site_id", flat=True))
+    return [site for site in log.sites.order_by("code") if site.pk not in approved]
+
+
+def approve(user: User, log: ExportLog, request=None) -> bool:
+    """USER approves LOG's free text for the sites of it they administer; once every site has,
+    the export is built. Returns whether it was started. The caller has checked that LOG is in
+    awaiting_approval_by(USER)."""
+    with transaction.atomic():
+        log = ExportLog.objects.select_for_update().get(pk=log.pk)
+        if log.status != ExportStatus.AWAITING_APPROVAL or log.requested_by_id == user.pk:
+            return False
+        for site in missing_approvals(log):
+            if user.admin_sites().filter(pk=site.pk).exists():
+                ExportApproval.objects.create(export=log, site=site, approved_by=user)
+                log_access(
+                    request,
+                    AccessAction.EXPORT,
+                    site=site,
+                    user=user,
+                    what="research_export_free_text_approved",
+                    obj=log,
+                )
+        if missing_approvals(log):
+            return False
+        ExportLog.objects.filter(pk=log.pk).update(status=ExportStatus.PENDING)
+    logger.warning("export %s with free text approved; building", log.pk)
+    if not _start(log, options_of(log)):
+        log.refresh_from_db()
+        send_export_ready(log)  # built at once, but the requester is not on the page
+    return True
 
 
 def options_of(log: ExportLog) -> export.Options:
@@ -201,6 +263,10 @@ def run_export(pk) -> bool:
     if not claimed:
         return False
     log = ExportLog.objects.get(pk=pk)
+    if log.options.get("include_free_text") and missing_approvals(log):
+        # Never reached through approve(); a guard should a log be altered by other means.
+        _mark_failed(pk, ValueError("free text without every site's approval"))
+        return False
     name = f"{log.pk}.zip"
     path = export_dir() / name
     partial = path.with_suffix(".part")
@@ -252,7 +318,10 @@ def _log_access(request, user, log: ExportLog, sites) -> None:
 def log_command_export(
     user: User | None, study: Study, sites: list[Site], options: export.Options, out: Path
 ) -> ExportLog:
-    """Build the export into OUT (the command line) and log it."""
+    """Build the export into OUT (the command line) and log it. Free text needs approval,
+    which the command line cannot give."""
+    if options.include_free_text:
+        raise ValueError("free text needs a site administrator's approval")
     log = ExportLog.objects.create(
         requested_by=user,
         via="command",

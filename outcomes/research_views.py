@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from diary.forms import DateInput
 from diary.models import Role, User
 from outcomes import research
-from outcomes.models import Study, StudyLink
+from outcomes.models import ExportStatus, Study, StudyJoinRequest, StudyLink
 
 
 class ExportForm(forms.Form):
@@ -46,8 +46,8 @@ class ExportForm(forms.Form):
         label=gettext_lazy("Include free text (diary notes, assay names)"),
         required=False,
         help_text=gettext_lazy(
-            "Free text can name people and places. Your request is logged and the site "
-            "administrators see it."
+            "Free text can name people and places: the export is built only once an "
+            "administrator of each of its sites has approved it. Your request is logged."
         ),
     )
 
@@ -93,7 +93,15 @@ def exports_page(request):
                 include_free_text=form.cleaned_data["include_free_text"],
                 request=request,
             )
-            if queued:
+            if log.status == ExportStatus.AWAITING_APPROVAL:
+                messages.success(
+                    request,
+                    _(
+                        "Your export includes free text: it will be built once an administrator "
+                        "of each of its sites approves it. You will get an email."
+                    ),
+                )
+            elif queued:
                 messages.success(
                     request,
                     _("The export is being prepared. You will get an email when it is ready."),
@@ -101,12 +109,28 @@ def exports_page(request):
             else:
                 messages.success(request, _("The export is ready to download."))
             return redirect("exports")
-    logs = research.visible_exports(user)[:100]
+    logs = research.visible_exports(user).prefetch_related("approvals__approved_by")[:100]
+    to_approve = set(research.awaiting_approval_by(user).values_list("pk", flat=True))
     return render(
         request,
         "outcomes/exports.html",
-        {"form": form, "logs": logs, "admin_sites": user.admin_sites()},
+        {"form": form, "logs": logs, "admin_sites": user.admin_sites(), "to_approve": to_approve},
     )
+
+
+@login_required
+@require_POST
+def export_approve(request, pk):
+    """A site administrator, not the requester, approves an export's free text for their
+    sites; the export is built once every site has approved."""
+    log = get_object_or_404(research.awaiting_approval_by(request.user), pk=pk)
+    if research.approve(request.user, log, request):
+        messages.success(request, _("Approved: the export is being built for the researcher."))
+    else:
+        messages.success(
+            request, _("Approved for your site; the other sites' administrators must approve too.")
+        )
+    return redirect("exports")
 
 
 @login_required
@@ -164,25 +188,31 @@ def site_studies(request, code: str):
         with transaction.atomic():
             study = study_form.save(commit=False)
             study.created_by = request.user
+            study.owner_site = site
             study.save()
             study.sites.add(site)
         messages.success(request, _("Study %(code)s created.") % {"code": study.code})
         return redirect("site_studies", code=site.code)
     if action == "join" and join_form.is_valid():
+        # Knowing a code is not enough: the owning site's administrators accept the request.
+        # The answer is the same whether the code exists or not.
         study = Study.objects.filter(code=join_form.cleaned_data["code"]).first()
-        if study is None:
-            join_form.add_error("code", _("No study has this code."))
-        else:
-            study.sites.add(site)
-            messages.success(
-                request,
-                _("%(site)s takes part in %(code)s.")
-                % {
-                    "site": site.name,
-                    "code": study.code,
-                },
+        if study is not None and not study.sites.filter(pk=site.pk).exists():
+            StudyJoinRequest.objects.get_or_create(
+                study=study,
+                site=site,
+                accepted__isnull=True,
+                defaults={"requested_by": request.user},
             )
-            return redirect("site_studies", code=site.code)
+        messages.success(
+            request,
+            _(
+                "If a study has this code, its owning site's administrators are asked to accept "
+                "%(site)s into it."
+            )
+            % {"site": site.name},
+        )
+        return redirect("site_studies", code=site.code)
     if action == "link" and link_form.is_valid():
         try:
             StudyLink.objects.create(
@@ -197,6 +227,12 @@ def site_studies(request, code: str):
             messages.success(request, _("The researcher can now export this site's data."))
         return redirect("site_studies", code=site.code)
     studies = site.studies.prefetch_related("sites").order_by("code")
+    requests = StudyJoinRequest.objects.filter(
+        study__owner_site=site, accepted__isnull=True
+    ).select_related("study", "site", "requested_by")
+    asked = StudyJoinRequest.objects.filter(site=site, accepted__isnull=True).select_related(
+        "study"
+    )
     links = StudyLink.objects.filter(site=site).select_related("study", "researcher")
     return render(
         request,
@@ -208,8 +244,36 @@ def site_studies(request, code: str):
             "study_form": study_form,
             "join_form": join_form,
             "link_form": link_form,
+            "join_requests": requests.order_by("created"),
+            "asked": asked.order_by("created"),
         },
     )
+
+
+@login_required
+@require_POST
+def study_join_decide(request, code: str, request_pk: int, decision: str):
+    """An administrator of the study's owning site accepts or declines another site."""
+    if decision not in ("accept", "decline"):
+        raise Http404("No such decision.")
+    site = get_object_or_404(request.user.admin_sites(), code=code)
+    join = get_object_or_404(
+        StudyJoinRequest, pk=request_pk, study__owner_site=site, accepted__isnull=True
+    )
+    accepted = decision == "accept"
+    with transaction.atomic():
+        join.accepted = accepted
+        join.decided_by = request.user
+        join.decided_at = timezone.now()
+        join.save(update_fields=["accepted", "decided_by", "decided_at"])
+        if accepted:
+            join.study.sites.add(join.site)
+    if accepted:
+        message = _("%(site)s takes part in %(code)s.")
+    else:
+        message = _("%(site)s was not accepted into %(code)s.")
+    messages.success(request, message % {"site": join.site.name, "code": join.study.code})
+    return redirect("site_studies", code=site.code)
 
 
 @login_required

@@ -116,12 +116,13 @@ def fillers(target: Record) -> dict:
         ("prescriptions", "pk"): target.prescription.pk,
         ("labs", "pk"): target.lab.pk,
         ("links", "link_pk"): target.study_link.pk,
+        ("requests", "request_pk"): target.join_request.pk,
         ("exports", "pk"): target.export.pk,
         ("exports", "id"): target.export.pk,
     }
 
 
-BY_NAME = {"fmt": "svg", "format": "json"}
+BY_NAME = {"fmt": "svg", "format": "json", "decision": "accept"}
 
 
 def build_url(pattern: Pattern, fill: dict) -> str:

@@ -22,6 +22,7 @@ class ExportLogSerializer(serializers.ModelSerializer):
     sites = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
     requested_by = serializers.CharField(source="requested_by.username", default=None)
     download = serializers.SerializerMethodField()
+    approvals = serializers.SerializerMethodField()
 
     class Meta:
         model = ExportLog
@@ -36,11 +37,19 @@ class ExportLogSerializer(serializers.ModelSerializer):
             "created",
             "finished_at",
             "counts",
+            "approvals",
             "checksum",
             "size",
             "download",
         ]
         read_only_fields = fields
+
+    def get_approvals(self, log) -> list[dict]:
+        """Who approved the free text, per site."""
+        return [
+            {"site": a.site.code, "approved_by": a.approved_by.username, "at": a.created}
+            for a in log.approvals.select_related("site", "approved_by")
+        ]
 
     def get_download(self, log) -> str | None:
         request = self.context.get("request")

@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from diary.models import CareLink, DiaryEntry, Role, SiteMembership
 from diary.synthetic import ChildSpec, history
-from outcomes import deidentify, export
+from outcomes import deidentify, export, research
 from outcomes.labs import record_lab
 from outcomes.management.commands.seed_demo import load_history
-from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
+from outcomes.models import ExportLog, ExportStatus, Study, StudyJoinRequest, StudyLink
 from tests.conftest import make_child, make_user
 from tests.outcomes import export_checks
 
@@ -385,13 +385,69 @@ def test_the_export_page_says_why_children_were_held_back(world, study, client_f
     assert "1 to 4 had nothing recorded by the end of their record" in page
 
 
-def test_free_text_is_an_explicit_logged_option(world, study, client_for):
-    cohort(world.north, 5, "Kid")
-    post_export(client_for(world.rita), include_free_text="on")
+def test_free_text_waits_for_a_site_administrators_approval(world, study, client_for):
+    """Attack 9: a researcher ticked "include free text" and downloaded notes with names in
+    them. Now the export is built only once a site administrator, not the requester, approves."""
+    children = cohort(world.north, 5, "Kid")
+    DiaryEntry.objects.filter(child=children[0]).update(note="Zebedee saw Dr Wobblesworth")
+    rita = client_for(world.rita)
+    response = post_export(rita, include_free_text="on")
+    assert response.status_code == 302
     log = ExportLog.objects.get()
-    assert log.options["include_free_text"] is True
-    page = client_for(world.sam).get(reverse("exports")).content.decode()
-    assert "free text" in page
+    assert log.status == ExportStatus.AWAITING_APPROVAL and log.options["include_free_text"]
+    assert log.file_name == "" and not any(research.export_dir().glob(f"{log.pk}*"))
+    assert rita.get(reverse("export_download", args=[log.pk])).status_code == 404
+    approve = reverse("export_approve", args=[log.pk])
+    for user in (world.rita, world.carol, world.dan, world.alice):
+        assert client_for(user).post(approve).status_code == 404
+    assert research.run_export(log.pk) is False  # a worker cannot build it either
+    assert research.approve(world.rita, log) is False  # nor its requester, whatever her roles
+    log.refresh_from_db()
+    assert log.status == ExportStatus.AWAITING_APPROVAL and not log.approvals.exists()
+    sam = client_for(world.sam)
+    page = sam.get(reverse("exports")).content.decode()
+    assert "free text" in page and approve in page
+    assert sam.post(approve).status_code == 302
+    log.refresh_from_db()
+    assert log.status == ExportStatus.DONE
+    approval = log.approvals.get()
+    assert (approval.site, approval.approved_by) == (world.north, world.sam)
+    rita = client_for(world.rita)
+    download = rita.get(reverse("export_download", args=[log.pk]))
+    result = export_checks.check(b"".join(download.streaming_content))
+    assert b"Wobblesworth" in result.members["diary.csv"]
+    assert "approved by Sam" in rita.get(reverse("exports")).content.decode()
+    sam = client_for(world.sam)
+    assert sam.post(approve).status_code == 404  # approved once
+
+
+def test_free_text_of_two_sites_needs_both_sites_approval(world, study, client_for, api_for):
+    study.sites.add(world.south)
+    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
+    sue = make_user("sue")
+    SiteMembership.objects.create(user=sue, site=world.south, role=Role.SITE_ADMIN)
+    cohort(world.north, 5, "Kid")
+    response = api_for(world.rita).post(
+        "/api/exports/", {"study": "trial-a", "include_free_text": True}, format="json"
+    )
+    assert response.status_code == 202 and response.json()["status"] == "awaiting"
+    log = ExportLog.objects.get()
+    client_for(world.sam).post(reverse("export_approve", args=[log.pk]))
+    log.refresh_from_db()
+    assert log.status == ExportStatus.AWAITING_APPROVAL and log.approvals.count() == 1
+    client_for(sue).post(reverse("export_approve", args=[log.pk]))
+    log.refresh_from_db()
+    assert log.status == ExportStatus.DONE
+    assert {
+        a["site"] for a in api_for(world.rita).get(f"/api/exports/{log.pk}/").json()["approvals"]
+    } == {"north", "south"}
+
+
+def test_the_command_line_cannot_export_free_text(world, study, tmp_path):
+    options = export.Options("trial-a", ("north",), timezone.localdate(), include_free_text=True)
+    with pytest.raises(ValueError):
+        research.log_command_export(None, study, [world.north], options, tmp_path / "x.zip")
+    assert not ExportLog.objects.exists()
 
 
 # --- Studies: site administrators link researchers -------------------------------------------
@@ -403,7 +459,7 @@ def test_site_admin_creates_a_study_and_links_a_researcher(world, client_for):
     assert client.get(url).status_code == 200
     client.post(url, {"action": "create", "new-code": "ags-jaki", "new-title": "AGS on JAKi"})
     created = Study.objects.get(code="ags-jaki")
-    assert list(created.sites.all()) == [world.north]
+    assert list(created.sites.all()) == [world.north] and created.owner_site == world.north
     response = client.post(
         url, {"action": "link", "link-study": created.pk, "link-researcher": world.rita.pk}
     )
@@ -415,6 +471,41 @@ def test_site_admin_creates_a_study_and_links_a_researcher(world, client_for):
     assert StudyLink.objects.count() == 1
     client.post(reverse("study_unlink", args=["north", link.pk]))
     assert not StudyLink.objects.exists()
+
+
+def test_a_site_joins_a_study_only_when_the_owning_site_accepts(world, study, client_for):
+    """Attack 9: any site administrator could join any study knowing its code."""
+    study.owner_site = world.north
+    study.save()
+    sue = make_user("sue")
+    SiteMembership.objects.create(user=sue, site=world.south, role=Role.SITE_ADMIN)
+    south = client_for(sue)
+    url = reverse("site_studies", args=["south"])
+    known = south.post(url, {"action": "join", "join-code": "trial-a"}, follow=True)
+    unknown = south.post(url, {"action": "join", "join-code": "trial-zzz"}, follow=True)
+    message = "If a study has this code, its owning site&#x27;s administrators are asked"
+    assert message in known.content.decode() and message in unknown.content.decode()
+    assert list(study.sites.all()) == [world.north]  # not joined
+    join = StudyJoinRequest.objects.get()
+    assert (join.site, join.requested_by, join.accepted) == (world.south, sue, None)
+    accept = reverse("study_join_decide", args=["north", join.pk, "accept"])
+    # Neither the asking site nor anyone else decides; only North's administrators.
+    assert (
+        south.post(reverse("study_join_decide", args=["south", join.pk, "accept"])).status_code
+        == 404
+    )
+    for user in (world.carol, world.dan, world.rita, world.alice):
+        assert client_for(user).post(accept).status_code == 404
+    sam = client_for(world.sam)
+    assert (
+        "South Hospital asks to take part in trial-a"
+        in sam.get(reverse("site_studies", args=["north"])).content.decode()
+    )
+    assert sam.post(accept).status_code == 302
+    assert set(study.sites.all()) == {world.north, world.south}
+    join.refresh_from_db()
+    assert (join.accepted, join.decided_by) == (True, world.sam)
+    assert sam.post(accept).status_code == 404  # decided once
 
 
 def test_only_the_sites_administrators_manage_its_studies(world, study, client_for):

@@ -24,11 +24,6 @@ class Command(BaseCommand):
             action="store_true",
             help="dates shifted back 0–364 days per child instead of days from the first dose",
         )
-        parser.add_argument(
-            "--include-free-text",
-            action="store_true",
-            help="include diary notes and assay names (logged; they can identify people)",
-        )
         parser.add_argument("--study", help="study code (needed when there are several)")
         parser.add_argument(
             "--as",
@@ -59,7 +54,6 @@ class Command(BaseCommand):
             tuple(s.code for s in sites),
             cutoff,
             shift_dates=options["shift_dates"],
-            include_free_text=options["include_free_text"],
             k=options["k"],
         )
         out = Path(options["out"])

@@ -104,7 +104,8 @@ class Command(BaseCommand):
             }
             # The demo researcher is linked to one study at both sites by their administrators.
             study, _ = Study.objects.get_or_create(
-                code=DEMO_STUDY[0], defaults={"title": DEMO_STUDY[1]}
+                code=DEMO_STUDY[0],
+                defaults={"title": DEMO_STUDY[1], "owner_site": sites[min(sites)]},
             )
             study.sites.add(*sites.values())
             researcher = User.objects.get(username="demo-researcher")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from diary.forms import DateInput
-from diary.models import Role, User
+from diary.models import ConsentVersion, Role, User
 from outcomes import research
 from outcomes.models import ExportStatus, Study, StudyJoinRequest, StudyLink
 
@@ -158,6 +158,12 @@ class StudyForm(forms.ModelForm):
         fields = ["code", "title"]
 
 
+class ConsentVersionForm(forms.ModelForm):
+    class Meta:
+        model = ConsentVersion
+        fields = ["label"]
+
+
 class JoinForm(forms.Form):
     code = forms.SlugField(label=gettext_lazy("Study code"))
 
@@ -183,6 +189,17 @@ def site_studies(request, code: str):
     action = request.POST.get("action") if request.method == "POST" else None
     study_form = StudyForm(request.POST if action == "create" else None, prefix="new")
     join_form = JoinForm(request.POST if action == "join" else None, prefix="join")
+    consent_form = ConsentVersionForm(
+        request.POST if action == "consent" else None, prefix="consent"
+    )
+    if action == "consent" and consent_form.is_valid():
+        label = consent_form.cleaned_data["label"]
+        _version, created = ConsentVersion.objects.get_or_create(site=site, label=label)
+        if created:
+            messages.success(request, _("Consent version %(label)s added.") % {"label": label})
+        else:
+            messages.info(request, _("This consent version is already defined."))
+        return redirect("site_studies", code=site.code)
     link_form = LinkForm(request.POST if action == "link" else None, site=site, prefix="link")
     if action == "create" and study_form.is_valid():
         with transaction.atomic():
@@ -245,6 +262,8 @@ def site_studies(request, code: str):
             "join_form": join_form,
             "link_form": link_form,
             "join_requests": requests.order_by("created"),
+            "consent_versions": site.consent_versions.order_by("label"),
+            "consent_form": consent_form,
             "asked": asked.order_by("created"),
         },
     )

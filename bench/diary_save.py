@@ -37,10 +37,10 @@ def families(count: int) -> list[dict]:
     baricitinib since birth (every third in three slots a day, the others morning and evening).
     The children's previous bench days are removed so that every run saves new days."""
     from django.db import transaction
-    from rest_framework.authtoken.models import Token
 
     from bench.cohort import GENERATED
     from diary.models import CareLink, Child, Prescription, Site, User
+    from diary.tokens import issue_token
 
     born = date.today() - timedelta(days=6 * 365)
     out = []
@@ -69,7 +69,8 @@ def families(count: int) -> list[dict]:
             CareLink.objects.get_or_create(
                 caregiver=user, child=child, defaults={"relationship": "mother"}
             )
-            token, _ = Token.objects.get_or_create(user=user)
+            user.auth_token_set.all().delete()  # the previous run's token
+            _stored, token = issue_token(user, "benchmark")
             prescription, _ = Prescription.objects.get_or_create(
                 child=child,
                 start_date=child.date_of_birth,
@@ -82,7 +83,7 @@ def families(count: int) -> list[dict]:
                 },
             )
             slots = [slot for slot, _mg in prescription.slots]
-            out.append({"child": child, "token": token.key, "slots": slots})
+            out.append({"child": child, "token": token, "slots": slots})
         children = [f["child"].pk for f in out]
         for model in GENERATED:  # the tables of a day: entries, doses, steroids, growth
             model.objects.filter(child_id__in=children).delete()

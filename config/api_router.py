@@ -8,7 +8,7 @@ from diary.api.views import (
     SteroidViewSet,
 )
 from outcomes.api.exports import ExportViewSet
-from outcomes.api.views import LabResultViewSet, PrescriptionViewSet
+from outcomes.api.views import LabResultViewSet, MedicineViewSet, PrescriptionViewSet
 
 router = DefaultRouter()
 router.register("children", ChildViewSet, basename="child")
@@ -18,6 +18,7 @@ router.register("steroids", SteroidViewSet, basename="steroid")
 router.register("growth", GrowthViewSet, basename="growth")
 router.register("prescriptions", PrescriptionViewSet, basename="prescription")
 router.register("labs", LabResultViewSet, basename="lab")
+router.register("medicines", MedicineViewSet, basename="medicine")
 router.register("exports", ExportViewSet, basename="export")
 
 app_name = "api"

@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -246,12 +246,14 @@ if EXPORT_DATE_UNCERTAINTY_DAYS > 150:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "diary.tokens.DeviceTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # JSON only: the phone app and scripts send JSON; forms are for the pages.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only: the phone app and scripts send JSON; forms are for the pages. Bounded in size
+    # and nesting: a hostile body is a 400.
+    "DEFAULT_PARSER_CLASSES": ["diary.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "diary.api.parsers.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StrictLimitOffsetPagination",
@@ -285,6 +287,19 @@ BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", default=False)
 
 # Clinical defaults a clinic may change (DOMAIN §5, §7).
 EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 bedside Schwartz
+# How recent an input must be for a guideline check (README "Missing or old inputs"): older is
+# missing, and the check says it could not be made. A weight within 90 days (a clinic visit
+# every 3 months), an eGFR within 98 days (12-weekly bloods + 2 weeks), a height within 180
+# days of the creatinine it turns into an eGFR.
+GUIDELINE_WEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_WEIGHT_MAX_AGE_DAYS", 90, minimum=1)
+GUIDELINE_EGFR_MAX_AGE_DAYS = env_int("GUIDELINE_EGFR_MAX_AGE_DAYS", 98, minimum=1)
+GUIDELINE_HEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_HEIGHT_MAX_AGE_DAYS", 180, minimum=1)
+# A diary temperature at or above this (°C) on a day on a JAK inhibitor flags it (SPARN §7.3).
+INFECTION_FEVER_FROM_C = env_decimal("INFECTION_FEVER_FROM_C", "38.0")
+# Pregnancy and contraception are screened in girls from this age (SPARN §5.1, §6.1, §10).
+SCREENING_CHILDBEARING_FROM_AGE = env_int("SCREENING_CHILDBEARING_FROM_AGE", 12, minimum=0)
+# A restart after an interruption this long (days) starts the early checks again (§6.7, §5.4).
+GUIDELINE_RESTART_AFTER_DAYS = env_int("GUIDELINE_RESTART_AFTER_DAYS", 28, minimum=1)
 # Clinical response (DOMAIN §6, NIH remission rule for CANDLE, unconfirmed): phase-4 mean
 # diary score and prednisone-equivalent mg/kg/day below these, and CRP normal.
 RESPONSE_MAX_SCORE = float(env_decimal("RESPONSE_MAX_SCORE", "0.15"))
@@ -297,6 +312,18 @@ PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 
 STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30, minimum=1)
 CAREGIVER_SESSION_DAYS = env_int("CAREGIVER_SESSION_DAYS", 30, minimum=1)
 SESSION_COOKIE_AGE = CAREGIVER_SESSION_DAYS * 24 * 3600
+# API tokens (README "API"): one per device, stored as a digest. Staff tokens last
+# API_TOKEN_TTL_STAFF_HOURS and end after STAFF_IDLE_MINUTES without a request, as sessions do;
+# caregivers' (a phone) last API_TOKEN_TTL_CAREGIVER_DAYS.
+API_TOKEN_TTL_STAFF_HOURS = env_int("API_TOKEN_TTL_STAFF_HOURS", 8, minimum=1)
+API_TOKEN_TTL_CAREGIVER_DAYS = env_int("API_TOKEN_TTL_CAREGIVER_DAYS", 30, minimum=1)
+KNOX_TOKEN_MODEL = "diary.ApiToken"  # noqa: S105 - a model name
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_STAFF_HOURS),  # only if no role-based expiry
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
 OTP_TOTP_ISSUER = env_str("OTP_ISSUER", "AGS diary")
 BACKUP_CODES = 10
 

@@ -10,12 +10,19 @@ from config.api import NotFoundView
 from config.views import bench_ping, healthz
 from diary import access_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
-from diary.api.token import TokenView
+from diary.api.token import TokenLogoutView, TokenView
 from diary.api.views import DayView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
-from outcomes.api.views import CohortSummaryView, GuidelineDoseView, PhasesView, ScheduleView
+from outcomes.api.views import (
+    CohortSummaryView,
+    FlagsView,
+    GuidelineDoseView,
+    PhasesView,
+    ScheduleView,
+    ScreeningView,
+)
 
 
 class ChartFormat(StringConverter):
@@ -43,6 +50,16 @@ urlpatterns = [
         name="steroid_prescription_create",
     ),
     path("children/<int:pk>/treatment/markers/", outcome_views.markers_edit, name="markers_edit"),
+    path(
+        "children/<int:pk>/treatment/medicines/",
+        outcome_views.medicine_create,
+        name="medicine_create",
+    ),
+    path(
+        "children/<int:pk>/treatment/screening/",
+        outcome_views.screening_create,
+        name="screening_create",
+    ),
     path(
         "children/<int:pk>/treatment/creatinine/",
         outcome_views.creatinine_create,
@@ -107,6 +124,16 @@ urlpatterns = [
         name="backup_codes_renew",
     ),
     path("account/security/off/", signin_views.two_factor_disable, name="two_factor_disable"),
+    path(
+        "account/security/devices/<str:digest>/revoke/",
+        signin_views.device_revoke,
+        name="device_revoke",
+    ),
+    path(
+        "account/security/devices/revoke-all/",
+        signin_views.devices_revoke_all,
+        name="devices_revoke_all",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
@@ -114,6 +141,7 @@ urlpatterns = [
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("api/auth/token/", TokenView.as_view(), name="api_token"),
+    path("api/auth/token/logout/", TokenLogoutView.as_view(), name="api_token_logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's page keeps a <style> block and data: icons; its script is a separate file.
     path(
@@ -126,6 +154,8 @@ urlpatterns = [
     path("api/children/<int:pk>/phases/", PhasesView.as_view(), name="api_phases"),
     path("api/children/<int:pk>/schedule/", ScheduleView.as_view(), name="api_schedule"),
     path("api/days/", DayView.as_view(), name="api_days"),
+    path("api/children/<int:pk>/flags/", FlagsView.as_view(), name="api_flags"),
+    path("api/children/<int:pk>/screening/", ScreeningView.as_view(), name="api_screening"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
-from diary.models import CareLink, Child, DataTransfer, Invitation, Site, SiteMembership, User
+from diary.models import (
+    ApiToken,
+    CareLink,
+    Child,
+    DataTransfer,
+    Invitation,
+    Site,
+    SiteMembership,
+    User,
+)
 
 
 @admin.register(User)
@@ -59,6 +68,24 @@ class DataTransferAdmin(admin.ModelAdmin):
     list_display = ("started", "kind", "user", "site", "child", "finished", "sha256")
     list_filter = ("kind", "site")
     readonly_fields = [f.name for f in DataTransfer._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens by device: a superuser may revoke (delete) one; tokens are made only by
+    signing in, and only their digest is stored."""
+
+    list_display = ("user", "device", "staff", "created", "expiry", "last_used")
+    list_filter = ("staff",)
+    search_fields = ("user__username", "device")
+    readonly_fields = ("user", "device", "staff", "created", "expiry", "last_used")
+    exclude = ("digest", "token_key")
 
     def has_add_permission(self, request):
         return False

@@ -7,4 +7,7 @@ class DiaryConfig(AppConfig):
     verbose_name = _("Diary")
 
     def ready(self):
-        from diary import security  # noqa: F401 - connects the sign-in signal
+        from diary import (
+            security,  # noqa: F401 - connects the sign-in signal
+            tokens,  # noqa: F401 - revokes API tokens on password or role changes
+        )

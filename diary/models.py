@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
+from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
 from diary import instruments
@@ -44,8 +45,13 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Only if the day's entry is still missing. Leave empty for no reminder."),
     )
+    # Urgent: changed only here, on the signed-in user's own preferences page; the unsubscribe
+    # links of emails never turn it off.
     clinical_emails = models.BooleanField(
-        _("email me results beyond guideline thresholds and a weekly digest"), default=True
+        _("email me at once when a result is beyond a guideline threshold"), default=True
+    )
+    digest_emails = models.BooleanField(
+        _("email me a weekly digest of overdue tests and results to review"), default=True
     )
     email_bounced_at = models.DateTimeField(null=True, blank=True)
 
@@ -144,6 +150,19 @@ class SiteMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.site} ({self.get_role_display()})"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token for one device: knox keeps only its digest (SHA-512), never the token.
+    Expiry by role at issue (diary.tokens); staff tokens also end after STAFF_IDLE_MINUTES
+    without a request."""
+
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    staff = models.BooleanField(default=False)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
 
 
 class Diagnosis(models.TextChoices):
@@ -589,6 +608,14 @@ class Prescription(models.Model):
         blank=True,
         help_text=_("Required when the prescription raises a guideline warning."),
     )
+    # SPARN §6.3: baricitinib above 10 mg/day (up to 12) over 40 kg "after discussion with
+    # tertiary team": who and when, recorded with the prescription.
+    tertiary_discussed_with = models.CharField(
+        _("tertiary team discussion: with whom"), max_length=200, blank=True
+    )
+    tertiary_discussed_on = models.DateField(
+        _("tertiary team discussion: date"), null=True, blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -629,6 +656,16 @@ class Prescription(models.Model):
             errors["reason"] = _("An interruption or a stop has no dose: set every time to 0.")
         elif self.drug and (problem := dose_problem(self.drug, sum(d or 0 for d in doses))):
             errors["morning_mg"] = problem
+        if bool(self.tertiary_discussed_with.strip()) != bool(self.tertiary_discussed_on):
+            errors["tertiary_discussed_on"] = _(
+                "Record the tertiary team discussion with both whom and when."
+            )
+        elif (
+            self.tertiary_discussed_on
+            and self.child_id
+            and (self.tertiary_discussed_on > self.child.today())
+        ):
+            errors["tertiary_discussed_on"] = _("The discussion date cannot be in the future.")
         if self.start_date and self.child_id:
             if self.start_date < self.child.date_of_birth:
                 errors["start_date"] = _("The start date is before the child's date of birth.")
@@ -886,3 +923,158 @@ class AccessEvent(models.Model):
     def pseudonymise_for_erasure(cls, rows, pseudonym: str) -> None:
         """Erasure keeps who looked and when; the child becomes its pseudonym."""
         rows.update(child=None, detail={"erased_child": pseudonym})
+
+
+# --- Screening before the first JAK-inhibitor dose (SPARN §5.2, §6.2, §10) --------------------
+
+
+class ScreeningItem(models.TextChoices):
+    TB = "tb", _("Tuberculosis screen")
+    VZV = "vzv", _("Varicella zoster (VZV): past infection, IgG or vaccination")
+    HSV = "hsv", _("Previous herpes simplex (HSV) infection")
+    MMR = "mmr", _("MMR vaccination")
+    PREGNANCY = "pregnancy", _("Pregnancy test")
+    CONTRACEPTION = "contraception", _("Contraception")
+
+
+class ScreeningOutcome(models.TextChoices):
+    NEGATIVE = "negative", _("Negative")
+    LATENT_TREATED = "latent_treated", _("Latent TB, treated or on treatment")
+    LATENT_UNTREATED = "latent_untreated", _("Latent TB, not treated")
+    ACTIVE = "active", _("Active TB")
+    IMMUNE = "immune", _("Immune (past infection or IgG detected)")
+    VACCINATED = "vaccinated", _("Vaccinated")
+    NOT_IMMUNE = "not_immune", _("Not immune, not vaccinated")
+    PREVIOUS_INFECTION = "previous_infection", _("Previous infection documented")
+    NO_PREVIOUS_INFECTION = "no_previous_infection", _("No previous infection")
+    POSITIVE = "positive", _("Positive")
+    EFFECTIVE = "effective", _("Effective contraception, not the combined pill")
+    COMBINED_PILL = "combined_pill", _("Combined contraceptive pill")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+S, OUT = ScreeningItem, ScreeningOutcome
+SCREENING_OUTCOMES = {
+    S.TB: (OUT.NEGATIVE, OUT.LATENT_TREATED, OUT.LATENT_UNTREATED, OUT.ACTIVE),
+    S.VZV: (OUT.IMMUNE, OUT.VACCINATED, OUT.NOT_IMMUNE),
+    S.HSV: (OUT.PREVIOUS_INFECTION, OUT.NO_PREVIOUS_INFECTION),
+    S.MMR: (OUT.IMMUNE, OUT.VACCINATED, OUT.NOT_IMMUNE),
+    S.PREGNANCY: (OUT.NEGATIVE, OUT.POSITIVE, OUT.NOT_APPLICABLE),
+    S.CONTRACEPTION: (OUT.EFFECTIVE, OUT.COMBINED_PILL, OUT.NOT_APPLICABLE),
+}
+
+
+class Screening(models.Model):
+    """One screening result before a JAK inhibitor (the latest of each item counts)."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="screenings")
+    item = models.CharField(_("screening"), max_length=20, choices=ScreeningItem.choices)
+    outcome = models.CharField(_("outcome"), max_length=30, choices=ScreeningOutcome.choices)
+    date = models.DateField(_("date"))
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = ChildScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["item", "-date", "-pk"]
+        verbose_name = _("screening")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["child", "item", "date"], name="one_screening_per_item_and_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.outcome} {self.date}"
+
+    def clean(self) -> None:
+        errors = {}
+        allowed = SCREENING_OUTCOMES.get(self.item, ())
+        if self.item and self.outcome and self.outcome not in allowed:
+            errors["outcome"] = _("Choose one of: %(choices)s.") % {
+                "choices": ", ".join(str(ScreeningOutcome(o).label) for o in allowed)
+            }
+        if self.date and self.child_id:
+            if self.date > self.child.today():
+                errors["date"] = _("The date cannot be in the future.")
+            elif self.date < self.child.date_of_birth:
+                errors["date"] = _("The date is before the child's date of birth.")
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Other medicines the child takes (SPARN §8, §10, §11) -------------------------------------
+
+
+class MedicineKind(models.TextChoices):
+    OTHER = "other", _("Other")
+    METHOTREXATE = "methotrexate", _("Methotrexate")
+    LEFLUNOMIDE = "leflunomide", _("Leflunomide")
+    BIOLOGIC = "biologic", _("Biologic (e.g. anti-TNF, tocilizumab, anakinra)")
+    COMBINED_PILL = "combined_pill", _("Combined contraceptive pill")
+    LIVE_VACCINE = "live_vaccine", _("Live vaccine (e.g. MMR, varicella, BCG)")
+
+
+class Medicine(models.Model):
+    """A medicine the child takes besides the JAK inhibitor and steroids, from START to STOP
+    (none: still taken; a vaccine: the day given), entered by clinicians or caregivers."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="medicines")
+    name = models.CharField(_("medicine"), max_length=120)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=MedicineKind.choices, default=MedicineKind.OTHER
+    )
+    dose = models.CharField(_("dose"), max_length=120, blank=True)
+    start_date = models.DateField(_("start date"))
+    stop_date = models.DateField(_("stop date"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = ChildScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "name"]
+        verbose_name = _("other medicine")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stop_date__isnull=True) | Q(stop_date__gte=models.F("start_date")),
+                name="medicine_stops_after_it_starts",
+            ),
+            models.UniqueConstraint(
+                fields=["child", "name", "start_date"], name="one_medicine_per_name_and_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.start_date}"
+
+    def clean(self) -> None:
+        errors = {}
+        self.name = (self.name or "").strip()
+        if not self.name:
+            errors["name"] = _("Give the medicine's name.")
+        if self.start_date and self.stop_date and self.stop_date < self.start_date:
+            errors["stop_date"] = _("The stop date is before the start date.")
+        if self.start_date and self.child_id:
+            if self.start_date < self.child.date_of_birth:
+                errors["start_date"] = _("The start date is before the child's date of birth.")
+            elif self.start_date > self.child.today() + timedelta(days=FUTURE_PRESCRIPTION_DAYS):
+                errors["start_date"] = _("The start date is more than %(days)d days ahead.") % {
+                    "days": FUTURE_PRESCRIPTION_DAYS
+                }
+            clash = Medicine.objects.filter(
+                child_id=self.child_id, name__iexact=self.name, start_date=self.start_date
+            )
+            if self.name and clash.exclude(pk=self.pk).exists():
+                errors["name"] = _("This medicine is already recorded from this day.")
+        if errors:
+            raise ValidationError(errors)

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -13,7 +13,7 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from diary import twofactor
+from diary import tokens, twofactor
 
 
 def _next_url(request) -> str:
@@ -99,8 +99,30 @@ def account_security(request):
         "has_app": twofactor.has_app(user),
         "codes_left": twofactor.backup_codes_left(user),
         "required": twofactor.is_staff_role(user),
+        "devices": tokens.devices(user),
     }
     return render(request, "registration/account_security.html", context)
+
+
+@require_POST
+@login_required
+def device_revoke(request, digest: str):
+    """Sign one of the user's devices out of the API; another user's device is not found."""
+    token = get_object_or_404(tokens.devices(request.user), digest=digest)
+    token.delete()
+    messages.success(
+        request,
+        _("%(device)s is signed out.") % {"device": token.device or _("Unnamed device")},
+    )
+    return redirect("account_security")
+
+
+@require_POST
+@login_required
+def devices_revoke_all(request):
+    tokens.revoke_all(request.user)
+    messages.success(request, _("Every device is signed out of the API."))
+    return redirect("account_security")
 
 
 @never_cache

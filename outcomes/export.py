@@ -25,7 +25,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from diary import instruments
+from diary import csvsafe, instruments
 from diary.doses import SEIZURE_COUNT, SEIZURE_MINUTES, Drug, Slot, Steroid
 from diary.models import (
     Child,
@@ -123,7 +123,9 @@ class Subject:
 
 
 class CsvMember:
-    """One CSV file inside the zip, written in blocks; its SHA-256 is taken as it is written."""
+    """One CSV file inside the zip, written in blocks; its SHA-256 is taken as it is written.
+    It starts with the byte-order mark (spreadsheets then read µmol/L); free text reaches it
+    already neutralised against formulas (`csvsafe`), by the query or by the writer."""
 
     def __init__(self, archive: zipfile.ZipFile, name: str, header: list[str]):
         self.name = name
@@ -133,10 +135,15 @@ class CsvMember:
         self.sha256 = hashlib.sha256()
         self.rows = 0
         self.bytes = 0
+        self.buffer.write(csvsafe.BOM)
         self.writer.writerow(header)
 
     def write_rows(self, rows: list) -> None:
-        self.writer.writerows(rows)
+        if any(isinstance(cell, str) and "\r" in cell for row in rows for cell in row):
+            for row in rows:
+                self.buffer.write(_line(row))
+        else:
+            self.writer.writerows(rows)
         self.rows += len(rows)
         if self.buffer.tell() >= FLUSH_BYTES:
             self.flush()
@@ -162,6 +169,15 @@ class CsvMember:
         self.flush()
         self.stream.close()
         return {"rows": self.rows, "bytes": self.bytes, "sha256": self.sha256.hexdigest()}
+
+
+def _line(row) -> str:
+    """ROW as one CSV line ending in \n, a carriage return in a cell quoted: before Python 3.12
+    the csv module quotes only the line terminator's characters, and a spreadsheet would start a
+    new row at a bare carriage return."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(row)
+    return out.getvalue()[:-2] + "\n"
 
 
 def _bytes_member(archive: zipfile.ZipFile, name: str, data: bytes) -> dict:
@@ -448,11 +464,12 @@ DICTIONARY_HEADER = ["file", "variable", "label", "type", "unit", "allowed_value
 
 def dictionary_csv(options: Options) -> bytes:
     out = io.StringIO()
+    out.write(csvsafe.BOM)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(DICTIONARY_HEADER)
     for name, columns in dictionary(options).items():
         for c in columns:
-            writer.writerow([name, c.name, c.label, c.type, c.unit, c.allowed, c.note])
+            writer.writerow(csvsafe.row([name, c.name, c.label, c.type, c.unit, c.allowed, c.note]))
     return out.getvalue().encode()
 
 
@@ -656,10 +673,14 @@ def write_diary(member: CsvMember, subjects: list[Subject], options: Options) ->
         "seizure_rescue_flag",
     ]
     if options.include_free_text:
-        fields.append("note")
+        fields.append("safe_note")
     query = (
         DiaryEntry.objects.annotate(
-            skin_subscore=KT("subscores__skin"), seizure_rescue_flag=rescue, **items, **flags
+            skin_subscore=KT("subscores__skin"),
+            seizure_rescue_flag=rescue,
+            safe_note=csvsafe.neutralised("note"),
+            **items,
+            **flags,
         )
         .filter(date__lte=options.cutoff)
         .order_by("child_id", "date")
@@ -718,9 +739,11 @@ def write_labs(member, subjects, options) -> None:
         "caregiver_flag",
     ]
     if options.include_free_text:
-        fields.append("assay")
+        fields.append("safe_assay")
     query = (
-        LabResult.objects.annotate(caregiver_flag=_as_int("caregiver_entered"))
+        LabResult.objects.annotate(
+            caregiver_flag=_as_int("caregiver_entered"), safe_assay=csvsafe.neutralised("assay")
+        )
         .filter(sample_date__lte=options.cutoff)
         .order_by("child_id", "sample_date", "analyte", "pk")
         .values_list(*fields)
@@ -783,7 +806,7 @@ def write_children(member, subjects, options) -> None:
         if options.shift_dates:
             row.append(_shift(s.day0, s))
         row.append(_flag(r.treated))
-        rows.append(row)
+        rows.append(csvsafe.row(row))
     member.write_rows(rows)
 
 

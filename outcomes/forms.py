@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from diary.forms import DateInput
-from diary.models import Child, Prescription, SteroidPrescription
+from diary.models import Child, Medicine, Prescription, Screening, SteroidPrescription
 from outcomes.models import UNITS, Analyte
 
 
@@ -18,10 +18,13 @@ class PrescriptionForm(forms.ModelForm):
             "evening_mg",
             "reason",
             "note",
+            "tertiary_discussed_with",
+            "tertiary_discussed_on",
             "override_reason",
         ]
         widgets = {
             "start_date": DateInput,
+            "tertiary_discussed_on": DateInput,
             "note": forms.Textarea(attrs={"rows": 2}),
             "override_reason": forms.Textarea(attrs={"rows": 2}),
         }
@@ -65,3 +68,21 @@ class CreatinineForm(forms.Form):
         label=_("Unit"),
         choices=[(u, u) for u in UNITS[Analyte.CREATININE][1] if u != "umol/L"],
     )
+
+
+class ScreeningForm(forms.ModelForm):
+    class Meta:
+        model = Screening
+        fields = ["item", "outcome", "date", "note"]
+        widgets = {"date": DateInput, "note": forms.Textarea(attrs={"rows": 2})}
+
+
+class MedicineForm(forms.ModelForm):
+    class Meta:
+        model = Medicine
+        fields = ["name", "kind", "dose", "start_date", "stop_date", "note"]
+        widgets = {
+            "start_date": DateInput,
+            "stop_date": DateInput,
+            "note": forms.Textarea(attrs={"rows": 2}),
+        }

@@ -10,6 +10,7 @@ exactly 20 kg or exactly 40 kg is dosed in the 20–40 kg band (the literal read
 dose at 40 kg). The tofacitinib table reads "20 – <40 kg" and "≥ 40 kg": 40 kg is in the top band.
 """
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -43,14 +44,14 @@ class Regimen:
 
     def as_dict(self) -> dict:
         return {
-            "morning": _number(self.morning),
-            "afternoon": _number(self.afternoon),
-            "evening": _number(self.evening),
-            "total": _number(self.total),
+            "morning": number(self.morning),
+            "afternoon": number(self.afternoon),
+            "evening": number(self.evening),
+            "total": number(self.total),
         }
 
 
-def _number(value: Decimal) -> int | float:
+def number(value: Decimal) -> int | float:
     return int(value) if value == int(value) else float(value)
 
 
@@ -111,7 +112,24 @@ def dose_guidance(
     age_years=None,
     egfr=None,
 ) -> DoseGuidance:
-    """The guideline's initial and escalation regimens for one child."""
+    """The guideline's initial and escalation regimens for one child, with its renal and age
+    limits among the notes (each naming its section)."""
+    guidance = _table_guidance(drug, indication, weight_kg, age_years, egfr)
+    extra = tuple(
+        f"{c.message} ({c.source})" for c in guidance_notes(drug, weight_kg, age_years, egfr)
+    )
+    if not extra:
+        return guidance
+    return DoseGuidance(
+        guidance.initial,
+        guidance.escalation,
+        guidance.maximum_total,
+        guidance.source,
+        extra + guidance.notes,
+    )
+
+
+def _table_guidance(drug: str, indication: str, weight_kg, age_years, egfr) -> DoseGuidance:
     if drug not in DRUGS:
         raise GuidelineInputError("drug", _("Unknown drug: use one of %s.") % ", ".join(DRUGS))
     if indication not in INDICATIONS:
@@ -228,10 +246,228 @@ def _positive(value, name: str, upper: float, allow_zero: bool = False) -> Decim
 # --- Warnings on a prescription -----------------------------------------------------------
 
 
+def team_decides() -> str:
+    return _("Decision support: the treating team decides.")
+
+
 @dataclass(frozen=True)
 class Caution:
+    """Why a prescription deserves a second look. KIND "dose": the guideline's dose or a limit
+    is crossed (or may be: BLOCKING, a reason is needed to save); "missing": an input a check
+    needs is absent or too old, so that check could not be made (said, never skipped)."""
+
     message: str
     source: str
+    kind: str = "dose"
+    input: str = ""  # the missing input: weight_kg, egfr
+
+    @property
+    def blocking(self) -> bool:
+        return self.kind != "missing"
+
+    def as_dict(self) -> dict:
+        out = {"message": self.message, "source": self.source, "kind": self.kind}
+        if self.input:
+            out["input"] = self.input
+        out["decision"] = team_decides()
+        return out
+
+
+# The values a missing input could take, one per band of the tables, with the band's words.
+EGFR_CASES = ((Decimal(121), "eGFR > 120"), (Decimal(120), "eGFR ≤ 120"))
+BARICITINIB_WEIGHT_CASES = (
+    (Decimal(19), "< 20 kg"),
+    (Decimal(30), "20–40 kg"),
+    (Decimal(41), "> 40 kg"),
+)
+TOFACITINIB_WEIGHT_CASES = (
+    (Decimal(5), "5–<7 kg"),
+    (Decimal(7), "7–<10 kg"),
+    (Decimal(10), "10–<20 kg"),
+    (Decimal(20), "20–<40 kg"),
+    (Decimal(40), "≥ 40 kg"),
+)
+SEVERE_RENAL_IMPAIRMENT = Decimal(30)  # eGFR below: read as the adults' creatinine clearance
+SEVERE_RENAL_FAILURE = Decimal(10)  # §6.2b ii (EMC adults: creatinine clearance < 10 mL/min)
+TOFACITINIB_FROM_AGE = 2  # §5.3: NICE and BNFC, from 2 years
+
+
+def table_inputs(drug: str, indication: str) -> tuple[str, ...]:
+    """The inputs the dose table itself is read with (weight, eGFR); age is always known."""
+    if drug == "baricitinib" and indication == "interferonopathy":
+        return ("weight_kg", "egfr")
+    if drug == "tofacitinib" and indication == "jia":
+        return ("weight_kg",)
+    return ()
+
+
+def checked_inputs(drug: str, indication: str) -> tuple[str, ...]:
+    """Every input some check of a prescription of DRUG needs: the table's, the renal limits
+    (§6.1, §6.2b, §5.2b), the CHOP mg/kg/day limit (baricitinib)."""
+    if drug in ("baricitinib", "tofacitinib"):
+        return ("weight_kg", "egfr")
+    return ()
+
+
+def dose_alternatives(
+    drug: str, indication: str, weight_kg=None, age_years=None, egfr=None
+) -> list[tuple[str, DoseGuidance]]:
+    """The guidance for one child: [("", guidance)] when the table's inputs are known, else one
+    (band, guidance) per value the missing weight or eGFR could take (never a silent guess)."""
+    needed = table_inputs(drug, indication)
+    weight_cases = ((weight_kg, ""),)
+    egfr_cases = ((egfr, ""),)
+    if "weight_kg" in needed and weight_kg in (None, ""):
+        weight_cases = (
+            TOFACITINIB_WEIGHT_CASES if drug == "tofacitinib" else BARICITINIB_WEIGHT_CASES
+        )
+    if "egfr" in needed and egfr in (None, ""):
+        egfr_cases = EGFR_CASES
+    out = []
+    for weight, weight_label in weight_cases:
+        for value, egfr_label in egfr_cases:
+            label = ", ".join(x for x in (weight_label, egfr_label) if x)
+            out.append((label, dose_guidance(drug, indication, weight, age_years, value)))
+    return out
+
+
+def high_dose_from(weight_kg=None, egfr=None) -> Decimal:
+    """The lowest baricitinib mg/day that is a high dose for this child: the escalation
+    table's dose for the weight and eGFR (§6.3, appendix 2; "high dose … as per the dose
+    escalation section", §6.7, §6.8). A missing input takes the band with the lowest, so that
+    BK/JC monitoring is never missed for want of a weight or an eGFR."""
+    alternatives = dose_alternatives("baricitinib", "interferonopathy", weight_kg, None, egfr)
+    return min(g.escalation.total for _label, g in alternatives)
+
+
+def guidance_notes(drug: str, weight_kg=None, age_years=None, egfr=None) -> list[Caution]:
+    """The renal and age limits of the guideline for this child, shown with the dose guidance
+    and raised on a prescription."""
+    notes = []
+    egfr_value = _positive(egfr, "egfr", upper=400)
+    age = _positive(age_years, "age_years", upper=25, allow_zero=True)
+    if drug == "baricitinib" and egfr_value is not None:
+        if egfr_value < SEVERE_RENAL_FAILURE:
+            notes.append(
+                Caution(
+                    _(
+                        "eGFR below 10 (severe renal failure): baricitinib is not recommended "
+                        "(adult guidance: creatinine clearance below 10 mL/min). Weigh the risks "
+                        "and benefits in a specialist MDT discussion."
+                    ),
+                    f"{GUIDELINE} §6.2b i–ii (EMC)",
+                )
+            )
+        elif egfr_value < SEVERE_RENAL_IMPAIRMENT:
+            notes.append(
+                Caution(
+                    _(
+                        "Baricitinib is not recommended below a creatinine clearance of 30 mL/min "
+                        "(adults; below 10 mL/min in severe renal failure). Weigh the risks and "
+                        "benefits in a specialist MDT discussion."
+                    ),
+                    f"{GUIDELINE} §6.1, §6.2b (EMC)",
+                )
+            )
+    if drug == "tofacitinib":
+        if age is not None and age < TOFACITINIB_FROM_AGE:
+            notes.append(
+                Caution(
+                    _(
+                        "Under 2 years: tofacitinib is approved for children from 2 years (NICE; "
+                        "BNFC 2–17 years)."
+                    ),
+                    f"{GUIDELINE} §5.3",
+                )
+            )
+        if egfr_value is not None and egfr_value < SEVERE_RENAL_IMPAIRMENT:
+            notes.append(
+                Caution(
+                    _(
+                        "eGFR below 30 (severe renal impairment): a reduced dose of tofacitinib "
+                        "should be used; weigh the risks and benefits in a specialist MDT "
+                        "discussion."
+                    ),
+                    f"{GUIDELINE} §5.2b",
+                )
+            )
+    return notes
+
+
+def missing_inputs(
+    drug: str, indication: str, weight_kg=None, egfr=None, recency: dict | None = None
+) -> list[Caution]:
+    """The checks of a DRUG prescription that could not be made, one per missing input.
+    RECENCY: {input: days} for the wording ("in the last N days")."""
+    recency = recency or {}
+    out = []
+
+    def when(name: str) -> str:
+        if name in recency:
+            return _("in the last %(days)d days") % {"days": recency[name]}
+        return _("given")
+
+    interferonopathy = drug == "baricitinib" and indication == "interferonopathy"
+    if "weight_kg" in checked_inputs(drug, indication) and weight_kg in (None, ""):
+        if interferonopathy:
+            text, section = (
+                _(
+                    "No weight %(when)s: the dose could not be checked against the weight bands "
+                    "(§6.3, appendix 2) nor against 0.6 mg/kg/day (CHOP)."
+                ),
+                "§6.3, appendix 2",
+            )
+        elif drug == "baricitinib":
+            text, section = (
+                _(
+                    "No weight %(when)s: the dose could not be checked against 0.6 mg/kg/day "
+                    "(CHOP)."
+                ),
+                "§6.5–6.6",
+            )
+        else:
+            text, section = (
+                _("No weight %(when)s: the dose could not be checked against the weight bands."),
+                "§5.3",
+            )
+        out.append(
+            Caution(
+                text % {"when": when("weight_kg")}, f"{GUIDELINE} {section}", "missing", "weight_kg"
+            )
+        )
+    if "egfr" in checked_inputs(drug, indication) and egfr in (None, ""):
+        if interferonopathy:
+            text, section = (
+                _(
+                    "No eGFR %(when)s: the dose could not be checked against §6.3 / appendix 2 "
+                    "(eGFR above or at most 120) nor against the renal limits (§6.1, §6.2b)."
+                ),
+                "§6.2b iii",
+            )
+        elif drug == "baricitinib":
+            text, section = (
+                _(
+                    "No eGFR %(when)s: the dose could not be checked against the renal limits "
+                    "(§6.1, §6.2b)."
+                ),
+                "§6.2b iii",
+            )
+        else:
+            text, section = (
+                _(
+                    "No eGFR %(when)s: severe renal impairment (a reduced dose) could not be "
+                    "checked."
+                ),
+                "§5.2b",
+            )
+        out.append(
+            Caution(text % {"when": when("egfr")}, f"{GUIDELINE} {section}", "missing", "egfr")
+        )
+    return out
+
+
+def _bands(alternatives: list[tuple[str, DoseGuidance]]) -> str:
+    return "; ".join(f"{number(g.maximum_total)} mg/day ({label})" for label, g in alternatives)
 
 
 def prescription_warnings(
@@ -241,24 +477,84 @@ def prescription_warnings(
     weight_kg=None,
     age_years=None,
     egfr=None,
+    recency: dict | None = None,
+    tertiary_recorded: bool = False,
 ) -> list[Caution]:
-    """Why a prescription deserves a second look; the clinician may still save it."""
+    """Why a prescription deserves a second look; the clinician may still save it (with a
+    reason when a caution is blocking). Missing inputs are said, with what they leave unchecked;
+    when the table cannot be read for a missing weight or eGFR, the dose is checked against
+    every band that input could be in: above all of them it is above the maximum, above some
+    of them it may be."""
     warnings = []
     try:
-        guidance = dose_guidance(drug, indication, weight_kg, age_years, egfr)
-    except GuidelineInputError:
-        guidance = None
-    if guidance is not None and total_mg > guidance.maximum_total:
-        warnings.append(
-            Caution(
-                _(
-                    "%(total)s mg/day is above the guideline's maximum of %(max)s mg/day for this "
-                    "child."
+        alternatives = dose_alternatives(drug, indication, weight_kg, age_years, egfr)
+    except GuidelineInputError as error:
+        alternatives = []
+        if drug in ("baricitinib", "tofacitinib") and error.parameter not in ("weight_kg", "egfr"):
+            warnings.append(
+                Caution(
+                    _("The guideline gives no dose for this child: %(why)s")
+                    % {"why": error.message},
+                    f"{GUIDELINE} §5.3, §6.3–6.6",
                 )
-                % {"total": _number(total_mg), "max": _number(guidance.maximum_total)},
-                guidance.source,
             )
-        )
+        elif drug == "tofacitinib" and error.parameter == "weight_kg":
+            warnings.append(Caution(error.message, f"{GUIDELINE} §5.3"))
+    if len(alternatives) == 1:
+        guidance = alternatives[0][1]
+        if total_mg > guidance.maximum_total:
+            warnings.append(
+                Caution(
+                    _(
+                        "%(total)s mg/day is above the guideline's maximum of %(max)s mg/day for "
+                        "this child."
+                    )
+                    % {"total": number(total_mg), "max": number(guidance.maximum_total)},
+                    guidance.source,
+                )
+            )
+        elif (
+            guidance.maximum_total == BARICITINIB_TERTIARY_MAXIMUM
+            and total_mg > guidance.escalation.total
+            and not tertiary_recorded
+        ):
+            warnings.append(
+                Caution(
+                    _(
+                        "%(total)s mg/day is above the escalation dose of %(esc)s mg/day: up to "
+                        "12 mg/day only after discussion with the tertiary team. Record with "
+                        "whom and when."
+                    )
+                    % {"total": number(total_mg), "esc": number(guidance.escalation.total)},
+                    guidance.source,
+                )
+            )
+    elif alternatives:
+        maxima = [g.maximum_total for _label, g in alternatives]
+        source = f"{GUIDELINE} " + ("§5.3" if drug == "tofacitinib" else "§6.3, appendix 2")
+        if total_mg > max(maxima):
+            warnings.append(
+                Caution(
+                    _(
+                        "%(total)s mg/day is above the guideline's maximum whatever the missing "
+                        "value: %(bands)s."
+                    )
+                    % {"total": number(total_mg), "bands": _bands(alternatives)},
+                    source,
+                )
+            )
+        elif total_mg > min(maxima):
+            over = [(label, g) for label, g in alternatives if total_mg > g.maximum_total]
+            warnings.append(
+                Caution(
+                    _(
+                        "%(total)s mg/day may be above the guideline's maximum, depending on the "
+                        "missing value: %(bands)s. Record it to check the dose."
+                    )
+                    % {"total": number(total_mg), "bands": _bands(over)},
+                    source,
+                )
+            )
     if drug == "baricitinib" and weight_kg:
         per_kg = total_mg / Decimal(str(weight_kg))
         if per_kg > CHOP_MAX_MG_PER_KG:
@@ -272,17 +568,56 @@ def prescription_warnings(
                     "CHOP baricitinib programme (Vanderver et al., NEJM 2020)",
                 )
             )
-    if drug == "baricitinib" and egfr is not None and Decimal(str(egfr)) < 30:
-        warnings.append(
+    with suppress(GuidelineInputError):  # an impossible value has its own message above
+        warnings += guidance_notes(drug, weight_kg, age_years, egfr)
+    warnings += missing_inputs(drug, indication, weight_kg, egfr, recency)
+    return warnings
+
+
+# §6.3 "Dose escalation if baseline bloods are normal": the full blood count must be there; it
+# and any liver or renal result there is are judged on §6.7's and §6.1's limits.
+BASELINE_BLOODS = ("hb", "wcc", "neutrophils", "lymphocytes", "platelets")
+
+
+def escalation_cautions(baseline: list, names: dict[str, str]) -> list[Caution]:
+    """Cautions on a baricitinib escalation from the BASELINE bloods (thresholds.Result, the
+    latest of each test on or before the first dose, eGFR as "egfr"); NAMES: analyte → words."""
+    from outcomes import thresholds
+
+    have = {r.analyte for r in baseline}
+    out = []
+    absent = [a for a in BASELINE_BLOODS if a not in have]
+    if absent:
+        out.append(
             Caution(
                 _(
-                    "Baricitinib is not recommended below a creatinine clearance of 30 mL/min "
-                    "(adults; below 10 mL/min in severe renal failure)."
-                ),
-                f"{GUIDELINE} §6.1, §6.2b (EMC)",
+                    "Escalation without baseline bloods (%(names)s): the guideline escalates "
+                    "only if baseline bloods are normal."
+                )
+                % {"names": ", ".join(names.get(a, a) for a in absent)},
+                f"{GUIDELINE} §6.3",
             )
         )
-    return warnings
+    same_day = {
+        r.sample_date: [x for x in baseline if x.sample_date == r.sample_date] for r in baseline
+    }
+    abnormal = [
+        f
+        for r in baseline
+        for f in thresholds.baricitinib_flags(r, same_day[r.sample_date], treated=False)
+    ]
+    if abnormal:
+        out.append(
+            Caution(
+                _(
+                    "Escalation with abnormal baseline bloods (%(what)s): the guideline escalates "
+                    "only if baseline bloods are normal."
+                )
+                % {"what": "; ".join(f.message.rstrip(".") for f in abnormal)},
+                f"{GUIDELINE} §6.3",
+            )
+        )
+    return out
 
 
 # --- eGFR, steroid equivalents, weight on a day ----------------------------------------------

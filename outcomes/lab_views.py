@@ -75,17 +75,24 @@ def labs_page(request, pk: int):
             "results": child.lab_results.prefetch_related("flags").select_related("entered_by")[
                 :200
             ],
-            "open_flags": LabFlag.objects.filter(result__child=child)
-            .open()
-            .select_related("result"),
+            "open_flags": LabFlag.objects.filter(child=child).open().select_related("result"),
             "next_due": schedule.next_due(items, today),
             "overdue": schedule.overdue(items, today, settings.REMINDER_DAYS_AFTER),
-            "schedule": [i for i in items if i.due >= today - timezone.timedelta(days=30)][:12],
+            "schedule": [
+                (i, missing_names(i)) for i in items if i.due >= today - timezone.timedelta(days=30)
+            ][:12],
             "reminders": Reminder.objects.filter(child=child).select_related("recipient")[:50]
             if clinician
             else [],
         },
     )
+
+
+def missing_names(item: schedule.Due) -> str:
+    """What a partly done test still lacks, in words: "Neutrophils, ALT or AST"."""
+    if not item.partial:
+        return ""
+    return ", ".join(_(" or ").join(str(Analyte(a).label) for a in group) for group in item.missing)
 
 
 @login_required
@@ -147,20 +154,20 @@ def flag_acknowledge(request, pk: int):
     if request.method != "POST":
         raise PermissionDenied
     flag = get_object_or_404(LabFlag.objects.visible_to(request.user), pk=pk)
-    if not Child.objects.managed_by(request.user).filter(pk=flag.result.child_id).exists():
+    if not Child.objects.managed_by(request.user).filter(pk=flag.child_id).exists():
         raise PermissionDenied(_("Only the child's clinicians can acknowledge a flag."))
     if flag.acknowledged_at is None:
         flag.acknowledged_at = timezone.now()
         flag.acknowledged_by = request.user
         flag.save(update_fields=["acknowledged_at", "acknowledged_by"])
         messages.success(request, _("Flag acknowledged: %(message)s") % {"message": flag.message})
-    return redirect("labs", pk=flag.result.child_id)
+    return redirect("labs", pk=flag.child_id)
 
 
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["test_reminders", "diary_reminder_time", "clinical_emails"]
+        fields = ["test_reminders", "diary_reminder_time", "clinical_emails", "digest_emails"]
         widgets = {"diary_reminder_time": forms.TimeInput(attrs={"type": "time"})}
 
 
@@ -186,15 +193,12 @@ def unsubscribe(request, token: str):
     except (signing.BadSignature, User.DoesNotExist, KeyError):
         return render(request, "outcomes/unsubscribe.html", {"problem": True}, status=404)
     if request.method == "POST":
-        if data["w"] == "diary":
-            user.diary_reminder_time = None
-            user.save(update_fields=["diary_reminder_time"])
-        elif data["w"] == "tests":
-            user.test_reminders = False
-            user.save(update_fields=["test_reminders"])
-        elif data["w"] == "alerts":
-            user.clinical_emails = False
-            user.save(update_fields=["clinical_emails"])
+        # Never urgent alerts: only the signed-in user changes those, on the preferences page.
+        changes = reminders.UNSUBSCRIBE.get(data["w"], {})
+        for name, value in changes.items():
+            setattr(user, name, value)
+        if changes:
+            user.save(update_fields=list(changes))
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse(status=200)
         return render(request, "outcomes/unsubscribe.html", {"done": True, "what": data["w"]})

@@ -150,16 +150,22 @@ class Severity(models.TextChoices):
 
 class LabFlagQuerySet(models.QuerySet):
     def visible_to(self, user):
-        return self.filter(result__child__in=Child.objects.visible_to(user))
+        return self.filter(child__in=Child.objects.visible_to(user))
 
     def open(self):
         return self.filter(acknowledged_at__isnull=True).exclude(severity=Severity.INFO)
 
 
 class LabFlag(models.Model):
-    """A guideline threshold a result crossed; shown until a clinician acknowledges it."""
+    """A guideline rule a child's record crossed, shown until a clinician acknowledges it: a
+    result beyond a threshold (RESULT set), or without a result (a weight or a diary day that
+    puts the dose above its maximum, an infection while on a JAK inhibitor)."""
 
-    result = models.ForeignKey(LabResult, on_delete=models.CASCADE, related_name="flags")
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="flags")
+    day = models.DateField(_("date"))  # the sample date, or the day of the record that raised it
+    result = models.ForeignKey(
+        LabResult, on_delete=models.CASCADE, related_name="flags", null=True, blank=True
+    )
     code = models.CharField(max_length=60)
     severity = models.CharField(max_length=20, choices=Severity.choices)
     message = models.TextField()
@@ -178,13 +184,18 @@ class LabFlag(models.Model):
     objects = LabFlagQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-result__sample_date", "-pk"]
+        ordering = ["-day", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["result", "code"], name="one_flag_per_result_and_rule")
+            models.UniqueConstraint(fields=["result", "code"], name="one_flag_per_result_and_rule"),
+            models.UniqueConstraint(
+                fields=["child", "code", "day"],
+                condition=Q(result__isnull=True),
+                name="one_flag_per_child_rule_and_day",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} ({self.result})"
+        return f"{self.code} ({self.result or self.day})"
 
 
 class ReminderKind(models.TextChoices):

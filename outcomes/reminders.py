@@ -30,12 +30,12 @@ from diary.models import (
     Child,
     DiaryEntry,
     Prescription,
-    PrescriptionReason,
     Role,
     SiteMembership,
     User,
 )
-from outcomes import schedule
+from outcomes import schedule, treatment
+from outcomes.labs import exact_value
 from outcomes.models import (
     LabFlag,
     LabResult,
@@ -98,19 +98,31 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
         sample_date__gte=since,
     ).values_list("child_id", "sample_date"):
         high_bk[child_id].add(sampled)
+    low_counts = defaultdict(set)  # tofacitinib's repeat a week later (§5.4)
+    for child_id, sampled in LabResult.objects.filter(
+        Q(analyte="lymphocytes", value__lt=schedule.TOFA_REPEAT_BELOW["lymphocytes"])
+        | Q(analyte="neutrophils", value__lt=schedule.TOFA_REPEAT_BELOW["neutrophils"]),
+        child_id__in=opted.values("child_id"),
+        sample_date__gte=since,
+    ).values_list("child_id", "sample_date"):
+        low_counts[child_id].add(sampled)
     anchored = Prescription.objects.filter(
         child_id__in=opted.values("child_id"), start_date__week_day__in=django_weekdays
     ).values("child_id")
     zones = {}
     courses = _courses(
-        Prescription.objects.filter(Q(child_id__in=anchored) | Q(child_id__in=list(high_bk))),
+        Prescription.objects.filter(
+            Q(child_id__in=anchored) | Q(child_id__in=[*high_bk, *low_counts])
+        ),
         zones,
     )
     candidates = {}
     for child_id, child_courses in courses.items():
         day = local_days.get(zones[child_id])
         starts = {c.start for c in child_courses}
-        if day and schedule.may_fall_due(starts, high_bk[child_id], day, shifts):
+        if day and schedule.may_fall_due(
+            starts, high_bk[child_id], day, shifts, low_counts=low_counts[child_id]
+        ):
             candidates[child_id] = day
     # Reminders concern tests due about now: two years of results settle whether they are done.
     results = _results(list(candidates), since)
@@ -121,7 +133,9 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
         recipients[child_id].append(user_id)
     rows = []
     for child_id, day in candidates.items():
-        for item in schedule.schedule(courses[child_id], results[child_id], day):
+        for item in schedule.schedule(
+            courses[child_id], results[child_id], day, treatment.schedule_settings()
+        ):
             if item.done:
                 continue
             for kind, offset in offsets.items():
@@ -142,20 +156,33 @@ def due_test_reminders(now: datetime) -> list[Reminder]:
 def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedule.Course]]:
     """{child: courses} of PRESCRIPTIONS; fills ZONES with each child's time zone if given."""
     courses = defaultdict(list)
-    for child_id, drug, start, m, a, e, reason, zone in prescriptions.values_list(
-        "child_id",
-        "drug",
-        "start_date",
-        "morning_mg",
-        "afternoon_mg",
-        "evening_mg",
-        "reason",
-        "child__timezone",
-    ):
+    rows = list(
+        prescriptions.values_list(
+            "child_id",
+            "drug",
+            "start_date",
+            "morning_mg",
+            "afternoon_mg",
+            "evening_mg",
+            "reason",
+            "child__timezone",
+        )
+    )
+    ids = list({row[0] for row in rows})
+    known_weights = treatment.weights_of(ids) if rows else {}
+    known_egfrs = treatment.egfrs(ids) if rows else {}
+    for child_id, drug, start, m, a, e, reason, zone in rows:
         if zones is not None:
             zones[child_id] = zone
         courses[child_id].append(
-            schedule.Course(drug, start, m + a + e, reason == PrescriptionReason.ESCALATION)
+            treatment.schedule_course(
+                drug,
+                start,
+                m + a + e,
+                reason,
+                known_weights.get(child_id, []),
+                known_egfrs.get(child_id, []),
+            )
         )
     return courses
 
@@ -166,10 +193,10 @@ def _results(child_ids, since: date | None = None) -> dict[int, list]:
     if since is not None:
         rows = rows.filter(sample_date__gte=since)
     results = defaultdict(list)
-    for child_id, analyte, sampled, value in rows.values_list(
-        "child_id", "analyte", "sample_date", "value"
+    for child_id, analyte, sampled, value, entered, unit in rows.values_list(
+        "child_id", "analyte", "sample_date", "value", "entered_value", "entered_unit"
     ):
-        results[child_id].append((analyte, sampled, value))
+        results[child_id].append((analyte, sampled, exact_value(value, entered, unit)))
     return results
 
 
@@ -268,9 +295,14 @@ def _enqueue(ids: list[int]) -> None:
 
 def alert_clinicians(result: LabResult) -> None:
     """Rows for an immediate email to the child's clinicians about a result (no values)."""
+    alert_child_clinicians(result.child, result.sample_date)
+
+
+def alert_child_clinicians(child, day: date, test: str = "results") -> None:
+    """Rows for an immediate email to CHILD's clinicians about a flag raised on DAY."""
     clinicians = (
         SiteMembership.objects.filter(
-            site_id=result.child.site_id,
+            site_id=child.site_id,
             role__in=CLINICAL_ROLES,
             user__is_active=True,
             user__email_bounced_at__isnull=True,
@@ -282,18 +314,18 @@ def alert_clinicians(result: LabResult) -> None:
     Reminder.objects.bulk_create(
         [
             Reminder(
-                child=result.child,
+                child=child,
                 recipient_id=user_id,
                 kind=ReminderKind.THRESHOLD,
-                test="results",
-                due_date=result.sample_date,
+                test=test,
+                due_date=day,
             )
             for user_id in clinicians
         ],
         ignore_conflicts=True,
     )
     # Only this alert: the rest of the backlog is the sweep's, not this request's.
-    queue_pending(child=result.child, kind=ReminderKind.THRESHOLD, due_date=result.sample_date)
+    queue_pending(child=child, kind=ReminderKind.THRESHOLD, due_date=day)
 
 
 def weekly_digest(now: datetime | None = None) -> int:
@@ -301,7 +333,7 @@ def weekly_digest(now: datetime | None = None) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     open_flags = defaultdict(int)
-    for site_id in LabFlag.objects.open().values_list("result__child__site_id", flat=True):
+    for site_id in LabFlag.objects.open().values_list("child__site_id", flat=True):
         open_flags[site_id] += 1
     overdue = overdue_by_site(today)
     rows = []
@@ -310,7 +342,7 @@ def weekly_digest(now: datetime | None = None) -> int:
             role__in=CLINICAL_ROLES,
             user__is_active=True,
             user__email_bounced_at__isnull=True,
-            user__clinical_emails=True,
+            user__digest_emails=True,
         )
         .exclude(user__email="")
         .values_list("user_id", "site_id")
@@ -335,7 +367,9 @@ def _overdue(today: date, children=None) -> dict[int, list[schedule.Due]]:
     courses, results = _courses_and_results(children)
     return {
         child_id: schedule.overdue(
-            schedule.schedule(child_courses, results[child_id], today),
+            schedule.schedule(
+                child_courses, results[child_id], today, treatment.schedule_settings()
+            ),
             today,
             settings.REMINDER_DAYS_AFTER,
         )
@@ -435,6 +469,17 @@ def _failed(reminder: Reminder, error: str) -> None:
             logger.warning("could not tell the site administrator about a bounce")
 
 
+# What an unsubscribe link turns off: reminders and digests only. Urgent alerts carry no such
+# link (anyone who sees a forwarded email could stop them); "alerts", in links sent before they
+# were told apart, stops the digest alone.
+UNSUBSCRIBE = {
+    "diary": {"diary_reminder_time": None},
+    "tests": {"test_reminders": False},
+    "digest": {"digest_emails": False},
+    "alerts": {"digest_emails": False},
+}
+
+
 def unsubscribe_token(user: User, what: str) -> str:
     return signing.dumps({"u": user.pk, "w": what}, salt=SALT)
 
@@ -448,14 +493,18 @@ def deliver(reminder: Reminder) -> None:
     child = reminder.child
     what = {
         ReminderKind.DIARY: "diary",
-        ReminderKind.THRESHOLD: "alerts",
-        ReminderKind.DIGEST: "alerts",
+        ReminderKind.THRESHOLD: None,  # urgent: changed on the preferences page, signed in
+        ReminderKind.DIGEST: "digest",
     }.get(reminder.kind, "tests")
-    unsubscribe = unsubscribe_url(person, what)
-    headers = {
-        "List-Unsubscribe": f"<{unsubscribe}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    unsubscribe = unsubscribe_url(person, what) if what else ""
+    headers = (
+        {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        if unsubscribe
+        else {}
+    )
     link = settings.SITE_URL + (
         reverse("day", args=[child.pk])
         if reminder.kind == ReminderKind.DIARY
@@ -469,6 +518,7 @@ def deliver(reminder: Reminder) -> None:
         "person": person,
         "link": link,
         "unsubscribe": unsubscribe,
+        "preferences": settings.SITE_URL + reverse("reminder_preferences"),
         "panel": reminder.test,
     }
     template = {

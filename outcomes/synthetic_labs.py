@@ -59,28 +59,52 @@ def samples(
     today: date,
     seed: str,
     skip: tuple[date, date] | None = None,
+    weights: list[tuple[date, Decimal]] | None = None,
 ) -> list[Sample]:
     """The results of every test due before TODAY for a course of PRESCRIPTIONS (the rows of
-    diary.synthetic.History), except tests due within SKIP (to leave some overdue)."""
+    diary.synthetic.History), except tests due within SKIP (to leave some overdue). BK/JC
+    tests follow the dose for the child's WEIGHTS and the eGFR the made-up creatinines give."""
+    from outcomes import treatment
+
     rng = random.Random(seed)
-    courses = [
-        schedule.Course(
-            p["drug"],
-            p["start_date"],
-            p["morning_mg"] + p["afternoon_mg"] + p["evening_mg"],
-            p["reason"] == "escalation",
-        )
+    rows = [
+        (p["drug"], p["start_date"], p["morning_mg"] + p["afternoon_mg"] + p["evening_mg"], p)
         for p in prescriptions
     ]
-    if not courses:
+    if not rows:
         return []
-    first = min(c.start for c in courses)
+    plain = [schedule.Course(d, s, t, False, p["reason"] == "stop") for d, s, t, p in rows]
+    first = min(c.start for c in plain)
+    settings = treatment.schedule_settings()
     wanted = [("bloods", first - timedelta(days=BASELINE_DAYS))]
-    for item in schedule.schedule(courses, [], today):
+    wanted += _wanted(plain, today, skip, rng, settings)
+    taken: set = set()
+    out = _draw(wanted, heights, today, rng, taken)
+    egfrs = []
+    for sample in out:
+        if sample.analyte == "creatinine":
+            height = treatment.guideline.weight_on(sample.sample_date, heights)
+            if height:
+                egfr = treatment.guideline.schwartz_egfr(height, sample.value).value
+                egfrs.append((sample.sample_date, egfr))
+    courses = [
+        treatment.schedule_course(d, s, t, p["reason"], weights or [], egfrs) for d, s, t, p in rows
+    ]
+    extra = [w for w in _wanted(courses, today, skip, rng, settings) if w[0] == "bk_jc"]
+    return out + _draw(extra, heights, today, rng, taken)
+
+
+def _wanted(courses, today, skip, rng, settings) -> list[tuple[str, date]]:
+    wanted = []
+    for item in schedule.schedule(courses, [], today, settings):
         if item.due >= today or (skip and skip[0] <= item.due <= skip[1]):
             continue
         wanted.append((item.panel, item.due + timedelta(days=rng.randint(-3, 3))))
-    out, taken = [], set()
+    return wanted
+
+
+def _draw(wanted, heights, today, rng, taken) -> list[Sample]:
+    out = []
     for panel, sampled in sorted(wanted, key=lambda w: w[1]):
         sampled = min(sampled, today - timedelta(days=1))
         earlier = [float(h) for d, h in heights if d <= sampled]

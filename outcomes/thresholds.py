@@ -61,6 +61,34 @@ class Flag:
     source: str
 
 
+def run_start(history: list[Result], result: Result, below: Decimal) -> Result | None:
+    """The first result of the run of RESULT's test below BELOW that RESULT ends: earlier
+    results all below, each within PERSISTENT_WITHIN of the next (None if RESULT is not below).
+
+    "Persistent" (§5.4) reads: the run spans at least a week (A_WEEK) — a second result still
+    below at least 7 days after the first, with no result at or above the limit between them
+    and no gap of more than 4 weeks; results in between (day 5 of days 1, 5, 9) do not restart
+    it."""
+    if result.value >= below:
+        return None
+    earlier = sorted(
+        (r for r in history if r.analyte == result.analyte and r.sample_date < result.sample_date),
+        key=lambda r: r.sample_date,
+        reverse=True,
+    )
+    first = result
+    for r in earlier:
+        if r.value >= below or first.sample_date - r.sample_date > PERSISTENT_WITHIN:
+            break
+        first = r
+    return first
+
+
+def persistent(history: list[Result], result: Result, below: Decimal) -> bool:
+    first = run_start(history, result, below)
+    return first is not None and result.sample_date - first.sample_date >= A_WEEK
+
+
 def _previous(history: list[Result], analyte: str, before: date) -> Result | None:
     earlier = [r for r in history if r.analyte == analyte and r.sample_date < before]
     return max(earlier, key=lambda r: r.sample_date) if earlier else None
@@ -152,20 +180,11 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
     source = f"{GUIDELINE} §5.4"
     flags = []
     previous = _previous(history, a, result.sample_date)
-    recent = (
-        previous
-        if previous and result.sample_date - previous.sample_date <= PERSISTENT_WITHIN
-        else None
-    )
     if a in TOFA_BANDS:
         stop_below, reduce_below = TOFA_BANDS[a]
         name = _NAMES()[a]
         if v < stop_below:
-            if (
-                recent
-                and recent.value < stop_below
-                and (result.sample_date - recent.sample_date >= A_WEEK)
-            ):
+            if persistent(history, result, stop_below):
                 flags.append(
                     Flag(
                         a,
@@ -191,7 +210,7 @@ def tofacitinib_flags(result: Result, history: list[Result], treated: bool) -> l
                     )
                 )
         elif v < reduce_below:
-            if recent and recent.value < reduce_below:
+            if persistent(history, result, reduce_below):
                 flags.append(
                     Flag(
                         a,
@@ -350,3 +369,45 @@ def chart_lines(drug: str) -> dict[str, list[tuple[Decimal, str, str]]]:
         ]
         for analyte in CHART_ANALYTES
     }
+
+
+def infection_flags(
+    drug: str | None,
+    illness: bool,
+    fever: bool,
+    temperature: Decimal | None,
+    fever_from: Decimal,
+) -> list[Flag]:
+    """§7.3: a diary day with an illness or infection, or a fever (a temperature at or above
+    FEVER_FROM, or the diary's fever item without a temperature), while DRUG is given (None:
+    not on a JAK inhibitor that day, no flag)."""
+    if drug is None:
+        return []
+    febrile = (temperature is not None and temperature >= fever_from) or (
+        fever and temperature is None
+    )
+    if not (illness or febrile):
+        return []
+    what = []
+    if illness:
+        what.append(_("an illness or infection"))
+    if febrile:
+        what.append(
+            _("a temperature of %(t)s °C") % {"t": temperature}
+            if temperature is not None
+            else _("fever")
+        )
+    return [
+        Flag(
+            "infection",
+            "infection",
+            ADJUST,
+            _(
+                "The diary records %(what)s while on %(drug)s: JAK inhibition should be "
+                "interrupted for a serious infection while febrile or on antibiotics; for herpes "
+                "zoster, interrupt it and follow the SPARN VZV guideline."
+            )
+            % {"what": _(" and ").join(what), "drug": drug},
+            f"{GUIDELINE} §7.3",
+        )
+    ]

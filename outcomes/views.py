@@ -19,11 +19,20 @@ from diary.models import (
     DiaryEntry,
     Drug,
     Indication,
+    Medicine,
     Prescription,
+    Screening,
     SteroidPrescription,
 )
 from outcomes import charts, cohort_sql, pages, reminders, report, summaries, treatment
-from outcomes.forms import CreatinineForm, MarkersForm, PrescriptionForm, SteroidPrescriptionForm
+from outcomes.forms import (
+    CreatinineForm,
+    MarkersForm,
+    MedicineForm,
+    PrescriptionForm,
+    ScreeningForm,
+    SteroidPrescriptionForm,
+)
 from outcomes.labs import record_lab
 from outcomes.models import Analyte, LabFlag
 
@@ -64,8 +73,59 @@ def treatment_page(request, pk: int):
         "creatinine_form": CreatinineForm(initial={"sample_date": child.today()})
         if can_manage
         else None,
+        **screening_context(child, can_manage),
+        "medicines": [
+            (m, treatment.medicine_cautions(m))
+            for m in child.medicines.select_related("child").order_by("-start_date", "name")
+        ],
+        "medicine_form": MedicineForm(initial={"start_date": child.today()}),
     }
     return render(request, "outcomes/treatment.html", context)
+
+
+def screening_context(child: Child, can_manage: bool) -> dict:
+    rows, still_open, first = treatment.screening_checklist(child)
+    return {
+        "screening_rows": rows,
+        "screening_open": still_open,
+        "screening_started": first,
+        "screening_form": ScreeningForm(initial={"date": child.today()}) if can_manage else None,
+    }
+
+
+@login_required
+def medicine_create(request, pk: int):
+    """Clinicians and the child's caregivers record another medicine."""
+    child = _visible(request, pk)
+    if request.method != "POST":
+        return redirect("treatment", pk=pk)
+    form = MedicineForm(request.POST, instance=Medicine(child=child, entered_by=request.user))
+    if form.is_valid():
+        medicine = form.save()
+        messages.success(request, _("Medicine saved."))
+        for caution in treatment.medicine_cautions(medicine):
+            messages.warning(request, f"{caution.message} ({caution.source})")
+        return redirect("treatment", pk=pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("treatment", pk=pk)
+
+
+@login_required
+def screening_create(request, pk: int):
+    child = _managed(request, pk)
+    if request.method != "POST":
+        return redirect("treatment", pk=pk)
+    form = ScreeningForm(request.POST, instance=Screening(child=child, recorded_by=request.user))
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Screening saved."))
+        return redirect("treatment", pk=pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("treatment", pk=pk)
 
 
 @login_required
@@ -87,7 +147,7 @@ def prescription_create(request, pk: int):
         cautions = treatment.cautions_for(
             prescription, treatment.inputs_for(child, prescription.start_date)
         )
-        if cautions and not form.cleaned_data["override_reason"].strip():
+        if any(c.blocking for c in cautions) and not form.cleaned_data["override_reason"].strip():
             form.add_error(
                 "override_reason",
                 _("This prescription raises the warnings above: give the reason to save it."),
@@ -96,6 +156,9 @@ def prescription_create(request, pk: int):
             prescription.created_by = request.user
             prescription.save()
             messages.success(request, _("Prescription saved."))
+            for caution in cautions:
+                if not caution.blocking:
+                    messages.warning(request, f"{caution.message} ({caution.source})")
             return redirect("treatment", pk=child.pk)
     drug = form["drug"].value() or Drug.BARICITINIB
     indication = form["indication"].value() or Indication.INTERFERONOPATHY
@@ -105,13 +168,15 @@ def prescription_create(request, pk: int):
         day = child.today()
     inputs = treatment.inputs_for(child, min(day, child.today()))
     guidance, why_not = treatment.guidance_for(drug, indication, inputs)
+    missing = treatment.missing_for(drug, indication, inputs)
     return render(
         request,
         "outcomes/prescription_form.html",
         {
             "child": child,
             "form": form,
-            "cautions": cautions,
+            "cautions": [c for c in cautions if c.blocking],
+            "missing": missing,
             "guidance": guidance,
             "why_not": why_not,
             "inputs": inputs,
@@ -268,9 +333,9 @@ def dashboard(request):
     entries = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by()
     open_flags = (
         LabFlag.objects.open()
-        .filter(result__child=OuterRef("pk"))
+        .filter(child=OuterRef("pk"))
         .order_by()
-        .values("result__child")
+        .values("child")
         .annotate(n=Count("pk"))
         .values("n")[:1]
     )

@@ -172,3 +172,35 @@ def api_for():
         return api
 
     return sign_in
+
+
+def record_fbc(child: Child, user, day, **values):
+    """A normal full blood count (§6.3's baseline bloods) on DAY; VALUES override."""
+    from outcomes.labs import record_lab
+
+    counts = {"hb": "12", "wcc": "7", "neutrophils": "3", "lymphocytes": "2", "platelets": "250"}
+    units = {"hb": "g/dL"}
+    for analyte, value in {**counts, **values}.items():
+        if value is not None:
+            record_lab(child, user, analyte, day, value, units.get(analyte, "×10⁹/L"))
+
+
+def record_screening(child: Child, user, day, **outcomes):
+    """Every screening item before the first dose (§5.2, §6.2) recorded as clear on DAY, and a
+    normal full blood count; OUTCOMES override (None leaves an item out)."""
+    from diary.models import Screening
+
+    clear = {
+        "tb": "negative",
+        "vzv": "immune",
+        "hsv": "no_previous_infection",
+        "mmr": "vaccinated",
+        "pregnancy": "negative",
+        "contraception": "not_applicable",
+    }
+    for item, outcome in {**clear, **outcomes}.items():
+        if outcome is not None:
+            Screening.objects.create(
+                child=child, item=item, outcome=outcome, date=day, recorded_by=user
+            )
+    record_fbc(child, user, day)

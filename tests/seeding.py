@@ -11,6 +11,7 @@ from diary.models import (
     DoseAdministration,
     GrowthMeasurement,
     Invitation,
+    Medicine,
     Prescription,
     Site,
     SiteMembership,
@@ -35,6 +36,7 @@ class Record:
     lab: LabResult
     flag: LabFlag
     invitation: Invitation
+    medicine: object = None
     study_link: object = None  # the site's study and its researcher
     export: object = None  # an export that researcher made
     join_request: object = None  # a site asking to take part in that study
@@ -43,6 +45,7 @@ class Record:
     def by_model(self) -> dict:
         rows = [self.entry, self.dose, self.steroid, self.growth, self.prescription]
         rows += [self.steroid_prescription, self.lab, self.flag, self.invitation, self.child]
+        rows += [self.medicine]
         return {type(row): row for row in rows}
 
 
@@ -86,7 +89,11 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
     export.sites.add(child.site)
     asking = Site.objects.create(code=f"asking-{tag.lower()}", name=f"Asking {tag}", country="GB")
     join_request = StudyJoinRequest.objects.create(study=study, site=asking)
+    medicine = Medicine.objects.create(
+        child=child, name=f"Medicine{tag}", dose="5 mg", start_date=day, entered_by=caregiver
+    )
     return Record(
+        medicine=medicine,
         study_link=link,
         export=export,
         join_request=join_request,
@@ -100,5 +107,12 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
         lab=lab,
         flag=lab.flags.get(),
         invitation=invitation,
-        secrets=[child.first_name, child.last_name, child.reference, note, invitation.email],
+        secrets=[
+            child.first_name,
+            child.last_name,
+            child.reference,
+            note,
+            invitation.email,
+            medicine.name,
+        ],
     )

@@ -22,12 +22,14 @@ from drf_spectacular.generators import SchemaGenerator
 from diary import invitations
 from diary.models import (
     AccessEvent,
+    ApiToken,
     CareLink,
     Child,
     Invitation,
     SiteMembership,
     User,
 )
+from diary.tokens import issue_token
 from outcomes import reminders
 from tests.conftest import login
 from tests.seeding import Record, seed_record
@@ -115,10 +117,15 @@ def fillers(target: Record) -> dict:
         ("growth", "pk"): target.growth.pk,
         ("prescriptions", "pk"): target.prescription.pk,
         ("labs", "pk"): target.lab.pk,
+        ("medicines", "pk"): target.medicine.pk,
         ("links", "link_pk"): target.study_link.pk,
         ("requests", "request_pk"): target.join_request.pk,
         ("exports", "pk"): target.export.pk,
         ("exports", "id"): target.export.pk,
+        # The target's caregiver's API token (its phone), by digest.
+        ("devices", "digest"): (
+            ApiToken.objects.filter(user=caregiver).first() or issue_token(caregiver, "phone")[0]
+        ).digest,
     }
 
 
@@ -213,6 +220,11 @@ def footprint(record: Record) -> dict:
         ),
         "site_invitations": Invitation.objects.filter(site=record.child.site).count(),
         "links": CareLink.objects.filter(child=record.child).count(),
+        "api_tokens": sorted(
+            ApiToken.objects.filter(user__care_links__child=record.child).values_list(
+                "digest", flat=True
+            )
+        ),
     }
 
 

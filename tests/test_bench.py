@@ -2,12 +2,11 @@
 baseline view and the day-save clients' bodies. (The benchmarks themselves never run in the
 tests: no server, no timing.)"""
 
-from rest_framework.authtoken.models import Token
-
 from bench.__main__ import SCALES
 from bench.diary_save import DayClient, families
 from bench.page_weight import css_urls, html_assets, is_local, manifest_urls, worker_urls
 from diary.models import DiaryEntry, DoseAdministration, GrowthMeasurement, SteroidDose
+from diary.tokens import issue_token
 
 PAGE = """<!doctype html><html><head>
 <link rel="stylesheet" href="/static/app.1.css">
@@ -66,8 +65,8 @@ def test_other_hosts_are_any_absolute_url_elsewhere():
 
 
 def test_bench_ping_only_when_switched_on(world, client, settings):
-    token = Token.objects.create(user=world.alice)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    _stored, token = issue_token(world.alice, "bench")
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     assert client.get("/bench/ping", **auth).status_code == 404
     settings.BENCH_BASELINE_VIEW = True
     assert client.get("/bench/ping", **auth).status_code == 204

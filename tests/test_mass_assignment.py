@@ -14,6 +14,7 @@ from diary.models import (
     DoseAdministration,
     GrowthMeasurement,
     Invitation,
+    Medicine,
     Prescription,
     Role,
     SiteMembership,
@@ -78,6 +79,7 @@ MODELS = {
     "growth": GrowthMeasurement,
     "prescriptions": Prescription,
     "labs": LabResult,
+    "medicines": Medicine,
 }
 
 
@@ -118,6 +120,7 @@ def valid_bodies(world) -> dict:
             "reason": "escalation",
             "override_reason": "tested",
         },
+        "Medicine": {"child": amy.pk, "name": "Methotrexate", "start_date": day},
     }
     # A change's body: the same fields (its id, child and date are the row's, whatever is sent).
     for kind in ("Entry", "Dose", "Steroid", "Growth"):
@@ -212,6 +215,8 @@ def existing_row(world, prefix: str):
         return amy
     if prefix == "prescriptions":
         return prescribe(amy, start=amy.today() - timedelta(days=30))
+    if prefix == "medicines":
+        return Medicine.objects.create(child=amy, name="Folic acid", start_date=day)
     model = MODELS[prefix]
     # Different from valid_bodies(), so that the change is a change.
     data = {
@@ -245,7 +250,7 @@ def test_api_ignores_or_refuses_server_fields(world, api_for, path, method, comp
         url, row = path, None
         body.update(version=99, id=body.get("id", 4242))
     response = getattr(api_for(actor), method)(url, body, format="json")
-    if row is not None and prefix in ("children", "prescriptions"):
+    if row is not None and prefix in ("children", "prescriptions", "medicines"):
         # Naming another site or child is refused outright; without it the change goes through.
         assert response.status_code == 400, response.content
         assert {"site", "child"} & set(response.json()), response.json()
@@ -264,7 +269,7 @@ def test_api_ignores_or_refuses_server_fields(world, api_for, path, method, comp
         assert stored.child == world.amy
     if hasattr(stored, "version"):
         assert stored.version == (1 if row is None else row.version + 1)
-    if row is None and prefix not in ("children", "labs", "prescriptions"):
+    if row is None and prefix not in ("children", "labs", "prescriptions", "medicines"):
         assert str(stored.pk) == body["id"]  # the client's UUID is the one thing it chooses
     if model is DiaryEntry:
         assert stored.instrument_key == "ags" and stored.score == 5

@@ -1,7 +1,10 @@
 """API tokens: username and password, plus a second-factor code for staff (and any user who
-set up an authenticator app). Failures count towards the sign-in lockout (django-axes)."""
+set up an authenticator app). Failures count towards the sign-in lockout (django-axes).
 
-from django.contrib.auth import authenticate, user_logged_in
+Each call gives a new token for one device (diary.tokens): it expires by role, and signing out
+of the device (`POST /api/auth/token/logout/`) revokes it."""
+
+from django.contrib.auth import authenticate, user_logged_in, user_logged_out
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -9,11 +12,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_otp import user_has_device
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
-from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from diary.api.parsers import JSONParser
+from diary.tokens import DeviceTokenAuthentication, issue_token
 from diary.twofactor import needs_second_factor, verify_code
 
 
@@ -31,10 +35,21 @@ class TokenRequest(serializers.Serializer):
             "researchers, site administrators and anyone who set up an app."
         ),
     )
+    device = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text=gettext_lazy(
+            'A name for this device ("Alice\'s phone"), shown on the account page where its '
+            "token can be revoked."
+        ),
+    )
 
 
 class TokenResponse(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+    expiry = serializers.DateTimeField(read_only=True)
 
 
 @method_decorator(sensitive_post_parameters("password", "otp_token"), name="dispatch")
@@ -81,7 +96,22 @@ class TokenView(APIView):
                 problem = None
             if problem:
                 return Response({"otp_token": [problem]}, status=400)
-        token, _created = Token.objects.get_or_create(user=user)
+        stored, token = issue_token(user, data.validated_data.get("device", ""))
         # A successful sign-in for django-axes (clears failures) and last_login.
         user_logged_in.send(sender=user.__class__, request=http_request, user=user)
-        return Response({"token": token.key})
+        return Response(TokenResponse({"token": token, "expiry": stored.expiry}).data)
+
+
+class TokenLogoutView(APIView):
+    """Sign this device out: the token in the Authorization header stops working."""
+
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        request.auth.delete()
+        user_logged_out.send(
+            sender=request.user.__class__, request=request._request, user=request.user
+        )
+        return Response(status=204)

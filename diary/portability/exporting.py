@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from diary import csvsafe
 from diary.portability.tables import (
     DICTIONARY_FILENAME,
     DICTIONARY_HEADER,
     MANIFEST_FILENAME,
     TABLES,
     Names,
+    Type,
     as_text,
     dictionary_rows,
 )
@@ -54,11 +56,15 @@ class _Sink:
         return data
 
 
+def _text(value) -> str:
+    return csvsafe.neutralise(as_text(value))
+
+
 def csv_blocks(header: Iterable[str], rows: Iterable[Iterable[str]]) -> Iterator[bytes]:
     """UTF-8 CSV (with the byte-order mark spreadsheets need to read accents) in blocks."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    buffer.write("\ufeff")
+    buffer.write(csvsafe.BOM)
     writer.writerow(header)
     for n, row in enumerate(rows, 1):
         writer.writerow(row)
@@ -106,16 +112,24 @@ def stream_zip(
         for table in TABLES:
             count = 0
 
-            def cells(table=table):
+            # Text is neutralised against formulas; numbers and dates are written as they are.
+            formats = [_text if column.type == Type.TEXT else as_text for column in table.columns]
+
+            def cells(table=table, formats=formats):
                 nonlocal count
                 for row in table.rows(children, names):
                     count += 1
-                    yield [as_text(row.get(name)) for name in table.names]
+                    yield [
+                        write(row.get(name))
+                        for name, write in zip(table.names, formats, strict=True)
+                    ]
 
             yield from member(archive, table.filename, csv_blocks(table.names, cells()))
             written.rows[table.name] = count
         yield from member(
-            archive, DICTIONARY_FILENAME, csv_blocks(DICTIONARY_HEADER, dictionary_rows())
+            archive,
+            DICTIONARY_FILENAME,
+            csv_blocks(DICTIONARY_HEADER, map(csvsafe.row, dictionary_rows())),
         )
         manifest = {
             **about,

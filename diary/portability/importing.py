@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
-from diary import recording
+from diary import csvsafe, recording
 from diary.access import log_access
 from diary.doses import dose_problem
 from diary.models import (
@@ -40,14 +40,15 @@ from diary.models import (
     DoseAdministration,
     DoseStatus,
     GrowthMeasurement,
+    Medicine,
     Prescription,
     SteroidDose,
     SteroidPrescription,
 )
 from diary.portability import tables as t
 from diary.portability.tables import Column, Table, Type, Use
-from outcomes.labs import record_lab, to_canonical
-from outcomes.models import LabResult
+from outcomes.labs import record_lab, to_canonical, uln_missing
+from outcomes.models import NEEDS_ULN, LabResult
 
 MAX_BYTES = 200 * 1024 * 1024  # uncompressed, all files together: refuses a zip bomb
 IGNORED_FILES = {t.DICTIONARY_FILENAME, t.MANIFEST_FILENAME}
@@ -279,6 +280,8 @@ def _records(table: Table, data: bytes, problems: list[Problem]) -> Iterator[tup
 def parse_cell(column: Column, text: str):
     """The typed value of TEXT in COLUMN (None when empty), or _Bad."""
     text = text.strip()
+    if column.type == Type.TEXT:
+        text = csvsafe.restore(text)  # the apostrophe the export put before a formula
     if text == "":
         if column.use == Use.REQUIRED:
             raise _Bad({column.name: _("This column is required.")})
@@ -526,6 +529,8 @@ def _check_lab(row: Row) -> dict:
         raise _Bad(errors) from None
     if unit == "":
         unit = canonical
+    if values["analyte"] in NEEDS_ULN and values.get("uln") in (None, ""):
+        errors["uln"] = uln_missing(values["analyte"])
     if values.get("uln") is not None:
         try:
             to_canonical(values["analyte"], values["uln"], unit)
@@ -558,6 +563,39 @@ def _check_lab(row: Row) -> dict:
     }
 
 
+def _check_medicine(row: Row) -> dict:
+    values = _model_values(Medicine, row, t.MEDICINE_FIELDS)
+    if _stored_medicine(row) is None:  # a stored one is compared when writing
+        _model_check(Medicine(child=row.child, **values), row.child, row)
+    return values
+
+
+def _stored_medicine(row: Row):
+    if row.child.pk is None:
+        return None
+    return Medicine.objects.filter(
+        child=row.child,
+        name__iexact=(row.values.get("name") or "").strip(),
+        start_date=row.values["start_date"],
+    ).first()
+
+
+def _write_medicine(row: Row, user) -> bool:
+    values = row.cleaned
+    stored = _stored_medicine(row)
+    if stored is not None:
+        if all(getattr(stored, name) == value for name, value in values.items()):
+            return False
+        raise _clash(row, stored)
+    instance = Medicine(child=row.child, entered_by=user, **values)
+    try:
+        instance.full_clean(exclude=["entered_by"])
+    except ValidationError as error:
+        raise _Bad(_map(error.message_dict)) from None
+    instance.save()
+    return True
+
+
 CHECKS = {
     t.PRESCRIPTIONS.name: _check_prescription,
     t.STEROID_PRESCRIPTIONS.name: _check_steroid_rx,
@@ -566,6 +604,7 @@ CHECKS = {
     t.DOSES.name: _check_dose,
     t.STEROIDS.name: _check_steroid,
     t.LABS.name: _check_lab,
+    t.MEDICINES.name: _check_medicine,
 }
 
 
@@ -656,7 +695,7 @@ def validate(source: Source, site, user) -> tuple[list[Row], list[Problem], int]
         seen: dict[tuple, int] = {}
         for number, cells in _records(table, files[table.filename], problems):
             read += 1
-            ref = cells.get("child_ref", "").strip()
+            ref = csvsafe.restore(cells.get("child_ref", "").strip())
             if table is not t.CHILDREN and (ref in refused or (unread and ref not in children)):
                 continue
             try:
@@ -790,6 +829,7 @@ WRITERS = {
     t.DOSES.name: lambda row, user: _record(DoseAdministration, row, user, row.values["date"]),
     t.STEROIDS.name: _write_steroid,
     t.LABS.name: _write_lab,
+    t.MEDICINES.name: _write_medicine,
 }
 
 

@@ -35,6 +35,8 @@ from diary.models import (
     DoseStatus,
     GrowthMeasurement,
     Indication,
+    Medicine,
+    MedicineKind,
     Prescription,
     PrescriptionReason,
     Sex,
@@ -560,6 +562,15 @@ PRESCRIPTIONS = Table(
         ),
         NOTE,
         Column("override_reason", _("Reason for going beyond the guideline.")),
+        Column(
+            "tertiary_discussed_with",
+            _("Above 10 mg/day of baricitinib over 40 kg: the tertiary team member consulted."),
+        ),
+        _date(
+            "tertiary_discussed_on",
+            _("Above 10 mg/day of baricitinib over 40 kg: the date of that discussion."),
+            use=Use.OPTIONAL,
+        ),
         Column("total_mg", _("Daily dose."), Type.DECIMAL, Use.COMPUTED, unit=_("mg/day")),
         PRESCRIBED_BY,
         RECORDED_AT,
@@ -641,6 +652,39 @@ LABS = Table(
     rows=_lab_rows,
 )
 
+
+def _medicine_rows(children, names):
+    for medicine in _of(Medicine, children, "start_date", "name"):
+        yield {
+            "child_ref": names.refs[medicine.child_id],
+            **{name: getattr(medicine, name) for name in MEDICINE_FIELDS},
+            "entered_by": names.user(medicine.entered_by_id),
+            "recorded_at": medicine.created,
+        }
+
+
+MEDICINES = Table(
+    "medicines",
+    _("Other medicines the child takes besides the JAK inhibitor and steroids (SPARN §8)."),
+    (
+        CHILD_REF,
+        Column("name", _("The medicine's name."), use=Use.REQUIRED),
+        Column(
+            "kind",
+            _("What the guideline cautions about (default other)."),
+            choices=tuple(MedicineKind.choices),
+        ),
+        Column("dose", _("Dose, as prescribed (free text).")),
+        START,
+        _date("stop_date", _("Last day taken; empty while still taken."), use=Use.OPTIONAL),
+        NOTE,
+        Column("entered_by", _("Who entered the medicine (name)."), use=Use.PROVENANCE),
+        RECORDED_AT,
+    ),
+    key=("child_ref", "name", "start_date"),
+    rows=_medicine_rows,
+)
+
 # In the order of import: what a row refers to (a child, a prescription in force, the height
 # for an eGFR) is stored before the row.
 TABLES: tuple[Table, ...] = (
@@ -652,6 +696,7 @@ TABLES: tuple[Table, ...] = (
     DOSES,
     STEROIDS,
     LABS,
+    MEDICINES,
 )
 BY_FILENAME = {table.filename: table for table in TABLES}
 
@@ -664,6 +709,7 @@ def _model_fields(table: Table) -> tuple[str, ...]:
 CHILD_FIELDS = _model_fields(CHILDREN)
 PRESCRIPTION_FIELDS = _model_fields(PRESCRIPTIONS)
 STEROID_PRESCRIPTION_FIELDS = _model_fields(STEROID_PRESCRIPTIONS)
+MEDICINE_FIELDS = _model_fields(MEDICINES)
 DICTIONARY_FILENAME = "data_dictionary.csv"
 MANIFEST_FILENAME = "manifest.json"
 DICTIONARY_HEADER = (

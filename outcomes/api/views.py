@@ -17,9 +17,14 @@ from diary.access import LogsAccess
 from diary.api.fields import NumberText, Text
 from diary.api.filters import filterset_for
 from diary.api.views import NoDeleteViewSet
-from diary.models import Child, Prescription, Role
+from diary.models import Child, Medicine, Prescription, Role
 from outcomes import deidentify, export, guideline, research, schedule, treatment
-from outcomes.api.serializers import DoseGuidanceOut, PhasesOut, PrescriptionSerializer
+from outcomes.api.serializers import (
+    DoseGuidanceOut,
+    MedicineSerializer,
+    PhasesOut,
+    PrescriptionSerializer,
+)
 from outcomes.labs import child_schedule, record_lab
 from outcomes.models import LabResult
 from outcomes.summaries import as_dict, cohort_summary
@@ -64,12 +69,57 @@ class PrescriptionViewSet(NoDeleteViewSet):
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
 
+    def update(self, request, *args, **kwargs):
+        # Permission before validation: a caregiver learns nothing of the guideline's checks.
+        self._check_managed(self.get_object().child)
+        return super().update(request, *args, **kwargs)
+
     def perform_update(self, serializer):
         self._check_managed(serializer.instance.child)
         if "child" in serializer.validated_data and (
             serializer.validated_data["child"] != serializer.instance.child
         ):
             raise ValidationError({"child": [_("A prescription cannot move to another child.")]})
+        serializer.save()
+
+
+class MedicineViewSet(NoDeleteViewSet):
+    """The child's other medicines (name, dose, start, stop), entered by clinicians and
+    caregivers, each with the guideline's `warnings` for the JAK inhibitor given meanwhile."""
+
+    serializer_class = MedicineSerializer
+    filterset_class = filterset_for(Medicine, "kind")
+
+    def get_queryset(self):
+        return (
+            Medicine.objects.visible_to(self.request.user)
+            .select_related("child", "entered_by")
+            .order_by("child", "-start_date", "name")
+        )
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        if hasattr(serializer, "fields") and "child" in serializer.fields:
+            serializer.fields["child"].queryset = Child.objects.visible_to(self.request.user)
+        return serializer
+
+    def create(self, request, *args, **kwargs):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+        child_id = request.data.get("child")
+        visible = Child.objects.visible_to(request.user)
+        if not (str(child_id).isdigit() and visible.filter(pk=child_id).exists()):
+            raise NotFound(_("No such child."))
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        serializer.save(entered_by=self.request.user)
+
+    def perform_update(self, serializer):
+        if "child" in serializer.validated_data and (
+            serializer.validated_data["child"] != serializer.instance.child
+        ):
+            raise ValidationError({"child": [_("A medicine cannot move to another child.")]})
         serializer.save()
 
 
@@ -134,37 +184,110 @@ class GuidelineDoseView(APIView):
         parameters=[
             OpenApiParameter("drug", str, required=True, enum=list(guideline.DRUGS)),
             OpenApiParameter("indication", str, required=True, enum=list(guideline.INDICATIONS)),
+            OpenApiParameter(
+                "child",
+                int,
+                description="Read the weight, age and eGFR from this child's record (each no "
+                "older than the guideline recency settings); a parameter given overrides it",
+            ),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="With child: default today"),
             OpenApiParameter("weight_kg", float),
             OpenApiParameter("egfr", float, description="mL/min/1.73m²"),
             OpenApiParameter("age_years", float),
         ],
-        responses=DoseGuidanceOut,
+        responses={
+            200: DoseGuidanceOut,
+            404: OpenApiResponse(description="A child that is not one of yours"),
+        },
     )
     def get(self, request):
-        """The guideline's initial and escalation regimens (mg per slot) for one child."""
+        """The guideline's initial and escalation regimens (mg per slot) for one child, its
+        renal and age notes, and `missing`: each check a missing or too old weight or eGFR
+        leaves undone (then `alternatives` gives the guidance for each band it could be in)."""
         params = request.query_params
         for required in ("drug", "indication"):
             if not params.get(required):
                 raise ValidationError({required: [_("This parameter is required.")]})
+        values = {name: params.get(name) for name in ("weight_kg", "age_years", "egfr")}
+        used: dict = {}
+        recency = None
+        if params.get("child"):
+            raw = params["child"]
+            child = (
+                Child.objects.visible_to(request.user).filter(pk=raw).first()
+                if str(raw).isdigit()
+                else None
+            )
+            if child is None:
+                raise NotFound(_("No such child."))
+            day = _cutoff_param(request, "date") or child.today()
+            inputs = treatment.inputs_for(child, day)
+            record = {
+                "weight_kg": inputs.weight_kg,
+                "age_years": inputs.age_years,
+                "egfr": inputs.egfr_value,
+            }
+            values = {k: v if v not in (None, "") else record[k] for k, v in values.items()}
+            recency = treatment.recency()
+            used = {
+                "date": day,
+                "egfr_date": inputs.egfr.sample_date if inputs.egfr else None,
+            }
         try:
-            result = guideline.dose_guidance(
+            alternatives = guideline.dose_alternatives(
                 params["drug"],
                 params["indication"],
-                params.get("weight_kg"),
-                params.get("age_years"),
-                params.get("egfr"),
+                values["weight_kg"],
+                values["age_years"],
+                values["egfr"],
+            )
+            notes = guideline.guidance_notes(
+                params["drug"], values["weight_kg"], values["age_years"], values["egfr"]
             )
         except guideline.GuidelineInputError as error:
             raise ValidationError({error.parameter: [error.message]}) from None
+        missing = guideline.missing_inputs(
+            params["drug"], params["indication"], values["weight_kg"], values["egfr"], recency
+        )
+        single = alternatives[0][1] if len(alternatives) == 1 else None
         return Response(
             {
-                "initial": result.initial.as_dict(),
-                "escalation": result.escalation.as_dict() if result.escalation else None,
-                "maximum_total": float(result.maximum_total),
-                "source": result.source,
-                "notes": list(result.notes),
+                "initial": single.initial.as_dict() if single else None,
+                "escalation": single.escalation.as_dict() if single and single.escalation else None,
+                "maximum_total": float(single.maximum_total) if single else None,
+                "source": single.source if single else None,
+                "notes": list(single.notes)
+                if single
+                else [f"{c.message} ({c.source})" for c in notes],
+                "alternatives": [
+                    {
+                        "when": label,
+                        "initial": g.initial.as_dict(),
+                        "escalation": g.escalation.as_dict() if g.escalation else None,
+                        "maximum_total": float(g.maximum_total),
+                        "source": g.source,
+                    }
+                    for label, g in alternatives
+                    if single is None
+                ],
+                "missing": [c.as_dict() for c in missing],
+                "inputs": {
+                    **{k: (float(v) if v not in (None, "") else None) for k, v in values.items()},
+                    **used,
+                },
+                "decision": guideline.team_decides(),
             }
         )
+
+
+def _cutoff_param(request, name: str) -> date | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: [_("Use a date as YYYY-MM-DD.")]}) from None
 
 
 def _research_cohort(request, user, cutoff: date | None):
@@ -275,6 +398,7 @@ class LabResultSerializer(serializers.ModelSerializer):
                 "message": f.message,
                 "source": f.source,
                 "acknowledged": f.acknowledged_at is not None,
+                "decision": guideline.team_decides(),
             }
             for f in result.flags.all()
         ]
@@ -326,12 +450,78 @@ class LabResultViewSet(
         return Response(LabResultSerializer(result).data, status=201)
 
 
+class FlagOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    day = serializers.DateField()
+    code = serializers.CharField()
+    severity = serializers.CharField()
+    message = serializers.CharField()
+    source = serializers.CharField()
+    result = serializers.IntegerField(allow_null=True)
+    acknowledged = serializers.BooleanField()
+    decision = serializers.CharField()
+
+
+class FlagsView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=FlagOut(many=True))
+    def get(self, request, pk: int):
+        """Every guideline flag of a child, newest first: those of results (`result` set) and
+        those of a weight or a diary day (a dose above its table, an infection), each naming
+        its section; the treating team decides."""
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+        return Response(
+            [
+                {
+                    "id": f.pk,
+                    "day": f.day,
+                    "code": f.code,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "source": f.source,
+                    "result": f.result_id,
+                    "acknowledged": f.acknowledged_at is not None,
+                    "decision": guideline.team_decides(),
+                }
+                for f in child.flags.order_by("-day", "-pk")[:500]
+            ]
+        )
+
+
+class ScreeningView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, pk: int):
+        """The screening checklist before the first dose (SPARN §5.2, §6.2, §10): each item's
+        latest outcome and date, and `open`: what is still open for the drug in force
+        (baricitinib before any), each naming its section; the treating team decides."""
+        child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
+        rows, still_open, _first = treatment.screening_checklist(child)
+        return Response(
+            {
+                "items": [
+                    {
+                        "item": item.value,
+                        "outcome": record.outcome if record else None,
+                        "date": record.date if record else None,
+                    }
+                    for item, record in rows
+                ],
+                "open": [c.as_dict() for c in still_open],
+            }
+        )
+
+
 class ScheduleView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, pk: int):
-        """The child's blood-test schedule: due date, panel, reason, source, done."""
+        """The child's blood-test schedule: due date, panel, reason, source, done; a test is
+        done when each of its analytes has a result in the window, else `partial` when some
+        have, `missing` naming the groups (one of each) still lacking."""
         child = get_object_or_404(Child.objects.visible_to(request.user), pk=pk)
         items = child_schedule(child)
         upcoming = schedule.next_due(items, child.today())
@@ -345,6 +535,8 @@ class ScheduleView(APIView):
                         "reason": i.reason,
                         "source": i.source,
                         "done_on": i.done_on,
+                        "partial": i.partial,
+                        "missing": [list(group) for group in i.missing] if not i.done else [],
                     }
                     for i in items
                 ],

@@ -8,7 +8,7 @@ import pytest
 from diary.models import GrowthMeasurement, Prescription
 from outcomes.labs import record_lab
 from tests.browser.conftest import screenshot, sign_in
-from tests.conftest import PASSWORD, prescribe
+from tests.conftest import PASSWORD, prescribe, record_fbc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,6 +20,7 @@ def test_escalation_warning_and_phases(world, phone, live_server):
         child=amy, date=today - timedelta(days=60), weight_kg=22, height_cm=120
     )
     record_lab(amy, world.carol, "creatinine", today - timedelta(days=50), 30, "µmol/L")
+    record_fbc(amy, world.carol, today - timedelta(days=61))  # §6.3's baseline bloods
     prescribe(amy, morning=4, evening=2, start=today - timedelta(days=60))
     sign_in(phone, live_server.url, "carol", PASSWORD)
     phone.goto(f"{live_server.url}/children/{amy.pk}/treatment/")

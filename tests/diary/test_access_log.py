@@ -61,6 +61,7 @@ def api_reads(record):
         ("growth", record.growth),
         ("prescriptions", record.prescription),
         ("labs", record.lab),
+        ("medicines", record.medicine),
     ]:
         model = row._meta.model_name
         urls.append((f"/api/{prefix}/{row.pk}/", model, str(row.pk)))
@@ -91,6 +92,8 @@ def test_the_walk_finds_the_child_pages():
 NOT_A_READ = {
     "markers_edit": 302,
     "creatinine_create": 302,
+    "medicine_create": 302,
+    "screening_create": 302,
     "child_download": 405,
     "child_erase": 403,
     "child_access": 200,
@@ -128,7 +131,7 @@ def test_each_child_page_read_by_a_clinician_writes_one_row(world, amy_record, c
     assert row.user_agent.startswith("Mozilla/5.0 x") and len(row.user_agent) == 120
 
 
-@pytest.mark.parametrize("index", range(15))
+@pytest.mark.parametrize("index", range(17))
 def test_each_api_read_by_a_clinician_writes_one_row(world, amy_record, api_for, index):
     url, object_type, object_id = api_reads(amy_record)[index]
     response = api_for(world.carol).get(url)

@@ -10,7 +10,7 @@ from tests.conftest import login
 from tests.diary.test_children import FORM
 
 CANARY = "Signed by Mrs Quixotewhistle, 12 Fenn"
-migration = importlib.import_module("diary.migrations.0007_consent_versions")
+migration = importlib.import_module("diary.migrations.0012_consent_versions")
 
 
 def test_the_child_form_takes_a_version_of_the_site_never_free_text(world, client):

@@ -114,6 +114,7 @@ def test_the_example_imports_with_history_in_the_importers_name(world):
         "doses": 32,
         "steroids": 5,
         "labs": 8,
+        "medicines": 2,
     }
     zoe = Child.objects.get(site=world.north, reference="HX-001")
     assert (zoe.first_name, zoe.created_by) == ("Zoë", world.carol)
@@ -350,6 +351,7 @@ def test_more_bad_cells(world, example):
     set_cell(example / "growth.csv", 2, "weight_kg", "heavy")
     set_cell(example / "doses.csv", 2, "slot", "noon")
     set_cell(example / "labs.csv", 2, "value", "-4")
+    set_cell(example / "labs.csv", 4, "uln", "")  # ALT: §6.7's rule needs its ULN
     set_cell(example / "steroids.csv", 6, "dose_number", "3")
     set_cell(example / "diary.csv", 2, "daily_score", "12")
     future = (date.today() + timedelta(days=3)).isoformat()
@@ -363,6 +365,7 @@ def test_more_bad_cells(world, example):
             ("growth.csv", 2, "weight_kg", "is not a number"),
             ("doses.csv", 2, "slot", "use one of morning, afternoon, evening"),
             ("labs.csv", 2, "value", "cannot be negative"),
+            ("labs.csv", 4, "uln", "upper limit of normal for ALT"),
             ("steroids.csv", 5, "dose_number", "without gaps"),
             ("diary.csv", 2, "daily_score", "does not match the item scores (9)"),
             ("prescriptions.csv", 2, "start_date", "before the child's date of birth"),

@@ -33,6 +33,7 @@ QUASI = (
     "day0_event",
     "treated",
 )
+BOM = "\ufeff".encode()
 PSEUDONYM = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -55,7 +56,7 @@ def read(data: bytes) -> Export:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     tables = {
-        name: list(csv.DictReader(io.StringIO(content.decode())))
+        name: list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
         for name, content in members.items()
         if name.endswith(".csv")
     }
@@ -68,6 +69,9 @@ def check(data: bytes, k: int | None = None) -> Export:
     any file who is not in children.csv."""
     export = read(data)
     assert set(export.members) == FILES
+    for name, content in export.members.items():
+        if name.endswith(".csv"):
+            assert content.startswith(BOM), f"{name}: no byte-order mark for spreadsheets"
     manifest = export.manifest
     k = k or manifest["k"]
     assert manifest["k"] == k
@@ -81,7 +85,7 @@ def check(data: bytes, k: int | None = None) -> Export:
     described = Counter(row["file"] for row in export.tables["data_dictionary.csv"])
     for name, content in export.members.items():
         if name.endswith(".csv") and name != "data_dictionary.csv":
-            header = next(csv.reader(io.StringIO(content.decode())))
+            header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
             in_dictionary = [
                 row["variable"]
                 for row in export.tables["data_dictionary.csv"]

@@ -45,7 +45,7 @@ def cutoffs() -> list[date]:
 
 
 def shifted_dates(result: export_checks.Export) -> bool:
-    return result.members["diary.csv"].startswith(b"child,date,")
+    return result.members["diary.csv"].removeprefix(export_checks.BOM).startswith(b"child,date,")
 
 
 def intruder(exports: list[tuple[date, export_checks.Export]], span: int) -> dict:

@@ -144,15 +144,18 @@ def test_sweep_makes_each_reminder_once(due_child, django_capture_on_commit_call
 
 
 def test_a_done_test_is_not_reminded(due_child, world):
-    LabResult.objects.create(
-        child=due_child,
-        sample_date=datetime(2026, 3, 13).date(),
-        analyte="hb",
-        value=11,
-        unit="g/dL",
-        entered_value=11,
-        entered_unit="g/dL",
-    )
+    from outcomes.schedule import GROUPS
+
+    for analyte, *_others in GROUPS["bloods"]:  # done: a result for each of its analytes
+        LabResult.objects.create(
+            child=due_child,
+            sample_date=datetime(2026, 3, 13).date(),
+            analyte=analyte,
+            value=11,
+            unit="u",
+            entered_value=11,
+            entered_unit="u",
+        )
     with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
         reminders.sweep()
     assert not Reminder.objects.exists()
@@ -256,22 +259,23 @@ def test_tests_done_long_ago_are_not_overdue(world):
     dashboard's count as on the labs page (results older than two years count too)."""
     from diary.models import Child
     from outcomes.labs import child_schedule
-    from outcomes.schedule import PANELS, overdue
+    from outcomes.schedule import GROUPS, overdue
 
     amy, today = world.amy, world.amy.today()
     prescribe(amy, start=today - timedelta(days=3 * 365))
     due = [d for d in child_schedule(amy) if d.due < today]
     assert min(d.due for d in due) < today - timedelta(days=2 * 365)
     for item in due:
-        LabResult.objects.create(
-            child=amy,
-            sample_date=item.due,
-            analyte=sorted(PANELS[item.panel])[0],
-            value=Decimal("1.0"),
-            unit="u",
-            entered_value=Decimal("1.0"),
-            entered_unit="u",
-        )
+        for analyte, *_others in GROUPS[item.panel]:
+            LabResult.objects.create(
+                child=amy,
+                sample_date=item.due,
+                analyte=analyte,
+                value=Decimal("1.0"),
+                unit="u",
+                entered_value=Decimal("1.0"),
+                entered_unit="u",
+            )
     assert overdue(child_schedule(amy), today) == []
     assert reminders.overdue_counts(Child.objects.filter(pk=amy.pk), today) == {amy.pk: 0}
     assert reminders.overdue_by_site(today) == {}
@@ -320,7 +324,7 @@ def test_weekly_digest_goes_once_to_each_clinician_with_results_to_review(
     # South's clinician has nothing to review; north's administrator turned the emails off.
     sue = make_user("sue")
     SiteMembership.objects.create(user=sue, site=world.south, role=Role.CLINICIAN)
-    world.sam.clinical_emails = False
+    world.sam.clinical_emails = world.sam.digest_emails = False
     world.sam.save()
     with django_capture_on_commit_callbacks(execute=False):
         record_lab(world.amy, world.carol, "hb", world.amy.today(), Decimal("7.5"), "g/dL")

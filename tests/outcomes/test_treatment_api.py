@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from diary.models import GrowthMeasurement, Prescription
-from tests.conftest import prescribe
+from outcomes.labs import record_lab
+from tests.conftest import prescribe, record_fbc
 
 BODY = {
     "drug": "baricitinib",
@@ -23,7 +24,10 @@ def amy(world):
     GrowthMeasurement.objects.create(
         child=world.amy, date=date(2025, 12, 1), weight_kg=22, height_cm=120
     )
+    record_fbc(world.amy, world.carol, date(2025, 1, 20))  # §6.3's baseline bloods
     prescribe(world.amy, morning=4, evening=2, start=date(2025, 2, 1))
+    # 36 × 120 cm / 33 µmol/L = 130.9: the §6.3 table (eGFR > 120).
+    record_lab(world.amy, world.carol, "creatinine", date(2025, 12, 1), 33, "µmol/L")
     return world.amy
 
 
@@ -126,7 +130,6 @@ def test_guideline_dose_endpoint(world, api_for):
     assert jdm["escalation"] is None and jdm["initial"]["total"] == 2
     for params, field in [
         ({"indication": "jia"}, "drug"),
-        ({"drug": "baricitinib", "indication": "interferonopathy", "weight_kg": 25}, "egfr"),
         (
             {
                 "drug": "baricitinib",

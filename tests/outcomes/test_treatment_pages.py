@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from diary.models import GrowthMeasurement, Prescription
 from outcomes.models import LabResult
-from tests.conftest import login, prescribe
+from tests.conftest import login, prescribe, record_fbc
 
 RX = {
     "drug": "baricitinib",
@@ -71,7 +71,10 @@ def test_bad_creatinine_is_refused(world, amy, client, value, unit, message):
 
 def test_the_form_shows_the_guidance_with_its_source(world, amy, client):
     login(client, world.carol)
-    post_creatinine(client, amy)
+    # The form opens on today's date: a weight and an eGFR of today.
+    today = amy.today()
+    GrowthMeasurement.objects.create(child=amy, date=today, weight_kg=22, height_cm=120)
+    post_creatinine(client, amy, day=today.isoformat())
     page = client.get(reverse("prescription_create", args=[amy.pk])).content.decode()
     guidance = page.split('id="guidance"')[1].split("</aside>")[0]
     assert "SPARN JAKi guideline §6.3" in guidance
@@ -82,6 +85,7 @@ def test_the_form_shows_the_guidance_with_its_source(world, amy, client):
 
 def test_escalation_within_the_guideline_is_saved(world, amy, client):
     login(client, world.carol)
+    record_fbc(amy, world.carol, date(2025, 12, 1))  # §6.3's baseline bloods
     post_creatinine(client, amy)
     response = client.post(
         reverse("prescription_create", args=[amy.pk]), {**RX, "start_date": "2026-01-10"}
@@ -140,6 +144,8 @@ def test_bad_prescriptions_name_the_field(world, amy, client, change, message):
 
 def test_an_interruption_is_recorded_with_dates_and_reason(world, amy, client):
     login(client, world.carol)
+    record_fbc(amy, world.carol, date(2025, 12, 1))  # §6.3's baseline bloods
+    post_creatinine(client, amy)
     data = {
         **RX,
         "start_date": "2026-01-10",

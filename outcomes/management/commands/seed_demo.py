@@ -199,6 +199,7 @@ class Command(BaseCommand):
             today,
             seed=spec.reference,
             skip=skip if spec.reference == "N-002" else None,
+            weights=[(g["date"], g["weight_kg"]) for g in generated.growth if g.get("weight_kg")],
         )
         latest = max((r.sample_date for r in results), default=None)
         for r in results:

@@ -27,8 +27,8 @@ def set_owner_sites(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0006_diaryentry_seizure_details'),
-        ('outcomes', '0003_research_studies_and_export_log'),
+        ('diary', '0012_consent_versions'),
+        ('outcomes', '0004_flags_for_a_child'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -33,7 +33,7 @@ def versions_from_free_text(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('diary', '0006_diaryentry_seizure_details'),
+        ('diary', '0011_other_medicines'),
     ]
 
     operations = [

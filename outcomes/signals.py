@@ -1,0 +1,73 @@
+"""What a new record of the diary changes in the follow-up: a height fills the eGFR of the
+creatinines it now applies to, a weight or an eGFR may put the current dose above its table."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from diary.models import DiaryEntry, GrowthMeasurement, Medicine, Prescription
+from outcomes import labs, thresholds, treatment
+from outcomes.models import Analyte, LabResult
+
+
+def growth_saved(sender, instance: GrowthMeasurement, raw: bool = False, **kwargs) -> None:
+    if raw:
+        return
+    child = instance.child
+    if instance.height_cm is not None:
+        # The creatinines sampled from this day until the height recency runs out, whose
+        # height this now is (none later on or before their sample): their eGFR again.
+        last = instance.date + timedelta(days=settings.GUIDELINE_HEIGHT_MAX_AGE_DAYS)
+        for result in LabResult.objects.filter(
+            child=child,
+            analyte=Analyte.CREATININE,
+            sample_date__gte=instance.date,
+            sample_date__lte=last,
+        ).select_related("child"):
+            before = (result.egfr, result.egfr_height_cm)
+            treatment.set_egfr(result)
+            if (result.egfr, result.egfr_height_cm) != before:
+                with transaction.atomic():
+                    result.save(update_fields=["egfr", "egfr_constant", "egfr_height_cm"])
+                    labs.flag_result(result)
+    if instance.weight_kg is not None:
+        labs.flag_child(child, instance.date, labs.dose_flags(child))
+
+
+def diary_saved(sender, instance: DiaryEntry, raw: bool = False, **kwargs) -> None:
+    """§7.3: an illness or a fever on a day the child is given a JAK inhibitor."""
+    if raw or not (instance.illness or instance.fever or instance.max_temperature is not None):
+        return
+    prescription = Prescription.objects.filter(child=instance.child).in_force_on(instance.date)
+    drug = prescription.drug if prescription and prescription.total_mg > 0 else None
+    flags = thresholds.infection_flags(
+        drug and prescription.get_drug_display().lower(),
+        instance.illness,
+        instance.fever,
+        instance.max_temperature,
+        settings.INFECTION_FEVER_FROM_C,
+    )
+    if flags:
+        labs.flag_child(instance.child, instance.date, flags)
+
+
+def medicine_saved(sender, instance: Medicine, raw: bool = False, **kwargs) -> None:
+    """§8, §10, §11: a medicine taken with a JAK inhibitor that the guideline cautions about."""
+    if raw:
+        return
+    flags = [
+        thresholds.Flag(
+            "medicine", f"medicine-{instance.pk}", thresholds.ADJUST, c.message, c.source
+        )
+        for c in treatment.medicine_cautions(instance)
+    ]
+    labs.flag_child(instance.child, instance.start_date, flags)
+
+
+def connect() -> None:
+    from django.db.models.signals import post_save
+
+    post_save.connect(growth_saved, sender=GrowthMeasurement, dispatch_uid="outcomes-growth")
+    post_save.connect(diary_saved, sender=DiaryEntry, dispatch_uid="outcomes-diary")
+    post_save.connect(medicine_saved, sender=Medicine, dispatch_uid="outcomes-medicine")

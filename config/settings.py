@@ -237,6 +237,11 @@ REMINDER_SWEEP_ON_START = env_bool("REMINDER_SWEEP_ON_START", default=True)
 # Research exports of up to this many diary days are built during the request; larger ones by a
 # worker, which emails the researcher a link.
 EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 100_000, minimum=0)
+# No set of research exports places a child's event on the calendar more precisely than this
+# many days either way (DOMAIN §9): each child's record ends 0–2×this days before the freeze.
+EXPORT_DATE_UNCERTAINTY_DAYS = env_int("EXPORT_DATE_UNCERTAINTY_DAYS", 30, minimum=0)
+if EXPORT_DATE_UNCERTAINTY_DAYS > 150:
+    raise ImproperlyConfigured("EXPORT_DATE_UNCERTAINTY_DAYS: at most 150 (shifts span a year).")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
-from diary.models import Child, Relationship, Role
+from diary.models import Child, ConsentVersion, Relationship, Role
 
 
 class DateInput(forms.DateInput):
@@ -44,10 +44,29 @@ class ChildForm(forms.ModelForm):
         if self.instance.pk:
             # Moving a child changes who may see them: not a field edit (the admin does it).
             self.fields["site"].disabled = True
+        # The consent version is chosen from those the site's administrators defined.
+        labels = sorted(
+            set(ConsentVersion.objects.filter(site__in=sites).values_list("label", flat=True))
+        )
+        current = self.instance.consent_version
+        if current and current not in labels:
+            labels.append(current)  # kept as recorded
+        self.fields["consent_version"] = forms.ChoiceField(
+            label=Child._meta.get_field("consent_version").verbose_name.capitalize(),
+            choices=[("", "—"), *((label, label) for label in labels)],
+            required=False,
+            help_text=_(
+                "The versions of the consent form are defined by the site's administrators."
+            ),
+        )
 
     def clean(self):
         cleaned = super().clean()
         site, reference = cleaned.get("site"), cleaned.get("reference")
+        version = cleaned.get("consent_version")
+        changed = version and version != self.instance.consent_version
+        if site and changed and not site.consent_versions.filter(label=version).exists():
+            self.add_error("consent_version", consent_version_error(site))
         if site and reference:
             clash = Child.objects.filter(site=site, reference=reference).exclude(
                 pk=self.instance.pk
@@ -103,3 +122,10 @@ class AcceptInvitationForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+def consent_version_error(site) -> str:
+    labels = ", ".join(site.consent_versions.values_list("label", flat=True)) or "—"
+    return _(
+        "Choose one of the consent versions defined by the site's administrators: %(labels)s."
+    ) % {"labels": labels}

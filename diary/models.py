@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -101,6 +102,35 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConsentVersion(models.Model):
+    """A version of the research consent form, defined by the site's administrators: a child's
+    consent version is chosen from these, never typed (free text could name someone)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="consent_versions")
+    label = models.CharField(
+        _("version"),
+        max_length=20,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                _("A version is letters, digits, dots, dashes or underscores, e.g. 2.1."),
+            )
+        ],
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "label"], name="one_consent_version_label")
+        ]
+        verbose_name = _("consent version")
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class SiteMembership(models.Model):

@@ -4,9 +4,12 @@ Pseudonyms are keyed HMAC-SHA256 of the study code and the child, so they are st
 study, differ between studies, and cannot be recomputed without the key (settings.PSEUDONYM_KEY,
 never stored in the database nor written to an export). Dates become days from the first
 JAK-inhibitor dose, or are shifted back by 0–364 days per child (derived from the pseudonym, with
-the key, so the shift cannot be recomputed from the export). The quasi-identifiers (age band,
-sex, genotype, country) are made k-anonymous by generalising genotype to disease group, then
-country to region, and suppressing whoever still shares a combination with fewer than k children.
+the key, so the shift cannot be recomputed from the export). The cut-off is rounded down to a data
+freeze (a month's last day) and each child's record ends a keyed 0–2×bound days before it, so no
+set of exports dates any event more precisely than ±bound (settings.EXPORT_DATE_UNCERTAINTY_DAYS).
+The quasi-identifiers (age band, sex, genotype, country) are made k-anonymous by generalising
+genotype to disease group, then country to region, and suppressing whoever still shares a
+combination with fewer than k children.
 """
 
 import hashlib
@@ -28,6 +31,7 @@ PSEUDONYM_LENGTH = 16  # hex characters: 64 bits, no collision in any realistic 
 # Separates these HMAC messages from any other use of the same key.
 _PSEUDONYM_DOMAIN = b"ags-research-pseudonym"
 _SHIFT_DOMAIN = b"ags-research-date-shift"
+_END_DOMAIN = b"ags-research-record-end"
 
 
 def _key_bytes(key: str | bytes) -> bytes:
@@ -44,12 +48,49 @@ def pseudonym(key: str | bytes, study: str, child_id: int | str) -> str:
     return digest[:PSEUDONYM_LENGTH]
 
 
-def date_shift(key: str | bytes, child_pseudonym: str) -> int:
-    """Days (0–364) by which all of one child's dates move back. Keyed: a reader of the export
-    who knows the pseudonym still cannot undo the shift."""
-    message = b"\x1f".join((_SHIFT_DOMAIN, child_pseudonym.encode()))
+def _keyed_int(key: str | bytes, domain: bytes, child_pseudonym: str) -> int:
+    message = b"\x1f".join((domain, child_pseudonym.encode()))
     digest = hmac.new(_key_bytes(key), message, hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big") % SHIFT_DAYS
+    return int.from_bytes(digest[:8], "big")
+
+
+def end_span(bound: int) -> int:
+    """How many days (at most) a child's record ends before the freeze: 2 × BOUND, so the
+    last exported day lies anywhere in a window BOUND days either side of its midpoint."""
+    return 2 * bound
+
+
+def end_offset(key: str | bytes, child_pseudonym: str, span: int) -> int:
+    """Days (0–SPAN) before the freeze at which this child's exported record ends: the same in
+    every export of the study, so repeated exports agree and cannot be averaged."""
+    return _keyed_int(key, _END_DOMAIN, child_pseudonym) % (span + 1)
+
+
+def date_shift(key: str | bytes, child_pseudonym: str, span: int = 0) -> int:
+    """Days (0–364) by which all of one child's dates move back. Keyed: a reader of the export
+    who knows the pseudonym still cannot undo the shift.
+
+    The last shifted day of a child who records daily is freeze − end offset − shift, so the
+    shift is drawn as U − end offset with U uniform in SPAN–364: whatever U a reader works
+    out, the shift stays uncertain by the whole 0–SPAN of the end offset."""
+    if not 0 <= span < SHIFT_DAYS:
+        raise ValueError("the span must be 0–364 days")
+    u = span + _keyed_int(key, _SHIFT_DOMAIN, child_pseudonym) % (SHIFT_DAYS - span)
+    return u - end_offset(key, child_pseudonym, span)
+
+
+def freeze(cutoff: date) -> date:
+    """The data freeze of a cut-off: the last day of a month on or before it. Every cut-off
+    within a month gives the same export, so exports a day apart cannot be differenced."""
+    following = cutoff + timedelta(days=1)
+    if following.month != cutoff.month:
+        return cutoff
+    return cutoff.replace(day=1) - timedelta(days=1)
+
+
+def record_end(key: str | bytes, child_pseudonym: str, cutoff: date, span: int) -> date:
+    """The last day of this child's record in an export with CUTOFF."""
+    return freeze(cutoff) - timedelta(days=end_offset(key, child_pseudonym, span))
 
 
 def shifted(day: date, shift: int) -> date:
@@ -111,24 +152,35 @@ def region(country: str) -> str:
 
 @dataclass(frozen=True)
 class QuasiIdentifiers:
-    """What could single a child out when combined: the values before any generalisation."""
+    """What could single a child out when combined: the values before any generalisation.
+    Everything released per child in children.csv is one of these (exact age, consent version
+    and the like are not released)."""
 
     age_band: str
     sex: str
     genotype: str  # the diagnosis subtype, e.g. AGS2 (never the variant)
     country: str  # ISO 3166-1 alpha-2
+    instrument: str = ""  # the diary used: its items show in every diary row, never blanked
+    treated: bool = True  # a JAK inhibitor by the end of the record: doses.csv shows it
 
 
-# How far a child's quasi-identifiers were generalised before they shared a class with k-1 others.
+# How far a child's quasi-identifiers were generalised before they shared a class with k-1
+# others, least first: one cell suppressed (genotype, whose disease group stays; then country,
+# whose region stays), both, then the age band widened to 10 years, then blanked, then sex.
 NOT_GENERALISED = "none"
 GENOTYPE = "genotype"
+COUNTRY = "country"
 GENOTYPE_AND_COUNTRY = "genotype+country"
-LEVELS = (NOT_GENERALISED, GENOTYPE, GENOTYPE_AND_COUNTRY)
+AGE_DECADE = "genotype+country+age10"
+AGE = "genotype+country+age"
+SEX = "genotype+country+age+sex"
+LEVELS = (NOT_GENERALISED, GENOTYPE, COUNTRY, GENOTYPE_AND_COUNTRY, AGE_DECADE, AGE, SEX)
+ONE_CELL = (GENOTYPE, COUNTRY)
 
 
 @dataclass(frozen=True)
 class Released:
-    """A child's quasi-identifiers as exported: a generalised field is empty and its coarser
+    """A child's quasi-identifiers as exported: a suppressed field is empty and its coarser
     column (disease group, region) carries the information."""
 
     age_band: str
@@ -137,10 +189,13 @@ class Released:
     disease_group: str
     country: str
     region: str
+    instrument: str
+    treated: bool
     level: str
 
     @property
     def equivalence_class(self) -> tuple:
+        """Every released value, the level included: k children share each."""
         return (
             self.age_band,
             self.sex,
@@ -148,21 +203,46 @@ class Released:
             self.disease_group,
             self.country,
             self.region,
+            self.instrument,
+            self.treated,
+            self.level,
         )
 
 
+def decade(band: str) -> str:
+    """A five-year band widened to ten years ("5-9" → "0-9", "10-14" → "10-19")."""
+    if band.endswith("+"):
+        return band
+    low = int(band.split("-")[0]) // 10 * 10
+    return f"{low}-{low + 9}"
+
+
 def generalise(qi: QuasiIdentifiers, level: str) -> Released:
-    genotype = "" if level != NOT_GENERALISED else qi.genotype
-    country = qi.country if level != GENOTYPE_AND_COUNTRY else ""
+    index = LEVELS.index(level)
+    genotype = "" if level in (GENOTYPE, GENOTYPE_AND_COUNTRY) or index > 3 else qi.genotype
+    country = "" if level in (COUNTRY, GENOTYPE_AND_COUNTRY) or index > 3 else qi.country
+    band = qi.age_band
+    if level == AGE_DECADE:
+        band = decade(band)
+    elif index > LEVELS.index(AGE_DECADE):
+        band = ""
     return Released(
-        qi.age_band,
-        qi.sex,
+        band,
+        "" if level == SEX else qi.sex,
         genotype,
         disease_group(qi.genotype),
         country,
         region(qi.country),
+        qi.instrument,
+        qi.treated,
         level,
     )
+
+
+# Why an eligible child is not in an export.
+HELD_NO_DATA = "no_data"  # nothing recorded by the end of its record
+HELD_SMALL_CLASS = "small_class"  # fewer than k children share its values at every level
+HELD_REASONS = (HELD_NO_DATA, HELD_SMALL_CLASS)
 
 
 @dataclass(frozen=True)
@@ -177,13 +257,15 @@ class Anonymised:
 
 
 def k_anonymise(children: Mapping[Hashable, QuasiIdentifiers], k: int = DEFAULT_K) -> Anonymised:
-    """Release each child at the least generalisation at which it shares its combination of
-    quasi-identifiers with at least K-1 other released children; suppress the rest.
+    """Release each child at the least generalisation at which it shares all its released
+    values with at least K-1 other released children; suppress the rest.
 
     Level by level, a class of at least K children still waiting is released at that level;
-    the others go on to the next, coarser level. A released class therefore always has K or
-    more members, and a class released at a coarser level never mixes with a finer one (its
-    generalised fields are empty)."""
+    the others go on to the next, coarser level. Then whoever is left is offered, finest level
+    first, to whole released classes that look the same at that level: if together they make
+    K, they are all released at it (5 girls of 5-9 take in 3 of 0-4 as 0-9, rather than hold
+    the 3 back). A released class therefore always has K or more members, and classes of
+    different levels never mix (the level is released)."""
     if k < 1:
         raise ValueError("k must be at least 1")
     waiting = dict(children)
@@ -197,9 +279,54 @@ def k_anonymise(children: Mapping[Hashable, QuasiIdentifiers], k: int = DEFAULT_
                 for key in members:
                     released[key] = value
                     del waiting[key]
+    for level in LEVELS:
+        groups = defaultdict(list)
+        for key, qi in waiting.items():
+            groups[generalise(qi, level)].append(key)
+        for value, members in groups.items():
+            pool = members + _classes_to_merge(children, released, level, value, k - len(members))
+            if len(pool) >= k:
+                for key in pool:
+                    released[key] = value
+                    waiting.pop(key, None)
     return Anonymised(released, frozenset(waiting))
 
 
+def _classes_to_merge(children, released, level: str, value: Released, wanted: int) -> list:
+    """Members of whole released classes, smallest first, that all read VALUE at LEVEL, until
+    WANTED children are found (none if they cannot be)."""
+    classes = defaultdict(list)
+    for key, current in released.items():
+        classes[current].append(key)
+    chosen: list = []
+    for members in sorted(classes.values(), key=len):
+        if len(chosen) >= wanted:
+            break
+        if all(generalise(children[key], level) == value for key in members):
+            chosen += members
+    return chosen if len(chosen) >= wanted else []
+
+
+SUPPRESSED = "suppressed"
+
+
 def suppress_small(count: int, threshold: int = SMALL_CELL) -> int | str:
-    """An aggregate count as published: 1 to THRESHOLD-1 become "<THRESHOLD"."""
-    return f"<{threshold}" if 0 < count < threshold else count
+    """An aggregate count as published: 1 to THRESHOLD-1 are suppressed."""
+    return SUPPRESSED if 0 < count < threshold else count
+
+
+def publish_counts(
+    cells: Mapping[str, int], *, total_known: bool, threshold: int = SMALL_CELL
+) -> dict[str, int | str]:
+    """Aggregate CELLS as published (complementary suppression). A cell of 1 to THRESHOLD-1
+    children is suppressed; when the total is known (the reader can count it), one suppressed
+    cell would be the total minus the others, so further cells are suppressed, smallest first,
+    until at least two are and together they hold at least 2 × THRESHOLD children (no
+    suppressed cell can then be worked out). Every suppressed cell reads the same, so the small
+    ones cannot be told from the others."""
+    hidden = {name for name, n in cells.items() if 0 < n < threshold}
+    if hidden and total_known:
+        others = sorted((n, name) for name, n in cells.items() if name not in hidden and n > 0)
+        while others and (len(hidden) < 2 or sum(cells[name] for name in hidden) < 2 * threshold):
+            hidden.add(others.pop(0)[1])
+    return {name: SUPPRESSED if name in hidden else n for name, n in cells.items()}

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -67,6 +67,18 @@ class Options:
     shift_dates: bool = False
     include_free_text: bool = False
     k: int = deidentify.DEFAULT_K
+    date_uncertainty_days: int | None = None  # None: settings.EXPORT_DATE_UNCERTAINTY_DAYS
+
+    def __post_init__(self):
+        # Any cut-off within a month is that month's freeze: exports a day apart are the same.
+        object.__setattr__(self, "cutoff", deidentify.freeze(self.cutoff))
+        if self.date_uncertainty_days is None:
+            bound = settings.EXPORT_DATE_UNCERTAINTY_DAYS
+            object.__setattr__(self, "date_uncertainty_days", bound)
+
+    @property
+    def end_span(self) -> int:
+        return deidentify.end_span(self.date_uncertainty_days)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -103,6 +115,7 @@ class Subject:
     day0_event: str
     shift: int
     age: int
+    end: date  # the last day of the child's exported record (freeze − its keyed offset)
     released: deidentify.Released | None = None
 
 
@@ -221,6 +234,20 @@ def _item_allowed(key: str) -> str:
 
 
 CHILD = Column("child", "Pseudonym of the child (stable within the study)", "text")
+# Every column of children.csv but the pseudonym and the shifted day 0 (a date, covered by the
+# date bound): k children share all of them.
+QUASI_IDENTIFIERS = (
+    "age_band",
+    "sex",
+    "genotype",
+    "disease_group",
+    "country",
+    "region",
+    "generalised",
+    "instrument",
+    "day0_event",
+    "treated",
+)
 SEIZURE_NOTE = (
     "Recorded only on days whose seizures item is above 0 (AGS diary); empty: not said by the "
     "family, or not such a day."
@@ -237,15 +264,18 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
     children = [
         CHILD,
         Column(
-            "age_years",
-            "Age in whole years on day 0",
-            "integer",
-            "years",
-            "0–89, or 90+",
-            "Ages of 90 and over are one category.",
+            "age_band",
+            "Age band on day 0: five years, ten (e.g. 0-9) or empty when generalised for "
+            "k-anonymity",
+            "categorical",
+            note="Ages of 90 and over are one band, 90+. The exact age is not exported.",
         ),
-        Column("age_band", "Five-year age band on day 0 (a quasi-identifier)", "categorical"),
-        Column("sex", "Sex", "categorical", allowed=_choices(Sex.choices)),
+        Column(
+            "sex",
+            "Sex; empty when suppressed for k-anonymity",
+            "categorical",
+            allowed=_choices(Sex.choices),
+        ),
         Column(
             "genotype",
             "Diagnosis by gene; empty when generalised for k-anonymity",
@@ -271,7 +301,8 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         ),
         Column(
             "generalised",
-            "Which quasi-identifiers were generalised so that at least k children share them",
+            "Which values were suppressed or generalised so that at least k children share "
+            "every value of their row",
             "categorical",
             allowed=" | ".join(deidentify.LEVELS),
         ),
@@ -291,10 +322,14 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
     ]
     if options.shift_dates:
         children.append(Column("day0_date", "Date of day 0, shifted", "date"))
-    children += [
-        Column("treated", "A JAK inhibitor was given by the cut-off", "boolean", allowed="0 | 1"),
-        Column("consent_version", "Version of the research consent form signed", "text"),
-    ]
+    children.append(
+        Column(
+            "treated",
+            "A JAK inhibitor was given by the end of the child's record",
+            "boolean",
+            allowed="0 | 1",
+        )
+    )
     diary = [
         CHILD,
         *_when_columns(options, "diary entry"),
@@ -454,14 +489,14 @@ def cohort(options: Options, key: str | bytes) -> Cohort:
     """The consenting children of the sites, pseudonymised, anchored and made k-anonymous."""
     children = list(eligible_children(options.sites).select_related("site"))
     ids = [c.pk for c in children]
-    first_doses = dict(
+    starts = defaultdict(list)
+    for child_id, start in (
         Prescription.objects.filter(child_id__in=ids, start_date__lte=options.cutoff)
         .annotate(total=F("morning_mg") + F("afternoon_mg") + F("evening_mg"))
         .filter(total__gt=0)
-        .values("child_id")
-        .annotate(first=Min("start_date"))
-        .values_list("child_id", "first")
-    )
+        .values_list("child_id", "start_date")
+    ):
+        starts[child_id].append(start)
     first_days = dict(
         DiaryEntry.objects.filter(child_id__in=ids, date__lte=options.cutoff)
         .values("child_id")
@@ -470,25 +505,34 @@ def cohort(options: Options, key: str | bytes) -> Cohort:
     )
     subjects, without_data = {}, 0
     for child in children:
-        if child.pk in first_doses:
-            day0, event = first_doses[child.pk], DAY0_FIRST_DOSE
-        elif child.pk in first_days:
-            day0, event = first_days[child.pk], DAY0_FIRST_DIARY
+        name = deidentify.pseudonym(key, options.study, child.pk)
+        end = deidentify.record_end(key, name, options.cutoff, options.end_span)
+        doses = [start for start in starts[child.pk] if start <= end]
+        first_day = first_days.get(child.pk)
+        if doses:
+            day0, event = min(doses), DAY0_FIRST_DOSE
+        elif first_day is not None and first_day <= end:
+            day0, event = first_day, DAY0_FIRST_DIARY
         else:
             without_data += 1
             continue
-        name = deidentify.pseudonym(key, options.study, child.pk)
         subjects[child.pk] = Subject(
             child,
             name,
             day0,
             event,
-            deidentify.date_shift(key, name),
+            deidentify.date_shift(key, name, options.end_span),
             max(0, child.age_in_years(day0)),
+            end,
         )
     quasi = {
         pk: deidentify.QuasiIdentifiers(
-            deidentify.age_band(s.age), s.child.sex, s.child.diagnosis, str(s.child.country)
+            deidentify.age_band(s.age),
+            s.child.sex,
+            s.child.diagnosis,
+            str(s.child.country),
+            s.child.get_instrument().key,
+            s.day0_event == DAY0_FIRST_DOSE,
         )
         for pk, s in subjects.items()
     }
@@ -554,7 +598,8 @@ def _by_child(query, subjects: list[Subject]):
         for row in _stream(query.filter(child_id__in=list(rows))):
             rows[row[0]].append(row)
         for s in batch:
-            yield s, rows.pop(s.child.pk)
+            end = s.end
+            yield s, [row for row in rows.pop(s.child.pk) if row[1] <= end]
 
 
 def _write_rows(member: CsvMember, subjects, options: Options, query) -> None:
@@ -591,10 +636,11 @@ def _copy_rows(member: CsvMember, subjects, options: Options, query) -> None:
             # Only column names and placeholders are formatted in; every value is a parameter.
             sql = (
                 f"COPY (SELECT %s::text, {when}, {rest} "  # noqa: S608  # nosec B608
-                f"FROM ({inner}) AS q({', '.join(names)})) TO STDOUT WITH (FORMAT csv)"
+                f"FROM ({inner}) AS q({', '.join(names)}) WHERE q.c1 <= %s::date) "
+                "TO STDOUT WITH (FORMAT csv)"
             )
             chunks = []
-            with raw.copy(sql, [s.pseudonym, anchor, *inner_params]) as copy:
+            with raw.copy(sql, [s.pseudonym, anchor, *inner_params, s.end]) as copy:
                 for block in copy:
                     chunks.append(bytes(block))
             member.write_csv_bytes(b"".join(chunks), raw.rowcount)
@@ -714,7 +760,7 @@ def write_phases(member, subjects, options) -> None:
         rows = []
         for s in batch:
             child = s.child
-            cutoff = options.cutoff
+            cutoff = s.end
             if child.final_visit_date and child.final_visit_date < cutoff:
                 cutoff = child.final_visit_date
             summary = summaries.summarise(data[child.pk], cutoff)
@@ -747,7 +793,6 @@ def write_children(member, subjects, options) -> None:
         r = s.released
         row = [
             s.pseudonym,
-            deidentify.age_label(s.age),
             r.age_band,
             r.sex,
             r.genotype,
@@ -755,13 +800,13 @@ def write_children(member, subjects, options) -> None:
             r.country,
             r.region,
             r.level,
-            s.child.get_instrument().key,
+            r.instrument,
             s.day0_event,
         ]
         if options.shift_dates:
             row.append(_shift(s.day0, s))
-        row += [_flag(s.day0_event == DAY0_FIRST_DOSE), s.child.consent_version]
-        rows.append(csvsafe.row(row))  # consent_version is typed by a clinician
+        row.append(_flag(r.treated))
+        rows.append(csvsafe.row(row))
     member.write_rows(rows)
 
 
@@ -801,6 +846,17 @@ def write_export(out: BinaryIO, options: Options, key: str | bytes | None = None
 def _manifest(options: Options, group: Cohort, files: dict, started) -> dict:
     by_site = Counter(s.child.site.code for s in group.subjects)
     by_group = Counter(s.released.disease_group for s in group.subjects)
+    exported = len(group.subjects)
+    whole = sum(1 for s in group.subjects if s.released.level == deidentify.NOT_GENERALISED)
+    # The held-back counts: their total (the eligible children) is hidden whenever one is.
+    held = deidentify.publish_counts(
+        {
+            deidentify.HELD_NO_DATA: group.without_data,
+            deidentify.HELD_SMALL_CLASS: group.suppressed,
+        },
+        total_known=False,
+    )
+    hidden = deidentify.SUPPRESSED in held.values()
     return {
         "format": "ags-diary anonymised research export",
         "format_version": FORMAT_VERSION,
@@ -808,24 +864,37 @@ def _manifest(options: Options, group: Cohort, files: dict, started) -> dict:
         "exported_at": started.isoformat(timespec="seconds"),
         "options": options.as_dict(),
         "k": options.k,
-        "quasi_identifiers": ["age_band", "sex", "genotype", "country"],
-        "generalisation": ["genotype → disease_group", "country → region", "suppression"],
+        "quasi_identifiers": list(QUASI_IDENTIFIERS),
+        "generalisation": [
+            "genotype suppressed (disease_group kept)",
+            "country suppressed (region kept)",
+            "genotype and country suppressed",
+            "age band widened to 10 years",
+            "age band suppressed",
+            "sex suppressed",
+            "child held back",
+        ],
         "dates": "shifted back 0–364 days per child"
         if options.shift_dates
         else "days from day 0 (first JAK-inhibitor dose)",
+        "freeze": options.cutoff.isoformat(),
+        "record_end": f"each child's record ends 0–{options.end_span} days before the freeze "
+        f"(keyed per child): no date is placed closer than ±{options.date_uncertainty_days} days",
+        # Aggregate cells of 1–4 children are suppressed, with complementary cells so that
+        # none can be derived from the others (DOMAIN §9). Released children come in classes
+        # of k or more, so the counts of exported children by level need no suppression.
         "children": {
-            "eligible": group.eligible,
-            "without_data": group.without_data,
-            "exported": len(group.subjects),
+            "eligible": deidentify.SUPPRESSED if hidden else group.eligible,
+            "exported": exported,
+            "exported_whole": whole,
             "generalised": group.generalised,
-            "suppressed": group.suppressed,
+            "held_back": held,
         },
-        # Aggregate cells of 1–4 children are suppressed (DOMAIN §9).
-        "children_by_site": {
-            code: deidentify.suppress_small(n) for code, n in sorted(by_site.items())
-        },
-        "children_by_disease_group": {
-            name: deidentify.suppress_small(n) for name, n in sorted(by_group.items())
-        },
+        "children_by_site": deidentify.publish_counts(
+            dict(sorted(by_site.items())), total_known=True
+        ),
+        "children_by_disease_group": deidentify.publish_counts(
+            dict(sorted(by_group.items())), total_known=True
+        ),
         "files": files,
     }

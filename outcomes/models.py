@@ -270,6 +270,14 @@ class Study(models.Model):
     sites = models.ManyToManyField(
         "diary.Site", related_name="studies", verbose_name=_("sites"), blank=True
     )
+    # The site that started the study: its administrators accept other sites into it.
+    owner_site = models.ForeignKey(
+        "diary.Site",
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="owned_studies",
+        verbose_name=_("owning site"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -283,6 +291,37 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} – {self.title}"
+
+
+class StudyJoinRequest(models.Model):
+    """A site asks to take part in a study; the owning site's administrators accept or decline.
+    Knowing a study's code is not enough to join it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="join_requests")
+    site = models.ForeignKey("diary.Site", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    accepted = models.BooleanField(null=True)  # None while waiting
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "site"],
+                condition=models.Q(accepted__isnull=True),
+                name="one_open_join_request_per_study_site",
+            )
+        ]
+        verbose_name = _("request to join a study")
+
+    def __str__(self) -> str:
+        return f"{self.site.code} → {self.study.code}"
 
 
 class StudyLink(models.Model):
@@ -313,6 +352,7 @@ class StudyLink(models.Model):
 
 
 class ExportStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting", _("Waiting for a site administrator's approval")
     PENDING = "pending", _("Waiting")
     RUNNING = "running", _("Being prepared")
     DONE = "done", _("Ready")
@@ -354,3 +394,24 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} ({self.status})"
+
+
+class ExportApproval(models.Model):
+    """A site administrator (not the requester) approves an export with free text for their
+    site; the export is built only when every site of it has approved."""
+
+    export = models.ForeignKey(ExportLog, on_delete=models.CASCADE, related_name="approvals")
+    site = models.ForeignKey("diary.Site", on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["export", "site"], name="one_approval_per_export_site")
+        ]
+        verbose_name = _("approval of an export's free text")
+
+    def __str__(self) -> str:
+        return f"{self.export_id} approved for {self.site.code} by {self.approved_by}"

@@ -1,8 +1,9 @@
 """Who may export what, and the life of an export: logged, built (here or by a worker), stored
 under VAR_DIR/exports/, downloadable by its requester only, announced by email when it ran late.
 
-A researcher may export a site's consenting children under a study when a site administrator of
-that site linked them to the study (StudyLink) and they are still a researcher of the site.
+A researcher may export a study's consenting children when a site administrator of every site
+of the study linked them to it (StudyLink) and they are still a researcher of each: an export
+covers all of the study's sites, always, so two exports cannot be differenced by site.
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from diary import emails
 from diary.access import log_access
 from diary.models import AccessAction, Role, Site, User
 from outcomes import export
-from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
+from outcomes.models import ExportApproval, ExportLog, ExportStatus, Study
 
 logger = logging.getLogger(__name__)
 
@@ -35,45 +36,59 @@ def export_dir() -> Path:
 # --- Access -----------------------------------------------------------------------------------
 
 
-def studies_of(user: User) -> QuerySet[Study]:
-    """The studies USER may export from (at least one site linked)."""
-    if not user.is_authenticated or not user.is_active:
-        return Study.objects.none()
-    links = StudyLink.objects.filter(
-        researcher=user,
-        site__memberships__user=user,
-        site__memberships__role=Role.RESEARCHER,
-        study__sites=F("site"),
-    )
-    return Study.objects.filter(pk__in=links.values("study"))
-
-
-def research_sites(user: User, study: Study) -> QuerySet[Site]:
-    """The sites whose consenting children USER may export under STUDY."""
-    if not user.is_authenticated or not user.is_active:
-        return Site.objects.none()
+def _linked_sites(user: User, study: Study) -> QuerySet[Site]:
+    """The sites of STUDY that linked USER, while USER is still a researcher there."""
     linked = Site.objects.filter(
         studies=study, study_links__study=study, study_links__researcher=user
     ).values("pk")
     researcher_of = Site.objects.filter(
         memberships__user=user, memberships__role=Role.RESEARCHER
     ).values("pk")
-    return Site.objects.filter(pk__in=linked).filter(pk__in=researcher_of).order_by("code")
+    return Site.objects.filter(pk__in=linked).filter(pk__in=researcher_of)
 
 
-def resolve(user: User, study_code: str, site_codes: list[str] | None) -> tuple[Study, list[Site]]:
-    """The study and sites USER asked for; a study or site they are not linked to is 404,
-    whether or not it exists."""
+def studies_of(user: User) -> QuerySet[Study]:
+    """The studies USER may export: every site of the study linked them. An export covers all
+    of a study's sites, always, so exports of one study cannot be differenced by site."""
+    if not user.is_authenticated or not user.is_active:
+        return Study.objects.none()
+    candidates = Study.objects.filter(links__researcher=user).distinct().prefetch_related("sites")
+    allowed = [
+        study.pk
+        for study in candidates
+        if study.sites.exists() and _linked_sites(user, study).count() == len(study.sites.all())
+    ]
+    return Study.objects.filter(pk__in=allowed)
+
+
+def research_sites(user: User, study: Study) -> QuerySet[Site]:
+    """The sites whose consenting children USER exports under STUDY: all of its sites, or none
+    while one of them has not linked USER."""
+    if not studies_of(user).filter(pk=study.pk).exists():
+        return Site.objects.none()
+    return study.sites.order_by("code")
+
+
+class PartialSites(ValueError):
+    """A request for some of a study's sites: an export covers them all."""
+
+
+def resolve(
+    user: User, study_code: str, site_codes: list[str] | None = None
+) -> tuple[Study, list[Site]]:
+    """The study USER asked for and all its sites; a study they may not export, or a site not
+    in it, is 404 whether or not it exists. Asking for some of its sites only is refused
+    (PartialSites): exports of one study side by side would tell each child's site."""
     study = studies_of(user).filter(code=study_code).first()
     if study is None:
         raise Http404("No such study.")
-    allowed = {s.code: s for s in research_sites(user, study)}
-    if not site_codes:
-        return study, list(allowed.values())
-    unknown = set(site_codes) - set(allowed)
-    if unknown:
-        raise Http404("No such site.")
-    return study, [allowed[c] for c in sorted(set(site_codes))]
+    sites = list(research_sites(user, study))
+    if site_codes:
+        if set(site_codes) - {s.code for s in sites}:
+            raise Http404("No such site.")
+        if set(site_codes) != {s.code for s in sites}:
+            raise PartialSites(study.code)
+    return study, sites
 
 
 def visible_exports(user: User) -> QuerySet[ExportLog]:
@@ -121,7 +136,8 @@ def request_export(
     request=None,
 ) -> tuple[ExportLog, bool]:
     """Log the export and build it now when small, else hand it to a worker (which emails the
-    requester). Returns the log and whether it was queued."""
+    requester). Returns the log and whether it was queued. With free text nothing is built:
+    the log waits for the approval of an administrator of each of its sites (approve)."""
     options = export.Options(
         study.code,
         tuple(sorted(s.code for s in sites)),
@@ -130,23 +146,84 @@ def request_export(
         include_free_text=include_free_text,
     )
     log = ExportLog.objects.create(
-        requested_by=user, via=via, study=study, options=options.as_dict()
+        requested_by=user,
+        via=via,
+        study=study,
+        options=options.as_dict(),
+        status=ExportStatus.AWAITING_APPROVAL if include_free_text else ExportStatus.PENDING,
     )
     log.sites.set(sites)
     _log_access(request, user, log, sites)
     if include_free_text:
         logger.warning(
-            "export %s includes free text, requested by %s", log.pk, user.pk if user else None
+            "export %s with free text asked by %s, waiting for approval",
+            log.pk,
+            user.pk if user else None,
         )
-    rows = export.diary_rows(options.sites, cutoff)
+        return log, True
+    return log, _start(log, options)
+
+
+def _start(log: ExportLog, options: export.Options) -> bool:
+    """Build LOG now when small, else queue it for a worker; returns whether it was queued."""
+    rows = export.diary_rows(options.sites, options.cutoff)
     if rows <= settings.EXPORT_INLINE_MAX_ROWS:
         run_export(log.pk)
         log.refresh_from_db()
-        return log, False
+        return False
     from outcomes.tasks import run_export as task
 
     transaction.on_commit(lambda: task.delay(str(log.pk)))
-    return log, True
+    return True
+
+
+def awaiting_approval_by(user: User) -> QuerySet[ExportLog]:
+    """Exports with free text that USER may approve: of a site they administer, not yet
+    approved for it, and not asked by themselves (approval is a second person's)."""
+    if not user.is_authenticated or not user.is_active:
+        return ExportLog.objects.none()
+    return (
+        ExportLog.objects.filter(
+            status=ExportStatus.AWAITING_APPROVAL, sites__in=user.admin_sites()
+        )
+        .exclude(requested_by=user)
+        .exclude(approvals__approved_by=user)
+        .distinct()
+    )
+
+
+def missing_approvals(log: ExportLog) -> list:
+    approved = set(log.approvals.values_list("site_id", flat=True))
+    return [site for site in log.sites.order_by("code") if site.pk not in approved]
+
+
+def approve(user: User, log: ExportLog, request=None) -> bool:
+    """USER approves LOG's free text for the sites of it they administer; once every site has,
+    the export is built. Returns whether it was started. The caller has checked that LOG is in
+    awaiting_approval_by(USER)."""
+    with transaction.atomic():
+        log = ExportLog.objects.select_for_update().get(pk=log.pk)
+        if log.status != ExportStatus.AWAITING_APPROVAL or log.requested_by_id == user.pk:
+            return False
+        for site in missing_approvals(log):
+            if user.admin_sites().filter(pk=site.pk).exists():
+                ExportApproval.objects.create(export=log, site=site, approved_by=user)
+                log_access(
+                    request,
+                    AccessAction.EXPORT,
+                    site=site,
+                    user=user,
+                    what="research_export_free_text_approved",
+                    obj=log,
+                )
+        if missing_approvals(log):
+            return False
+        ExportLog.objects.filter(pk=log.pk).update(status=ExportStatus.PENDING)
+    logger.warning("export %s with free text approved; building", log.pk)
+    if not _start(log, options_of(log)):
+        log.refresh_from_db()
+        send_export_ready(log)  # built at once, but the requester is not on the page
+    return True
 
 
 def options_of(log: ExportLog) -> export.Options:
@@ -158,6 +235,7 @@ def options_of(log: ExportLog) -> export.Options:
         shift_dates=o.get("shift_dates", False),
         include_free_text=o.get("include_free_text", False),
         k=o.get("k", export.deidentify.DEFAULT_K),
+        date_uncertainty_days=o.get("date_uncertainty_days"),
     )
 
 
@@ -185,6 +263,10 @@ def run_export(pk) -> bool:
     if not claimed:
         return False
     log = ExportLog.objects.get(pk=pk)
+    if log.options.get("include_free_text") and missing_approvals(log):
+        # Never reached through approve(); a guard should a log be altered by other means.
+        _mark_failed(pk, ValueError("free text without every site's approval"))
+        return False
     name = f"{log.pk}.zip"
     path = export_dir() / name
     partial = path.with_suffix(".part")
@@ -236,7 +318,10 @@ def _log_access(request, user, log: ExportLog, sites) -> None:
 def log_command_export(
     user: User | None, study: Study, sites: list[Site], options: export.Options, out: Path
 ) -> ExportLog:
-    """Build the export into OUT (the command line) and log it."""
+    """Build the export into OUT (the command line) and log it. Free text needs approval,
+    which the command line cannot give."""
+    if options.include_free_text:
+        raise ValueError("free text needs a site administrator's approval")
     log = ExportLog.objects.create(
         requested_by=user,
         via="command",

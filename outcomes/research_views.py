@@ -1,6 +1,7 @@
 """Research pages: a researcher's exports, and a site administrator's studies and links."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,22 +14,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from diary.forms import DateInput
-from diary.models import Role, User
+from diary.models import ConsentVersion, Role, User
 from outcomes import research
-from outcomes.models import Study, StudyLink
+from outcomes.models import ExportStatus, Study, StudyJoinRequest, StudyLink
 
 
 class ExportForm(forms.Form):
-    study = forms.ChoiceField(label=gettext_lazy("Study"))
-    sites = forms.MultipleChoiceField(
-        label=gettext_lazy("Sites"),
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("Only the sites whose administrators linked you to the study."),
+    study = forms.ChoiceField(
+        label=gettext_lazy("Study"),
+        help_text=gettext_lazy(
+            "An export covers every site of the study (in brackets), always: exports of some "
+            "sites beside all of them would tell each child's site."
+        ),
     )
     cutoff = forms.DateField(
         label=gettext_lazy("Data up to (cut-off)"),
         widget=DateInput,
-        help_text=gettext_lazy("Nothing recorded after this day is exported."),
+        help_text=gettext_lazy(
+            "Rounded down to the last day of a month (a data freeze). Each child's record ends "
+            "a set 0–%(days)s days before the freeze, so no date can be pinned down."
+        ),
     )
     shift_dates = forms.BooleanField(
         label=gettext_lazy("Shifted dates instead of days from the first dose"),
@@ -41,19 +46,21 @@ class ExportForm(forms.Form):
         label=gettext_lazy("Include free text (diary notes, assay names)"),
         required=False,
         help_text=gettext_lazy(
-            "Free text can name people and places. Your request is logged and the site "
-            "administrators see it."
+            "Free text can name people and places: the export is built only once an "
+            "administrator of each of its sites has approved it. Your request is logged."
         ),
     )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        studies = list(research.studies_of(user))
-        self.fields["study"].choices = [(s.code, str(s)) for s in studies]
-        codes = sorted({site.code for s in studies for site in research.research_sites(user, s)})
-        self.fields["sites"].choices = [(c, c) for c in codes]
-        self.fields["sites"].initial = codes
+        studies = research.studies_of(user).prefetch_related("sites")
+        self.fields["study"].choices = [
+            (s.code, f"{s} ({', '.join(sorted(site.code for site in s.sites.all()))})")
+            for s in studies
+        ]
         self.fields["cutoff"].initial = timezone.localdate()
+        span = 2 * settings.EXPORT_DATE_UNCERTAINTY_DAYS
+        self.fields["cutoff"].help_text = self.fields["cutoff"].help_text % {"days": span}
 
     def clean_cutoff(self):
         cutoff = self.cleaned_data["cutoff"]
@@ -75,9 +82,7 @@ def exports_page(request):
         if form is None:
             raise PermissionDenied(_("Only researchers linked to a study can export."))
         # A study or site the researcher is not linked to does not exist for them.
-        study, sites = research.resolve(
-            user, request.POST.get("study", ""), request.POST.getlist("sites")
-        )
+        study, sites = research.resolve(user, request.POST.get("study", ""))
         if form.is_valid():
             log, queued = research.request_export(
                 user,
@@ -88,7 +93,15 @@ def exports_page(request):
                 include_free_text=form.cleaned_data["include_free_text"],
                 request=request,
             )
-            if queued:
+            if log.status == ExportStatus.AWAITING_APPROVAL:
+                messages.success(
+                    request,
+                    _(
+                        "Your export includes free text: it will be built once an administrator "
+                        "of each of its sites approves it. You will get an email."
+                    ),
+                )
+            elif queued:
                 messages.success(
                     request,
                     _("The export is being prepared. You will get an email when it is ready."),
@@ -96,12 +109,28 @@ def exports_page(request):
             else:
                 messages.success(request, _("The export is ready to download."))
             return redirect("exports")
-    logs = research.visible_exports(user)[:100]
+    logs = research.visible_exports(user).prefetch_related("approvals__approved_by")[:100]
+    to_approve = set(research.awaiting_approval_by(user).values_list("pk", flat=True))
     return render(
         request,
         "outcomes/exports.html",
-        {"form": form, "logs": logs, "admin_sites": user.admin_sites()},
+        {"form": form, "logs": logs, "admin_sites": user.admin_sites(), "to_approve": to_approve},
     )
+
+
+@login_required
+@require_POST
+def export_approve(request, pk):
+    """A site administrator, not the requester, approves an export's free text for their
+    sites; the export is built once every site has approved."""
+    log = get_object_or_404(research.awaiting_approval_by(request.user), pk=pk)
+    if research.approve(request.user, log, request):
+        messages.success(request, _("Approved: the export is being built for the researcher."))
+    else:
+        messages.success(
+            request, _("Approved for your site; the other sites' administrators must approve too.")
+        )
+    return redirect("exports")
 
 
 @login_required
@@ -129,6 +158,12 @@ class StudyForm(forms.ModelForm):
         fields = ["code", "title"]
 
 
+class ConsentVersionForm(forms.ModelForm):
+    class Meta:
+        model = ConsentVersion
+        fields = ["label"]
+
+
 class JoinForm(forms.Form):
     code = forms.SlugField(label=gettext_lazy("Study code"))
 
@@ -154,30 +189,47 @@ def site_studies(request, code: str):
     action = request.POST.get("action") if request.method == "POST" else None
     study_form = StudyForm(request.POST if action == "create" else None, prefix="new")
     join_form = JoinForm(request.POST if action == "join" else None, prefix="join")
+    consent_form = ConsentVersionForm(
+        request.POST if action == "consent" else None, prefix="consent"
+    )
+    if action == "consent" and consent_form.is_valid():
+        label = consent_form.cleaned_data["label"]
+        _version, created = ConsentVersion.objects.get_or_create(site=site, label=label)
+        if created:
+            messages.success(request, _("Consent version %(label)s added.") % {"label": label})
+        else:
+            messages.info(request, _("This consent version is already defined."))
+        return redirect("site_studies", code=site.code)
     link_form = LinkForm(request.POST if action == "link" else None, site=site, prefix="link")
     if action == "create" and study_form.is_valid():
         with transaction.atomic():
             study = study_form.save(commit=False)
             study.created_by = request.user
+            study.owner_site = site
             study.save()
             study.sites.add(site)
         messages.success(request, _("Study %(code)s created.") % {"code": study.code})
         return redirect("site_studies", code=site.code)
     if action == "join" and join_form.is_valid():
+        # Knowing a code is not enough: the owning site's administrators accept the request.
+        # The answer is the same whether the code exists or not.
         study = Study.objects.filter(code=join_form.cleaned_data["code"]).first()
-        if study is None:
-            join_form.add_error("code", _("No study has this code."))
-        else:
-            study.sites.add(site)
-            messages.success(
-                request,
-                _("%(site)s takes part in %(code)s.")
-                % {
-                    "site": site.name,
-                    "code": study.code,
-                },
+        if study is not None and not study.sites.filter(pk=site.pk).exists():
+            StudyJoinRequest.objects.get_or_create(
+                study=study,
+                site=site,
+                accepted__isnull=True,
+                defaults={"requested_by": request.user},
             )
-            return redirect("site_studies", code=site.code)
+        messages.success(
+            request,
+            _(
+                "If a study has this code, its owning site's administrators are asked to accept "
+                "%(site)s into it."
+            )
+            % {"site": site.name},
+        )
+        return redirect("site_studies", code=site.code)
     if action == "link" and link_form.is_valid():
         try:
             StudyLink.objects.create(
@@ -192,6 +244,12 @@ def site_studies(request, code: str):
             messages.success(request, _("The researcher can now export this site's data."))
         return redirect("site_studies", code=site.code)
     studies = site.studies.prefetch_related("sites").order_by("code")
+    requests = StudyJoinRequest.objects.filter(
+        study__owner_site=site, accepted__isnull=True
+    ).select_related("study", "site", "requested_by")
+    asked = StudyJoinRequest.objects.filter(site=site, accepted__isnull=True).select_related(
+        "study"
+    )
     links = StudyLink.objects.filter(site=site).select_related("study", "researcher")
     return render(
         request,
@@ -203,8 +261,38 @@ def site_studies(request, code: str):
             "study_form": study_form,
             "join_form": join_form,
             "link_form": link_form,
+            "join_requests": requests.order_by("created"),
+            "consent_versions": site.consent_versions.order_by("label"),
+            "consent_form": consent_form,
+            "asked": asked.order_by("created"),
         },
     )
+
+
+@login_required
+@require_POST
+def study_join_decide(request, code: str, request_pk: int, decision: str):
+    """An administrator of the study's owning site accepts or declines another site."""
+    if decision not in ("accept", "decline"):
+        raise Http404("No such decision.")
+    site = get_object_or_404(request.user.admin_sites(), code=code)
+    join = get_object_or_404(
+        StudyJoinRequest, pk=request_pk, study__owner_site=site, accepted__isnull=True
+    )
+    accepted = decision == "accept"
+    with transaction.atomic():
+        join.accepted = accepted
+        join.decided_by = request.user
+        join.decided_at = timezone.now()
+        join.save(update_fields=["accepted", "decided_by", "decided_at"])
+        if accepted:
+            join.study.sites.add(join.site)
+    if accepted:
+        message = _("%(site)s takes part in %(code)s.")
+    else:
+        message = _("%(site)s was not accepted into %(code)s.")
+    messages.success(request, message % {"site": join.site.name, "code": join.study.code})
+    return redirect("site_studies", code=site.code)
 
 
 @login_required

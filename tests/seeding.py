@@ -13,13 +13,14 @@ from diary.models import (
     Invitation,
     Medicine,
     Prescription,
+    Site,
     SiteMembership,
     SteroidDose,
     SteroidPrescription,
     User,
 )
 from outcomes.labs import record_lab
-from outcomes.models import ExportLog, LabFlag, LabResult, Study, StudyLink
+from outcomes.models import ExportLog, LabFlag, LabResult, Study, StudyJoinRequest, StudyLink
 from tests.conftest import prescribe
 
 
@@ -38,6 +39,7 @@ class Record:
     medicine: object = None
     study_link: object = None  # the site's study and its researcher
     export: object = None  # an export that researcher made
+    join_request: object = None  # a site asking to take part in that study
     secrets: list[str] = field(default_factory=list)  # strings that must never leak
 
     def by_model(self) -> dict:
@@ -76,13 +78,17 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
     )
     researcher = User.objects.create_user(f"researcher-{tag.lower()}", password="x-" + tag)
     SiteMembership.objects.create(user=researcher, site=child.site, role="researcher")
-    study = Study.objects.create(code=f"study-{tag.lower()}", title=f"Study {tag}")
+    study = Study.objects.create(
+        code=f"study-{tag.lower()}", title=f"Study {tag}", owner_site=child.site
+    )
     study.sites.add(child.site)
     link = StudyLink.objects.create(
         study=study, site=child.site, researcher=researcher, linked_by=clinician
     )
     export = ExportLog.objects.create(requested_by=researcher, study=study)
     export.sites.add(child.site)
+    asking = Site.objects.create(code=f"asking-{tag.lower()}", name=f"Asking {tag}", country="GB")
+    join_request = StudyJoinRequest.objects.create(study=study, site=asking)
     medicine = Medicine.objects.create(
         child=child, name=f"Medicine{tag}", dose="5 mg", start_date=day, entered_by=caregiver
     )
@@ -90,6 +96,7 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
         medicine=medicine,
         study_link=link,
         export=export,
+        join_request=join_request,
         child=child,
         entry=entry,
         dose=dose,

@@ -119,6 +119,7 @@ def fillers(target: Record) -> dict:
         ("labs", "pk"): target.lab.pk,
         ("medicines", "pk"): target.medicine.pk,
         ("links", "link_pk"): target.study_link.pk,
+        ("requests", "request_pk"): target.join_request.pk,
         ("exports", "pk"): target.export.pk,
         ("exports", "id"): target.export.pk,
         # The target's caregiver's API token (its phone), by digest.
@@ -128,7 +129,7 @@ def fillers(target: Record) -> dict:
     }
 
 
-BY_NAME = {"fmt": "svg", "format": "json"}
+BY_NAME = {"fmt": "svg", "format": "json", "decision": "accept"}
 
 
 def build_url(pattern: Pattern, fill: dict) -> str:

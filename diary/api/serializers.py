@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from diary.api.fields import Amount, StrictModelSerializer, Text
 from diary.doses import Drug, Slot, Steroid
+from diary.forms import consent_version_error
 from diary.models import (
     Child,
     DiaryEntry,
@@ -62,6 +63,17 @@ class ChildSerializer(StrictModelSerializer):
             )
         instance = Child(**{**self._current(), **attrs})
         instance.clean()  # model rules (dates, genotype, consent) with their messages
+        version = attrs.get("consent_version")
+        changed = version and (self.instance is None or version != self.instance.consent_version)
+        # A choice from the site's consent versions, never free text.
+        if (
+            changed
+            and instance.site_id
+            and not instance.site.consent_versions.filter(label=version).exists()
+        ):
+            raise serializers.ValidationError(
+                {"consent_version": [consent_version_error(instance.site)]}
+            )
         site, reference = attrs.get("site", instance.site), attrs.get("reference", "")
         if reference:
             clash = Child.objects.filter(site=site, reference=reference)

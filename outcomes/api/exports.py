@@ -22,6 +22,7 @@ class ExportLogSerializer(serializers.ModelSerializer):
     sites = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
     requested_by = serializers.CharField(source="requested_by.username", default=None)
     download = serializers.SerializerMethodField()
+    approvals = serializers.SerializerMethodField()
 
     class Meta:
         model = ExportLog
@@ -36,11 +37,19 @@ class ExportLogSerializer(serializers.ModelSerializer):
             "created",
             "finished_at",
             "counts",
+            "approvals",
             "checksum",
             "size",
             "download",
         ]
         read_only_fields = fields
+
+    def get_approvals(self, log) -> list[dict]:
+        """Who approved the free text, per site."""
+        return [
+            {"site": a.site.code, "approved_by": a.approved_by.username, "at": a.created}
+            for a in log.approvals.select_related("site", "approved_by")
+        ]
 
     def get_download(self, log) -> str | None:
         request = self.context.get("request")
@@ -53,7 +62,12 @@ class ExportLogSerializer(serializers.ModelSerializer):
 
 class ExportRequest(serializers.Serializer):
     study = serializers.SlugField()
-    sites = serializers.ListField(child=serializers.SlugField(), required=False, default=list)
+    sites = serializers.ListField(
+        child=serializers.SlugField(),
+        required=False,
+        default=list,
+        help_text="Optional: every site of the study (an export always covers them all).",
+    )
     cutoff = serializers.DateField(required=False)
     shift_dates = serializers.BooleanField(required=False, default=False)
     include_free_text = serializers.BooleanField(required=False, default=False)
@@ -87,6 +101,10 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             study, sites = research.resolve(request.user, data["study"], data["sites"])
         except Http404:
             raise NotFound(_("No such study or site.")) from None
+        except research.PartialSites:
+            raise serializers.ValidationError(
+                {"sites": [_("An export covers every site of the study; leave sites out.")]}
+            ) from None
         log, queued = research.request_export(
             request.user,
             study,

@@ -307,7 +307,11 @@ def _research_cohort(request, user, cutoff: date | None):
             message = _("Choose one of your studies: %(codes)s.") % {"codes": ", ".join(codes)}
             raise ValidationError({"study": [message]})
         code = codes[0]
-    study, sites = research.resolve(user, code, request.query_params.getlist("site") or None)
+    try:
+        study, sites = research.resolve(user, code, request.query_params.getlist("site"))
+    except research.PartialSites:
+        message = _("A study's statistics cover every site of the study; leave site out.")
+        raise ValidationError({"site": [message]}) from None
     options = export.Options(
         study.code, tuple(s.code for s in sites), cutoff or timezone.localdate()
     )

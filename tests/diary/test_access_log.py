@@ -370,8 +370,6 @@ def test_exports_and_imports_are_in_the_access_log(world, client, tmp_path):
         str(tmp_path / "x.zip"),
         "--study",
         "s1",
-        "--sites",
-        "north",
         "--as",
         "rita",
     )

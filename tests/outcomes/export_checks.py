@@ -20,7 +20,19 @@ FILES = {
     "data_dictionary.csv",
     "manifest.json",
 }
-QUASI = ("age_band", "sex", "genotype", "disease_group", "country", "region")
+# Every column of children.csv but the pseudonym and the shifted day 0: k children share them.
+QUASI = (
+    "age_band",
+    "sex",
+    "genotype",
+    "disease_group",
+    "country",
+    "region",
+    "generalised",
+    "instrument",
+    "day0_event",
+    "treated",
+)
 BOM = "\ufeff".encode()
 PSEUDONYM = re.compile(r"^[0-9a-f]{16}$")
 
@@ -92,10 +104,26 @@ def check(data: bytes, k: int | None = None) -> Export:
             assert {row["child"] for row in rows} <= children, f"{name}: a child not released"
     counts = manifest["children"]
     assert counts["exported"] == len(children)
-    assert counts["eligible"] == counts["exported"] + counts["suppressed"] + counts["without_data"]
+    assert counts["exported"] == counts["exported_whole"] + sum(counts["generalised"].values())
+    held = counts["held_back"]
+    if counts["eligible"] != "suppressed":
+        assert counts["eligible"] == counts["exported"] + sum(held.values())
+    else:
+        assert "suppressed" in held.values()
+    assert (
+        set(manifest["quasi_identifiers"])
+        == set(export.tables["children.csv"][0])
+        - {
+            "child",
+            "day0_date",
+        }
+        if children
+        else True
+    )
+    for cells in (held, manifest["children_by_site"], manifest["children_by_disease_group"]):
+        assert_no_small_cell(cells)
     for cells in (manifest["children_by_site"], manifest["children_by_disease_group"]):
-        for value in cells.values():
-            assert value == "<5" or value >= 5, "an aggregate cell of 1–4 children"
+        assert_not_derivable(cells, counts["exported"])
     return export
 
 
@@ -103,3 +131,18 @@ def assert_k_anonymous(export: Export, k: int) -> None:
     classes = Counter(tuple(row[q] for q in QUASI) for row in export.tables["children.csv"])
     small = {c: n for c, n in classes.items() if n < k}
     assert not small, f"classes smaller than k={k}: {small}"
+
+
+def assert_no_small_cell(cells: dict) -> None:
+    for value in cells.values():
+        assert value == "suppressed" or value == 0 or value >= 5, "an aggregate of 1–4 children"
+
+
+def assert_not_derivable(cells: dict, total: int) -> None:
+    """With the total known, a single suppressed cell is the total minus the others; two or
+    more that hold fewer than 10 between them pin a small count down."""
+    hidden = [name for name, value in cells.items() if value == "suppressed"]
+    if hidden:
+        assert len(hidden) >= 2, f"one suppressed cell beside its total: {cells}"
+        shown = sum(value for value in cells.values() if value != "suppressed")
+        assert total - shown >= 10, f"suppressed cells hold {total - shown}: {cells}"

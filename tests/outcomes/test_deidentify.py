@@ -109,11 +109,11 @@ def test_regions():
     assert len(d.REGION) > 240
 
 
-def qi(genotype="AGS2", country="GB", band="5-9", sex="F"):
+def qi(genotype="AGS2", country="GB", band="5-9", sex="F"):  # the AGS diary, treated
     return d.QuasiIdentifiers(band, sex, genotype, country)
 
 
-def test_k_anonymity_generalises_genotype_then_country_then_suppresses():
+def test_k_anonymity_suppresses_genotype_then_country_then_generalises_then_holds_back():
     children = {}
     children.update({f"a{n}": qi("AGS2") for n in range(5)})  # a class of 5 as is
     children.update({f"b{n}": qi("AGS3") for n in range(3)})
@@ -125,13 +125,35 @@ def test_k_anonymity_generalises_genotype_then_country_then_suppresses():
     levels = {key: r.level for key, r in result.released.items()}
     assert {levels[f"a{n}"] for n in range(5)} == {d.NOT_GENERALISED}
     assert {levels[k] for k in ("b0", "b1", "b2", "c0", "c1")} == {d.GENOTYPE}
-    assert {levels[k] for k in ("d0", "d1", "d2", "e0", "e1")} == {d.GENOTYPE_AND_COUNTRY}
+    # The country alone is suppressed: CANDLE, in Europe, is kept.
+    assert {levels[k] for k in ("d0", "d1", "d2", "e0", "e1")} == {d.COUNTRY}
     assert result.suppressed == {"f"}
-    assert result.generalised == {d.GENOTYPE: 5, d.GENOTYPE_AND_COUNTRY: 5}
+    assert result.generalised == {
+        d.GENOTYPE: 5,
+        d.COUNTRY: 5,
+        d.GENOTYPE_AND_COUNTRY: 0,
+        d.AGE_DECADE: 0,
+        d.AGE: 0,
+        d.SEX: 0,
+    }
     released = result.released["b0"]
     assert (released.genotype, released.disease_group, released.country) == ("", "AGS", "GB")
     released = result.released["e0"]
-    assert (released.country, released.region) == ("", "Europe")
+    assert (released.genotype, released.country, released.region) == ("CANDLE", "", "Europe")
+
+
+def test_k_anonymity_widens_then_blanks_the_age_band_and_sex_before_holding_back():
+    children = {f"a{n}": qi("AGS2", band="5-9") for n in range(3)}
+    children.update({f"b{n}": qi("AGS3", "FR", band="0-4") for n in range(2)})  # 0-9 with a
+    children.update({f"c{n}": qi("AGS1", "GB", band="10-14", sex="M") for n in range(4)})
+    children.update({f"e{n}": qi("AGS1", "GB", band="30-34", sex="F") for n in range(1)})
+    result = d.k_anonymise(children, k=5)
+    levels = {key: r.level for key, r in result.released.items()}
+    assert {levels[k] for k in ("a0", "b0", "b1")} == {d.AGE_DECADE}
+    assert result.released["a0"].age_band == "0-9"
+    assert {levels[k] for k in ("c0", "e0")} == {d.SEX}
+    assert (result.released["e0"].age_band, result.released["e0"].sex) == ("", "")
+    assert not result.suppressed
 
 
 quasi = st.builds(
@@ -150,11 +172,17 @@ def test_k_anonymity_holds_for_any_cohort(children, k):
     assert not set(result.released) & result.suppressed
     classes = Counter(r.equivalence_class for r in result.released.values())
     assert all(n >= k for n in classes.values())
-    # Nobody is generalised whose exact class was already big enough.
+    # Nobody is held back whose exact class was already big enough.
     exact = Counter(children.values())
+    assert all(exact[children[key]] < k for key in result.suppressed)
+    # A released value is the child's own, or blank, or the wider age band.
     for key, released in result.released.items():
-        if exact[children[key]] >= k:
-            assert released.level == d.NOT_GENERALISED
+        qi = children[key]
+        assert released.genotype in ("", qi.genotype) and released.country in ("", qi.country)
+        assert released.age_band in ("", qi.age_band, d.decade(qi.age_band))
+        assert released.sex in ("", qi.sex) and released.disease_group == d.disease_group(
+            qi.genotype
+        )
 
 
 def test_k_of_one_releases_everyone_as_is():
@@ -164,7 +192,29 @@ def test_k_of_one_releases_everyone_as_is():
 
 
 def test_small_cells_are_suppressed():
-    assert [d.suppress_small(n) for n in (0, 1, 4, 5, 12)] == [0, "<5", "<5", 5, 12]
+    assert [d.suppress_small(n) for n in (0, 1, 4, 5, 12)] == [0, d.SUPPRESSED, d.SUPPRESSED, 5, 12]
+
+
+def test_one_small_cell_beside_a_known_total_takes_another_with_it():
+    # Attack 4: north 9, south <5 and 12 exported gave south = 3.
+    published = d.publish_counts({"north": 9, "south": 3}, total_known=True)
+    assert published == {"north": d.SUPPRESSED, "south": d.SUPPRESSED}
+    # Two small cells holding 3 between them would pin both down: a large one goes too.
+    published = d.publish_counts({"a": 2, "b": 1, "c": 30, "d": 20}, total_known=True)
+    assert published == {"a": d.SUPPRESSED, "b": d.SUPPRESSED, "c": 30, "d": d.SUPPRESSED}
+    # Without a known total the small cell alone is hidden.
+    assert d.publish_counts({"a": 2, "b": 20}, total_known=False) == {"a": d.SUPPRESSED, "b": 20}
+    assert d.publish_counts({"a": 0, "b": 20}, total_known=True) == {"a": 0, "b": 20}
+
+
+@given(st.dictionaries(st.text("abc", min_size=1), st.integers(0, 40), min_size=1, max_size=6))
+def test_no_suppressed_cell_can_be_derived(cells):
+    published = d.publish_counts(cells, total_known=True)
+    hidden = [name for name, value in published.items() if value == d.SUPPRESSED]
+    assert all(published[n] == n_ for n, n_ in cells.items() if n not in hidden)
+    assert all(not 0 < cells[n] < 5 for n in cells if n not in hidden)
+    if hidden and len(hidden) < len([n for n in cells if cells[n] > 0]):
+        assert len(hidden) >= 2 and sum(cells[n] for n in hidden) >= 10
 
 
 def test_shifted_dates_of_two_children_differ():

@@ -3,9 +3,10 @@
 import io
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -13,10 +14,10 @@ from django.utils import timezone
 
 from diary.models import CareLink, DiaryEntry, Role, SiteMembership
 from diary.synthetic import ChildSpec, history
-from outcomes import deidentify, export
+from outcomes import deidentify, export, research
 from outcomes.labs import record_lab
 from outcomes.management.commands.seed_demo import load_history
-from outcomes.models import ExportLog, ExportStatus, Study, StudyLink
+from outcomes.models import ExportLog, ExportStatus, Study, StudyJoinRequest, StudyLink
 from tests.conftest import make_child, make_user
 from tests.outcomes import export_checks
 
@@ -51,15 +52,26 @@ def with_data(child, days=40, first_dose=10, reporter=None, seed=1):
     return child
 
 
-def cohort(site, n, prefix, **extra):
+def cohort(site, n, prefix, days=40, **extra):
     """N consenting children who share their quasi-identifiers (one class of N)."""
-    return [with_data(consenting(site, f"{prefix}{i}", **extra), seed=i) for i in range(n)]
+    return [
+        with_data(consenting(site, f"{prefix}{i}", **extra), days=days, seed=i) for i in range(n)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def exact_dates(settings):
+    """These tests check what is exported, on a month's last day (a freeze), with records ending
+    at the freeze; the date-bound tests set the bound themselves."""
+    settings.EXPORT_DATE_UNCERTAINTY_DAYS = 0
+    with time_machine.travel(datetime(2026, 6, 30, 12, 0, tzinfo=UTC), tick=False):
+        yield
 
 
 @pytest.fixture
 def study(world):
     trial = Study.objects.create(code="trial-a", title="Trial A")
-    trial.sites.add(world.north, world.south)
+    trial.sites.add(world.north)
     StudyLink.objects.create(study=trial, site=world.north, researcher=world.rita)
     return trial
 
@@ -88,17 +100,18 @@ def test_export_of_consenting_children_has_every_file(world, study):
     counts = result.manifest["children"]
     assert counts == {
         "eligible": 5,
-        "without_data": 0,
         "exported": 5,
-        "generalised": {"genotype": 0, "genotype+country": 0},
-        "suppressed": 0,
+        "exported_whole": 5,
+        "generalised": {level: 0 for level in deidentify.LEVELS[1:]},
+        "held_back": {"no_data": 0, "small_class": 0},
     }
     diary = result.tables["diary.csv"]
     assert len(diary) == DiaryEntry.objects.filter(child__in=children).count()
     first = min(diary, key=lambda r: int(r["day"]))
     assert int(first["day"]) < 0  # the days before the first dose count down to it
     assert {row["day0_event"] for row in result.tables["children.csv"]} == {"first_jaki_dose"}
-    assert {row["age_years"] for row in result.tables["children.csv"]} == {"7"}
+    assert {row["age_band"] for row in result.tables["children.csv"]} == {"5-9"}
+    assert "age_years" not in result.tables["children.csv"][0]  # the band only
     phases = result.tables["phases.csv"]
     assert len(phases) == 5 * 4
     assert {row["phase"] for row in phases if row["days"] != "0"} >= {"1", "2"}
@@ -132,7 +145,9 @@ def test_small_classes_are_generalised_then_suppressed(world, study):
     result = build()
     assert name_of(lonely) not in result.children()
     counts = result.manifest["children"]
-    assert counts["suppressed"] == 1 and counts["generalised"]["genotype"] == 5
+    assert counts["held_back"] == {"no_data": 0, "small_class": "suppressed"}
+    assert counts["eligible"] == "suppressed"  # else 6 − 5 exported = 1 held back
+    assert counts["generalised"]["genotype"] == 5
     assert {row["genotype"] for row in result.tables["children.csv"]} == {""}
     assert {row["disease_group"] for row in result.tables["children.csv"]} == {"AGS"}
 
@@ -141,7 +156,7 @@ def test_a_cohort_below_k_exports_nobody(world, study):
     cohort(world.north, 4, "Kid")
     result = build()
     assert result.children() == set()
-    assert result.manifest["children"]["suppressed"] == 4
+    assert result.manifest["children"]["held_back"]["small_class"] == "suppressed"
     assert result.tables["diary.csv"] == []
     assert result.manifest["children_by_site"] == {}
 
@@ -186,15 +201,17 @@ def test_shifted_dates_move_each_child_by_its_own_days(world, study):
         assert row["day0_date"] == (first_dose - timedelta(days=shift)).isoformat()
 
 
-def test_cutoff_leaves_out_later_days(world, study):
+def test_cutoff_is_rounded_down_to_the_months_freeze(world, study):
     children = cohort(world.north, 5, "Kid")
-    cutoff = timezone.localdate() - timedelta(days=20)
+    cutoff = timezone.localdate() - timedelta(days=20)  # 10 June: the freeze is 31 May
     chosen = export.Options("trial-a", ("north",), cutoff)
+    assert chosen.cutoff == date(2026, 5, 31)
     out = io.BytesIO()
     export.write_export(out, chosen)
     result = export_checks.check(out.getvalue())
-    expected = DiaryEntry.objects.filter(child__in=children, date__lte=cutoff).count()
+    expected = DiaryEntry.objects.filter(child__in=children, date__lte=date(2026, 5, 31)).count()
     assert len(result.tables["diary.csv"]) == expected < DiaryEntry.objects.count()
+    assert result.manifest["freeze"] == "2026-05-31"
 
 
 # --- The leak test ----------------------------------------------------------------------------
@@ -308,9 +325,9 @@ def test_researcher_exports_and_downloads_in_the_browser_flow(world, study, clie
 
 def test_a_site_the_researcher_is_not_linked_to_is_404(world, study, client_for):
     client = client_for(world.rita)
-    assert post_export(client, sites=["south"]).status_code == 404  # researcher there, no link
-    assert post_export(client, sites=["north", "south"]).status_code == 404
-    assert post_export(client, sites=["nowhere"]).status_code == 404
+    other = Study.objects.create(code="trial-s", title="South only")
+    other.sites.add(world.south)  # rita is a researcher there, with no link
+    assert post_export(client, study="trial-s").status_code == 404
     assert post_export(client, study="trial-zzz").status_code == 404
     assert not ExportLog.objects.exists()
 
@@ -321,9 +338,8 @@ def test_a_link_counts_only_while_the_researcher_is_a_researcher_of_the_site(
     SiteMembership.objects.filter(user=world.rita, site=world.north).delete()
     client = client_for(world.rita)
     assert post_export(client).status_code == 403  # linked to no study any more
-    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
-    assert post_export(client).status_code == 404
-    assert post_export(client, sites=["south"]).status_code == 302
+    SiteMembership.objects.create(user=world.rita, site=world.north, role=Role.RESEARCHER)
+    assert post_export(client).status_code == 302
 
 
 def test_caregivers_and_clinicians_cannot_export(world, study, client_for):
@@ -355,13 +371,83 @@ def test_only_the_requester_downloads_and_site_admins_see_the_log(world, study, 
     )
 
 
-def test_free_text_is_an_explicit_logged_option(world, study, client_for):
+def test_the_export_page_says_why_children_were_held_back(world, study, client_for):
     cohort(world.north, 5, "Kid")
-    post_export(client_for(world.rita), include_free_text="on")
+    with_data(consenting(world.north, "Savi", diagnosis="SAVI", genotype="STING1"))
+    consenting(world.north, "Empty")  # nothing recorded
+    post_export(client_for(world.rita))
     log = ExportLog.objects.get()
-    assert log.options["include_free_text"] is True
-    page = client_for(world.sam).get(reverse("exports")).content.decode()
-    assert "free text" in page
+    assert log.counts["held_back"] == {"no_data": "suppressed", "small_class": "suppressed"}
+    assert log.counts["eligible"] == "suppressed"  # else 7 − 5 = 2 held back would show
+    page = client_for(world.rita).get(reverse("exports")).content.decode()
+    assert "5 exported, 5 of them whole" in page
+    assert "1 to 4 shared their values with fewer than k children" in page
+    assert "1 to 4 had nothing recorded by the end of their record" in page
+
+
+def test_free_text_waits_for_a_site_administrators_approval(world, study, client_for):
+    """Attack 9: a researcher ticked "include free text" and downloaded notes with names in
+    them. Now the export is built only once a site administrator, not the requester, approves."""
+    children = cohort(world.north, 5, "Kid")
+    DiaryEntry.objects.filter(child=children[0]).update(note="Zebedee saw Dr Wobblesworth")
+    rita = client_for(world.rita)
+    response = post_export(rita, include_free_text="on")
+    assert response.status_code == 302
+    log = ExportLog.objects.get()
+    assert log.status == ExportStatus.AWAITING_APPROVAL and log.options["include_free_text"]
+    assert log.file_name == "" and not any(research.export_dir().glob(f"{log.pk}*"))
+    assert rita.get(reverse("export_download", args=[log.pk])).status_code == 404
+    approve = reverse("export_approve", args=[log.pk])
+    for user in (world.rita, world.carol, world.dan, world.alice):
+        assert client_for(user).post(approve).status_code == 404
+    assert research.run_export(log.pk) is False  # a worker cannot build it either
+    assert research.approve(world.rita, log) is False  # nor its requester, whatever her roles
+    log.refresh_from_db()
+    assert log.status == ExportStatus.AWAITING_APPROVAL and not log.approvals.exists()
+    sam = client_for(world.sam)
+    page = sam.get(reverse("exports")).content.decode()
+    assert "free text" in page and approve in page
+    assert sam.post(approve).status_code == 302
+    log.refresh_from_db()
+    assert log.status == ExportStatus.DONE
+    approval = log.approvals.get()
+    assert (approval.site, approval.approved_by) == (world.north, world.sam)
+    rita = client_for(world.rita)
+    download = rita.get(reverse("export_download", args=[log.pk]))
+    result = export_checks.check(b"".join(download.streaming_content))
+    assert b"Wobblesworth" in result.members["diary.csv"]
+    assert "approved by Sam" in rita.get(reverse("exports")).content.decode()
+    sam = client_for(world.sam)
+    assert sam.post(approve).status_code == 404  # approved once
+
+
+def test_free_text_of_two_sites_needs_both_sites_approval(world, study, client_for, api_for):
+    study.sites.add(world.south)
+    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
+    sue = make_user("sue")
+    SiteMembership.objects.create(user=sue, site=world.south, role=Role.SITE_ADMIN)
+    cohort(world.north, 5, "Kid")
+    response = api_for(world.rita).post(
+        "/api/exports/", {"study": "trial-a", "include_free_text": True}, format="json"
+    )
+    assert response.status_code == 202 and response.json()["status"] == "awaiting"
+    log = ExportLog.objects.get()
+    client_for(world.sam).post(reverse("export_approve", args=[log.pk]))
+    log.refresh_from_db()
+    assert log.status == ExportStatus.AWAITING_APPROVAL and log.approvals.count() == 1
+    client_for(sue).post(reverse("export_approve", args=[log.pk]))
+    log.refresh_from_db()
+    assert log.status == ExportStatus.DONE
+    assert {
+        a["site"] for a in api_for(world.rita).get(f"/api/exports/{log.pk}/").json()["approvals"]
+    } == {"north", "south"}
+
+
+def test_the_command_line_cannot_export_free_text(world, study, tmp_path):
+    options = export.Options("trial-a", ("north",), timezone.localdate(), include_free_text=True)
+    with pytest.raises(ValueError):
+        research.log_command_export(None, study, [world.north], options, tmp_path / "x.zip")
+    assert not ExportLog.objects.exists()
 
 
 # --- Studies: site administrators link researchers -------------------------------------------
@@ -373,7 +459,7 @@ def test_site_admin_creates_a_study_and_links_a_researcher(world, client_for):
     assert client.get(url).status_code == 200
     client.post(url, {"action": "create", "new-code": "ags-jaki", "new-title": "AGS on JAKi"})
     created = Study.objects.get(code="ags-jaki")
-    assert list(created.sites.all()) == [world.north]
+    assert list(created.sites.all()) == [world.north] and created.owner_site == world.north
     response = client.post(
         url, {"action": "link", "link-study": created.pk, "link-researcher": world.rita.pk}
     )
@@ -385,6 +471,41 @@ def test_site_admin_creates_a_study_and_links_a_researcher(world, client_for):
     assert StudyLink.objects.count() == 1
     client.post(reverse("study_unlink", args=["north", link.pk]))
     assert not StudyLink.objects.exists()
+
+
+def test_a_site_joins_a_study_only_when_the_owning_site_accepts(world, study, client_for):
+    """Attack 9: any site administrator could join any study knowing its code."""
+    study.owner_site = world.north
+    study.save()
+    sue = make_user("sue")
+    SiteMembership.objects.create(user=sue, site=world.south, role=Role.SITE_ADMIN)
+    south = client_for(sue)
+    url = reverse("site_studies", args=["south"])
+    known = south.post(url, {"action": "join", "join-code": "trial-a"}, follow=True)
+    unknown = south.post(url, {"action": "join", "join-code": "trial-zzz"}, follow=True)
+    message = "If a study has this code, its owning site&#x27;s administrators are asked"
+    assert message in known.content.decode() and message in unknown.content.decode()
+    assert list(study.sites.all()) == [world.north]  # not joined
+    join = StudyJoinRequest.objects.get()
+    assert (join.site, join.requested_by, join.accepted) == (world.south, sue, None)
+    accept = reverse("study_join_decide", args=["north", join.pk, "accept"])
+    # Neither the asking site nor anyone else decides; only North's administrators.
+    assert (
+        south.post(reverse("study_join_decide", args=["south", join.pk, "accept"])).status_code
+        == 404
+    )
+    for user in (world.carol, world.dan, world.rita, world.alice):
+        assert client_for(user).post(accept).status_code == 404
+    sam = client_for(world.sam)
+    assert (
+        "South Hospital asks to take part in trial-a"
+        in sam.get(reverse("site_studies", args=["north"])).content.decode()
+    )
+    assert sam.post(accept).status_code == 302
+    assert set(study.sites.all()) == {world.north, world.south}
+    join.refresh_from_db()
+    assert (join.accepted, join.decided_by) == (True, world.sam)
+    assert sam.post(accept).status_code == 404  # decided once
 
 
 def test_only_the_sites_administrators_manage_its_studies(world, study, client_for):
@@ -400,18 +521,20 @@ def test_only_the_sites_administrators_manage_its_studies(world, study, client_f
 
 
 def test_command_writes_a_checked_export_and_logs_it(world, study, tmp_path, capsys):
+    study.sites.add(world.south)
     cohort(world.north, 5, "Kid")
     cohort(world.south, 5, "Enfant", country="FR")
     out = tmp_path / "export.zip"
-    call_command(
-        "export_anonymised", "--out", str(out), "--sites", "north", "south", "--shift-dates"
-    )
+    call_command("export_anonymised", "--out", str(out), "--shift-dates")
     result = export_checks.check(out.read_bytes())
     assert len(result.children()) == 10
     assert "day0_date" in result.tables["children.csv"][0]
     log = ExportLog.objects.get()
     assert log.via == "command" and log.requested_by is None and log.options["shift_dates"]
     assert "10 children exported" in capsys.readouterr().out
+    with pytest.raises(CommandError):  # south has not linked rita: no export of the study
+        call_command("export_anonymised", "--out", str(out), "--as", "rita")
+    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
     call_command(
         "export_anonymised",
         "--out",
@@ -421,9 +544,7 @@ def test_command_writes_a_checked_export_and_logs_it(world, study, tmp_path, cap
         "--cutoff",
         (timezone.localdate() - timedelta(days=5)).isoformat(),
     )
-    assert len(export_checks.check(out.read_bytes()).children()) == 5  # rita: north only
-    with pytest.raises(CommandError):
-        call_command("export_anonymised", "--out", str(out), "--as", "rita", "--sites", "south")
+    assert len(export_checks.check(out.read_bytes()).children()) == 10  # both sites, always
     with pytest.raises(CommandError):
         call_command("export_anonymised", "--out", str(out), "--cutoff", "31/12/2025")
 
@@ -432,7 +553,7 @@ def test_a_command_export_that_cannot_be_written_is_logged_as_failed(world, stud
     cohort(world.north, 5, "Kid")
     out = tmp_path / "missing-folder" / "export.zip"
     with pytest.raises(FileNotFoundError):
-        call_command("export_anonymised", "--out", str(out), "--sites", "north")
+        call_command("export_anonymised", "--out", str(out))
     log = ExportLog.objects.get()
     assert log.status == "failed" and "missing-folder" in log.error and log.finished_at
     assert not out.exists()
@@ -451,12 +572,42 @@ def test_api_exports(world, study, api_for):
     export_checks.check(b"".join(download.streaming_content))
     assert [e["id"] for e in api.get("/api/exports/").json()["results"]] == [body["id"]]
     denied = api.post("/api/exports/", {"study": "trial-a", "sites": ["south"]}, format="json")
-    assert denied.status_code == 404
+    assert denied.status_code == 404  # not a site of the study
     assert api_for(world.alice).post("/api/exports/", {"study": "trial-a"}).status_code == 403
     assert api_for(world.alice).get(f"/api/exports/{body['id']}/").status_code == 404
     assert api_for(world.sam).get(f"/api/exports/{body['id']}/").status_code == 200
     assert api_for(world.sam).get(f"/api/exports/{body['id']}/download/").status_code == 404
     assert api_for(world.alice).get(f"/api/exports/{body['id']}/download/").status_code == 404
+
+
+def test_a_study_is_exported_with_all_its_sites_so_sites_cannot_be_differenced(
+    world, study, client_for, api_for
+):
+    """Attack 4: a North-only export beside a both-sites export told each child's site through
+    the stable pseudonyms. An export now covers every site of the study, whatever is asked."""
+    study.sites.add(world.south)
+    cohort(world.north, 5, "Kid")
+    cohort(world.south, 5, "Enfant", country="FR")
+    client = client_for(world.rita)
+    # South has not linked rita: she cannot export the study at all, not even North alone.
+    assert post_export(client, sites=["north"]).status_code == 403
+    StudyLink.objects.create(study=study, site=world.south, researcher=world.rita)
+    assert post_export(client, sites=["north"]).status_code == 302
+    assert post_export(client, sites=["north", "south"]).status_code == 302
+    first, second = ExportLog.objects.order_by("created")
+    assert [s.code for s in first.sites.all()] == ["north", "south"] == first.options["sites"]
+    exports = []
+    for log in (first, second):
+        download = client.get(reverse("export_download", args=[log.pk]))
+        exports.append(export_checks.check(b"".join(download.streaming_content)))
+    assert exports[0].children() == exports[1].children() and len(exports[0].children()) == 10
+    api = api_for(world.rita)
+    partial = api.post("/api/exports/", {"study": "trial-a", "sites": ["north"]}, format="json")
+    assert partial.status_code == 400 and "every site" in partial.json()["sites"][0]
+    summary = api.get("/api/cohort/summary/", {"study": "trial-a", "site": "north"})
+    assert summary.status_code == 400
+    assert api.get("/api/cohort/summary/", {"study": "trial-a"}).status_code == 200
+    assert ExportLog.objects.count() == 2
 
 
 def test_exports_are_in_the_api_schema(db, client):

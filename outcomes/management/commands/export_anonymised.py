@@ -2,7 +2,6 @@ from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from django.http import Http404
 from django.utils import timezone
 
 from diary.models import User
@@ -19,31 +18,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--out", required=True, help="the zip file to write")
-        parser.add_argument(
-            "--sites", nargs="+", default=[], help="site codes (default: all of the study's)"
-        )
         parser.add_argument("--cutoff", help="YYYY-MM-DD; nothing later is exported (today)")
         parser.add_argument(
             "--shift-dates",
             action="store_true",
             help="dates shifted back 0–364 days per child instead of days from the first dose",
         )
-        parser.add_argument(
-            "--include-free-text",
-            action="store_true",
-            help="include diary notes and assay names (logged; they can identify people)",
-        )
         parser.add_argument("--study", help="study code (needed when there are several)")
         parser.add_argument(
             "--as",
             dest="username",
-            help="export as this researcher: only the sites they are linked to",
+            help="export as this researcher: every site of the study must have linked them",
         )
         parser.add_argument("--k", type=int, default=DEFAULT_K, help="k-anonymity (default 5)")
 
     def handle(self, *args, **options):
         cutoff = self._cutoff(options["cutoff"])
-        codes = sorted({c for item in options["sites"] for c in item.split(",") if c})
         if options["k"] < 2:
             raise CommandError("--k must be at least 2.")
         user = None
@@ -51,22 +41,12 @@ class Command(BaseCommand):
             user = User.objects.filter(username=options["username"], is_active=True).first()
             if user is None:
                 raise CommandError(f"No active user {options['username']}.")
+            # An export covers every site of the study: each must have linked the researcher.
             study = self._study(options["study"], research.studies_of(user))
-            try:
-                study, sites = research.resolve(user, study.code, codes)
-            except Http404:
-                raise CommandError(
-                    f"{user.username} is not linked to {study.code} at: {', '.join(codes)}."
-                ) from None
+            study, sites = research.resolve(user, study.code)
         else:
             study = self._study(options["study"], Study.objects.all())
-            available = {s.code: s for s in study.sites.all()}
-            unknown = set(codes) - set(available)
-            if unknown:
-                raise CommandError(
-                    f"Not sites of study {study.code}: {', '.join(sorted(unknown))}."
-                )
-            sites = [available[c] for c in (codes or sorted(available))]
+            sites = list(study.sites.order_by("code"))
         if not sites:
             raise CommandError(f"Study {study.code} has no site to export.")
         choice = export.Options(
@@ -74,7 +54,6 @@ class Command(BaseCommand):
             tuple(s.code for s in sites),
             cutoff,
             shift_dates=options["shift_dates"],
-            include_free_text=options["include_free_text"],
             k=options["k"],
         )
         out = Path(options["out"])
@@ -82,8 +61,8 @@ class Command(BaseCommand):
         counts = log.counts
         self.stdout.write(
             self.style.SUCCESS(
-                f"{out}: {counts['exported']} children exported, {counts['suppressed']} "
-                f"suppressed, {counts['generalised']} generalised; "
+                f"{out}: {counts['exported']} children exported, {counts['exported_whole']} "
+                f"whole; generalised {counts['generalised']}; held back {counts['held_back']}; "
                 f"{counts['rows']['diary.csv']} diary days. SHA-256 {log.checksum}"
             )
         )

@@ -10,6 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from diary.models import (
     CareLink,
     Child,
+    ConsentVersion,
     DiaryEntry,
     DoseAdministration,
     GrowthMeasurement,
@@ -82,6 +83,8 @@ class Command(BaseCommand):
                 )[0]
                 for spec in DEMO_SITES
             }
+            for site in sites.values():  # the demo children's consent form
+                ConsentVersion.objects.get_or_create(site=site, label="2.1")
             children = {}
             for spec in DEMO_CHILDREN:
                 fields = {k: v for k, v in vars(spec).items() if k in CHILD_FIELDS}
@@ -104,7 +107,8 @@ class Command(BaseCommand):
             }
             # The demo researcher is linked to one study at both sites by their administrators.
             study, _ = Study.objects.get_or_create(
-                code=DEMO_STUDY[0], defaults={"title": DEMO_STUDY[1]}
+                code=DEMO_STUDY[0],
+                defaults={"title": DEMO_STUDY[1], "owner_site": sites[min(sites)]},
             )
             study.sites.add(*sites.values())
             researcher = User.objects.get(username="demo-researcher")

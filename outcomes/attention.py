@@ -140,7 +140,8 @@ def adherence(
 
 
 def _one(value: float) -> str:
-    return number_format(value, 1)
+    # number_format cuts a float's digits: round first (4.66 is "4.7", as the page shows it).
+    return number_format(round(value, 1), 1)
 
 
 def explain_worsening(w: Worsening, margin: float) -> str:

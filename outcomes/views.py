@@ -28,7 +28,17 @@ from diary.models import (
     Screening,
     SteroidPrescription,
 )
-from outcomes import attention, charts, cohort_sql, pages, reminders, report, summaries, treatment
+from outcomes import (
+    attention,
+    charts,
+    cohort_sql,
+    guideline,
+    pages,
+    reminders,
+    report,
+    summaries,
+    treatment,
+)
 from outcomes.forms import (
     CreatinineForm,
     MarkersForm,
@@ -136,12 +146,24 @@ def screening_create(request, pk: int):
 def prescription_create(request, pk: int):
     child = _managed(request, pk)
     latest = Prescription.objects.filter(child=child).in_force_on(child.today())
+    # The dose in force, or the last one given before an interruption: a save without a look
+    # must not record an interruption by default.
+    dosed = (
+        Prescription.objects.filter(child=child, start_date__lte=child.today())
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .order_by("-start_date")
+        .first()
+    )
     initial = {
-        "drug": getattr(latest, "drug", Drug.BARICITINIB),
-        "indication": getattr(latest, "indication", Indication.INTERFERONOPATHY),
+        "drug": getattr(dosed or latest, "drug", Drug.BARICITINIB),
+        "indication": getattr(dosed or latest, "indication", Indication.INTERFERONOPATHY),
         "start_date": child.today(),
-        "reason": "escalation" if latest else "initial",
+        "reason": "initial" if not latest else "escalation" if latest.total_mg > 0 else "restart",
     }
+    if dosed:
+        initial |= {
+            f"{slot}_mg": dosed.slot_mg(slot) for slot in ("morning", "afternoon", "evening")
+        }
     form = PrescriptionForm(
         request.POST or None, instance=Prescription(child=child), initial=initial
     )
@@ -173,6 +195,12 @@ def prescription_create(request, pk: int):
     inputs = treatment.inputs_for(child, min(day, child.today()))
     guidance, why_not = treatment.guidance_for(drug, indication, inputs)
     missing = treatment.missing_for(drug, indication, inputs)
+    current_note = None
+    if latest and latest.total_mg > 0:
+        current_guidance, _why = treatment.guidance_for(
+            latest.drug, latest.indication, treatment.inputs_for(child, child.today())
+        )
+        current_note = guideline.above_guideline_dose(latest.total_mg, current_guidance)
     return render(
         request,
         "outcomes/prescription_form.html",
@@ -185,6 +213,7 @@ def prescription_create(request, pk: int):
             "why_not": why_not,
             "inputs": inputs,
             "current": latest,
+            "current_note": current_note,
         },
         status=400 if form.errors else 200,
     )

@@ -26,6 +26,11 @@ def test_amira_last_week_above_her_phase3_mean_is_worse():
     assert "last 7 days 12.0" in why and "phase-3 mean 4.7" in why and why.startswith("Worse")
 
 
+def test_the_explanation_rounds_as_the_page():
+    w = worsening(days(6, 0, 12.0), TODAY, (4.66, 200), margin=2.4)
+    assert "phase-3 mean 4.7" in explain_worsening(w, 2.4)
+
+
 def test_margin_boundary():
     at = worsening(days(6, 0, 7.1), TODAY, (4.7, 200), margin=2.4)
     assert not at.flagged and at.missing == ""

@@ -171,8 +171,12 @@ def changes_for_child(child: Child, limit: int = 200) -> list[Change]:
     changes += _changes(
         list(links),
         lambda r: (
-            f"{r.instance._meta.verbose_name}: {r.caregiver.display_name}"
-            f" ({r.get_relationship_display()})"
+            _("%(what)s: %(who)s (%(relationship)s)")
+            % {
+                "what": r.instance._meta.verbose_name,
+                "who": r.caregiver.display_name,
+                "relationship": r.get_relationship_display(),
+            }
         ),
     )
     for model in RECORDED:

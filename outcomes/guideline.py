@@ -164,10 +164,10 @@ def _table_guidance(drug: str, indication: str, weight_kg, age_years, egfr) -> D
             )
         notes.append(_("Escalate if baseline bloods are normal."))
         source = (
-            f"{GUIDELINE} §6.3 (eGFR > 120 mL/min/1.73m²)"
+            _("%(guideline)s §6.3 (eGFR > 120 mL/min/1.73m²)")
             if high
-            else f"{GUIDELINE} §6.4, appendix 2 (eGFR ≤ 120 mL/min/1.73m²)"
-        )
+            else _("%(guideline)s §6.4, appendix 2 (eGFR ≤ 120 mL/min/1.73m²)")
+        ) % {"guideline": GUIDELINE}
         return DoseGuidance(initial, escalation, maximum, source, tuple(notes))
 
     if drug == "baricitinib" and indication == "jdm":

@@ -411,11 +411,9 @@ def dashboard(request):
     _sites, children = _cohort_for(request)
     visible = children
     entries = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by()
-    scored = entries.filter(score__isnull=False)
     children = list(
         children.annotate(
             last_entry=Subquery(entries.order_by("-date").values("date")[:1]),
-            latest_score=Subquery(scored.order_by("-date").values("score")[:1]),
         )
     )
     overdue = reminders.overdue_counts(visible, timezone.localdate())
@@ -453,8 +451,6 @@ def dashboard(request):
                 "phase": phases[child.pk].current,
                 "days_since": (today - last).days if last else None,
                 "completeness": round(100 * recent / COMPLETENESS_DAYS),
-                "latest_score": child.latest_score,
-                "phase3_mean": (phase3.get(child.pk) or (None,))[0],
                 "worse": worse,
                 "worse_why": attention.explain_worsening(worse, margin),
                 "doses": doses,

@@ -316,6 +316,11 @@ RESPONSE_MAX_SCORE_BY_INSTRUMENT = {
     )
 }
 PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 0: all days
+# The dashboard (outcomes/attention.py): a last week's mean score above the child's baseline by
+# more than this fraction of the instrument's range is worsening; doses given under this
+# percentage of those prescribed over 14 days are missed doses.
+WORSENING_MARGIN = float(env_decimal("WORSENING_MARGIN", "0.10"))
+ADHERENCE_MIN_PERCENT = float(env_decimal("ADHERENCE_MIN_PERCENT", "80"))
 
 # Sign-in and sessions (README "Sign-in and sessions"). Staff must use a second factor and
 # are signed out after STAFF_IDLE_MINUTES without a request; caregivers stay signed in on their

@@ -1,8 +1,14 @@
 """Who changed what about a child, and what it was before: read from the history tables."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from diary import instruments, language
 from diary.models import (
     CareLink,
     Child,
@@ -16,6 +22,13 @@ from diary.models import (
 RECORDED = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement, Prescription)
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+ACTION_LABELS = {
+    "created": gettext_lazy("Created"),
+    "changed": gettext_lazy("Changed"),
+    "deleted": gettext_lazy("Deleted"),
+}
+# Bookkeeping that changes with every save: not a change a reader needs to see.
+HIDDEN_FIELDS = {"version", "updated", "created", "answered"}
 
 
 @dataclass
@@ -26,13 +39,81 @@ class Change:
     action: str
     fields: list[tuple[str, str, str]] = field(default_factory=list)  # (label, before, after)
 
+    @property
+    def action_label(self) -> str:
+        return str(ACTION_LABELS[self.action])
+
 
 def _display(record, name: str) -> str:
     value = getattr(record, name, None)
     if value in (None, ""):
         return "–"
     display = getattr(record, f"get_{name}_display", None)
-    return str(display()) if callable(display) else str(value)
+    if callable(display):
+        return str(display())
+    return _value(value)
+
+
+def _value(value) -> str:
+    """VALUE as the reader writes it: dates, numbers and yes/no in their language."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, datetime):
+        return date_format(value, "SHORT_DATETIME_FORMAT")
+    if isinstance(value, date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, (Decimal, float)):
+        return language.number(value)
+    return str(value)
+
+
+def _instrument(record) -> instruments.Instrument | None:
+    try:
+        return instruments.get(record.instrument_key, record.instrument_version)
+    except KeyError:
+        return None
+
+
+def _score_changes(older, newer) -> list[tuple[str, str, str]]:
+    """Each diary item whose score changed: its label and the wording of both scores (the
+    instrument version of each record, so an old answer keeps the words it was given with)."""
+    before, after = older.scores or {}, newer.scores or {}
+    rows = []
+    for key in list(after) + [k for k in before if k not in after]:
+        if before.get(key) == after.get(key):
+            continue
+        label = key
+        wordings = []
+        for record, value in ((older, before.get(key)), (newer, after.get(key))):
+            instrument = _instrument(record)
+            try:
+                item = instrument.item(key)
+            except (AttributeError, KeyError):
+                wordings.append(_value(value))
+                continue
+            label = str(item.label)
+            if isinstance(value, int) and 0 <= value < len(item.choices):
+                wordings.append(f"{value} – {item.choices[value]}")
+            else:
+                wordings.append(_value(value))
+        rows.append((label, *wordings))
+    return rows
+
+
+def _subscore_changes(older, newer) -> list[tuple[str, str, str]]:
+    before, after = older.subscores or {}, newer.subscores or {}
+    labels = getattr(_instrument(newer), "subscore_labels", {})
+    return [
+        (
+            _("%(name)s sub-score") % {"name": labels.get(key, key)},
+            _value(before.get(key)),
+            _value(after.get(key)),
+        )
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    ]
 
 
 def _changes(records, describe) -> list[Change]:
@@ -45,13 +126,21 @@ def _changes(records, describe) -> list[Change]:
         for newer, older in zip(versions, versions[1:] + [None], strict=True):
             change = Change(
                 when=newer.history_date,
-                who=newer.history_user.display_name if newer.history_user else "system",
+                who=newer.history_user.display_name if newer.history_user else _("system"),
                 what=describe(newer),
                 action=ACTIONS[newer.history_type],
             )
             if older is not None and newer.history_type == "~":
                 delta = newer.diff_against(older)
                 for item in delta.changes:
+                    if item.field in HIDDEN_FIELDS:
+                        continue
+                    if item.field == "scores" and hasattr(newer, "instrument_key"):
+                        change.fields += _score_changes(older, newer)
+                        continue
+                    if item.field == "subscores" and hasattr(newer, "instrument_key"):
+                        change.fields += _subscore_changes(older, newer)
+                        continue
                     label = str(newer.instance._meta.get_field(item.field).verbose_name)
                     change.fields.append(
                         (label, _display(older, item.field), _display(newer, item.field))
@@ -65,7 +154,7 @@ def _changes(records, describe) -> list[Change]:
 def _describe_record(record) -> str:
     label = str(record.instance._meta.verbose_name)
     date = getattr(record, "date", None) or getattr(record, "start_date", None)
-    return f"{label} {date:%Y-%m-%d}" if date else label
+    return f"{label} {date_format(date, 'SHORT_DATE_FORMAT')}" if date else label
 
 
 def changes_for_child(child: Child, limit: int = 200) -> list[Change]:
@@ -82,8 +171,12 @@ def changes_for_child(child: Child, limit: int = 200) -> list[Change]:
     changes += _changes(
         list(links),
         lambda r: (
-            f"{r.instance._meta.verbose_name}: {r.caregiver.display_name}"
-            f" ({r.get_relationship_display()})"
+            _("%(what)s: %(who)s (%(relationship)s)")
+            % {
+                "what": r.instance._meta.verbose_name,
+                "who": r.caregiver.display_name,
+                "relationship": r.get_relationship_display(),
+            }
         ),
     )
     for model in RECORDED:

@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from diary import language
+
 GUIDELINE = "SPARN JAKi guideline"
 CHOP_MAX_MG_PER_KG = Decimal("0.6")  # CHOP: baricitinib 0.1–0.6 mg/kg/day (NEJM 2020)
 EGFR_THRESHOLD = 120  # mL/min/1.73m², SPARN §6.2b iii
@@ -162,10 +164,10 @@ def _table_guidance(drug: str, indication: str, weight_kg, age_years, egfr) -> D
             )
         notes.append(_("Escalate if baseline bloods are normal."))
         source = (
-            f"{GUIDELINE} §6.3 (eGFR > 120 mL/min/1.73m²)"
+            _("%(guideline)s §6.3 (eGFR > 120 mL/min/1.73m²)")
             if high
-            else f"{GUIDELINE} §6.4, appendix 2 (eGFR ≤ 120 mL/min/1.73m²)"
-        )
+            else _("%(guideline)s §6.4, appendix 2 (eGFR ≤ 120 mL/min/1.73m²)")
+        ) % {"guideline": GUIDELINE}
         return DoseGuidance(initial, escalation, maximum, source, tuple(notes))
 
     if drug == "baricitinib" and indication == "jdm":
@@ -244,6 +246,37 @@ def _positive(value, name: str, upper: float, allow_zero: bool = False) -> Decim
 
 
 # --- Warnings on a prescription -----------------------------------------------------------
+
+
+def above_guideline_dose(total_mg, guidance: "DoseGuidance | None") -> str | None:
+    """Why TOTAL_MG mg/day (a dose in force) is above the guideline's dose for this child, naming
+    the section and leaving the decision to the team; None when it is not above (or no
+    guidance)."""
+    if guidance is None or total_mg is None:
+        return None
+    total = Decimal(str(total_mg))
+    top = guidance.escalation or guidance.initial
+    values = {
+        "total": language.number(total),
+        "dose": language.number(top.total),
+        "max": language.number(guidance.maximum_total),
+    }
+    if total > guidance.maximum_total:
+        text = (
+            _("%(total)s mg/day is above the guideline's maximum of %(max)s mg/day for this child.")
+            % values
+        )
+    elif total > top.total:
+        text = (
+            _(
+                "%(total)s mg/day is above the guideline's dose of %(dose)s mg/day for this child "
+                "(maximum %(max)s mg/day)."
+            )
+            % values
+        )
+    else:
+        return None
+    return f"{text} ({guidance.source}) {team_decides()}"
 
 
 def team_decides() -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+from django.utils.formats import number_format
 from scipy import optimize, stats
 
 NOT_ENOUGH = "not enough data"
@@ -443,3 +444,17 @@ def _mixed_model(rows: list[tuple], phases: list[int], counts: dict) -> MixedMod
             low, high, reason = estimate - half, estimate + half, None
         model.ls_means[phase] = LsMean(phase, counts[phase], estimate, se, df, low, high, reason)
     return model
+
+
+def p_value_text(p: float | None) -> str:
+    """A p-value as a paper prints it, in the reader's number format: "< 0.001" below 0.001
+    (never "0.0000"), three decimals below 0.1, two above, "> 0.99" near 1; "–" when none."""
+    if p is None or p != p:  # None or NaN
+        return "–"
+    if p < 0.001:
+        return "< " + number_format(0.001, 3)
+    if p > 0.99:
+        return "> " + number_format(0.99, 2)
+    places = 3 if p < 0.1 else 2
+    # number_format cuts a float's digits: round first (0.0499 is "0.050", not "0.049").
+    return number_format(round(p, places), places)

@@ -1,22 +1,26 @@
 """The treatment page: prescriptions, guidance and warnings, markers, phases, eGFR."""
 
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from diary import instruments
 from diary.models import (
     Child,
     DiaryEntry,
+    DoseAdministration,
+    DoseStatus,
     Drug,
     Indication,
     Medicine,
@@ -24,7 +28,17 @@ from diary.models import (
     Screening,
     SteroidPrescription,
 )
-from outcomes import charts, cohort_sql, pages, reminders, report, summaries, treatment
+from outcomes import (
+    attention,
+    charts,
+    cohort_sql,
+    guideline,
+    pages,
+    reminders,
+    report,
+    summaries,
+    treatment,
+)
 from outcomes.forms import (
     CreatinineForm,
     MarkersForm,
@@ -132,12 +146,24 @@ def screening_create(request, pk: int):
 def prescription_create(request, pk: int):
     child = _managed(request, pk)
     latest = Prescription.objects.filter(child=child).in_force_on(child.today())
+    # The dose in force, or the last one given before an interruption: a save without a look
+    # must not record an interruption by default.
+    dosed = (
+        Prescription.objects.filter(child=child, start_date__lte=child.today())
+        .exclude(morning_mg=0, afternoon_mg=0, evening_mg=0)
+        .order_by("-start_date")
+        .first()
+    )
     initial = {
-        "drug": getattr(latest, "drug", Drug.BARICITINIB),
-        "indication": getattr(latest, "indication", Indication.INTERFERONOPATHY),
+        "drug": getattr(dosed or latest, "drug", Drug.BARICITINIB),
+        "indication": getattr(dosed or latest, "indication", Indication.INTERFERONOPATHY),
         "start_date": child.today(),
-        "reason": "escalation" if latest else "initial",
+        "reason": "initial" if not latest else "escalation" if latest.total_mg > 0 else "restart",
     }
+    if dosed:
+        initial |= {
+            f"{slot}_mg": dosed.slot_mg(slot) for slot in ("morning", "afternoon", "evening")
+        }
     form = PrescriptionForm(
         request.POST or None, instance=Prescription(child=child), initial=initial
     )
@@ -169,6 +195,12 @@ def prescription_create(request, pk: int):
     inputs = treatment.inputs_for(child, min(day, child.today()))
     guidance, why_not = treatment.guidance_for(drug, indication, inputs)
     missing = treatment.missing_for(drug, indication, inputs)
+    current_note = None
+    if latest and latest.total_mg > 0:
+        current_guidance, _why = treatment.guidance_for(
+            latest.drug, latest.indication, treatment.inputs_for(child, child.today())
+        )
+        current_note = guideline.above_guideline_dose(latest.total_mg, current_guidance)
     return render(
         request,
         "outcomes/prescription_form.html",
@@ -181,6 +213,7 @@ def prescription_create(request, pk: int):
             "why_not": why_not,
             "inputs": inputs,
             "current": latest,
+            "current_note": current_note,
         },
         status=400 if form.errors else 200,
     )
@@ -324,6 +357,53 @@ def cohort_chart(request, fmt: str):
 
 
 NO_ENTRY_FLAG_DAYS = 3
+COMPLETENESS_DAYS = 30
+
+
+def _dashboard_data(children: list[Child]) -> tuple[dict, dict, dict, dict]:
+    """Each child's scored days, prescribed and recorded doses, and open flags, over the
+    windows the dashboard's rules need, in a few queries whatever the number of children."""
+    ids = [c.pk for c in children]
+    todays = {c.pk: c.today() for c in children}
+    span = attention.RECENT_DAYS + attention.BASELINE_DAYS
+    earliest = min(todays.values(), default=date.today()) - timedelta(
+        days=max(span, COMPLETENESS_DAYS)
+    )
+    scores = defaultdict(dict)
+    for child_id, day, score in DiaryEntry.objects.filter(
+        child__in=ids, date__gte=earliest, score__isnull=False
+    ).values_list("child_id", "date", "score"):
+        scores[child_id][day] = score
+    dose_start = min(todays.values(), default=date.today()) - timedelta(
+        days=attention.ADHERENCE_DAYS
+    )
+    prescriptions = defaultdict(list)
+    for p in Prescription.objects.filter(child__in=ids).order_by("start_date"):
+        prescriptions[p.child_id].append(p)
+    prescribed = defaultdict(set)
+    for child_id, today in todays.items():
+        for n in range(1, attention.ADHERENCE_DAYS + 1):
+            day = today - timedelta(days=n)
+            in_force = [p for p in prescriptions[child_id] if p.start_date <= day]
+            if in_force:
+                p = in_force[-1]
+                prescribed[child_id] |= {(day, slot, p.drug) for slot, _mg in p.slots}
+    given, missed = defaultdict(set), defaultdict(set)
+    for child_id, day, slot, drug, status, mg in DoseAdministration.objects.filter(
+        child__in=ids, date__gte=dose_start
+    ).values_list("child_id", "date", "slot", "drug", "status", "given_mg"):
+        taken = status != DoseStatus.MISSED and mg > 0
+        (given if taken else missed)[child_id].add((day, slot, drug))
+    flags = defaultdict(list)
+    for flag in LabFlag.objects.open().filter(child__in=ids).order_by("-day", "-pk"):
+        flags[flag.child_id].append(flag)
+    return scores, (prescribed, given, missed), flags, todays
+
+
+def _flag_title(flags: list) -> str:
+    return "\n".join(
+        f"{date_format(f.day, 'SHORT_DATE_FORMAT')}: {f.message} ({f.source})" for f in flags
+    )
 
 
 @login_required
@@ -331,29 +411,15 @@ def dashboard(request):
     _sites, children = _cohort_for(request)
     visible = children
     entries = DiaryEntry.objects.filter(child=OuterRef("pk")).order_by()
-    open_flags = (
-        LabFlag.objects.open()
-        .filter(child=OuterRef("pk"))
-        .order_by()
-        .values("child")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
-    )
-    scored = entries.filter(score__isnull=False)
-    since = timezone.localdate() - timedelta(days=29)
-    recent = scored.filter(date__gte=since).values("child").annotate(n=Count("pk")).values("n")[:1]
     children = list(
         children.annotate(
             last_entry=Subquery(entries.order_by("-date").values("date")[:1]),
-            recent=Coalesce(Subquery(recent), 0),
-            latest_score=Subquery(scored.order_by("-date").values("score")[:1]),
-            open_flags=Coalesce(Subquery(open_flags), 0),
         )
     )
     overdue = reminders.overdue_counts(visible, timezone.localdate())
     phases = summaries.cohort_phases(children)
     phase3 = {
-        pk: by_phase[3][0]
+        pk: by_phase[3][:2]
         for pk, by_phase in cohort_sql.phase_means(
             [
                 (pk, 3, result.intervals[3].start, result.intervals[3].end)
@@ -361,40 +427,66 @@ def dashboard(request):
                 if result.intervals[3] is not None
             ]
         ).items()
+        if 3 in by_phase
     }
+    scores, (prescribed, given, missed), flags, todays = _dashboard_data(children)
+    min_percent = settings.ADHERENCE_MIN_PERCENT
     rows = []
     for child in children:
-        today = child.today()
+        # The family's calendar, not the server's: their days are the diary's days.
+        today = todays[child.pk]
         last = child.last_entry
-        mean3 = phase3.get(child.pk)
+        margin = settings.WORSENING_MARGIN * child.get_instrument().max_score
+        worse = attention.worsening(scores[child.pk], today, phase3.get(child.pk), margin)
+        doses = attention.adherence(
+            prescribed[child.pk], given[child.pk], missed[child.pk], today, min_percent
+        )
+        since = today - timedelta(days=COMPLETENESS_DAYS - 1)
+        recent = sum(1 for day in scores[child.pk] if since <= day <= today)
+        infections = [f for f in flags[child.pk] if f.code == "infection"]
+        guideline = [f for f in flags[child.pk] if f.code != "infection"]
         rows.append(
             {
                 "child": child,
                 "phase": phases[child.pk].current,
                 "days_since": (today - last).days if last else None,
-                "completeness": round(100 * child.recent / 30),
-                "latest_score": child.latest_score,
-                "phase3_mean": mean3,
-                "versus": None
-                if child.latest_score is None or mean3 is None
-                else child.latest_score - mean3,
+                "completeness": round(100 * recent / COMPLETENESS_DAYS),
+                "worse": worse,
+                "worse_why": attention.explain_worsening(worse, margin),
+                "doses": doses,
+                "doses_why": attention.explain_adherence(doses, min_percent),
                 "flag": last is None or (today - last).days >= NO_ENTRY_FLAG_DAYS,
-                "open_flags": child.open_flags,
+                "infections": len(infections),
+                "infections_why": _flag_title(infections),
+                "open_flags": len(guideline),
+                "flags_why": _flag_title(guideline),
                 "overdue": overdue.get(child.pk, 0),
             }
         )
     sort = request.GET.get("sort", "flag")
+    low = -(10**6)
     keys = {
         "name": lambda r: (r["child"].last_name, r["child"].first_name),
         "phase": lambda r: (r["phase"] or 0,),
         "days": lambda r: (-(r["days_since"] if r["days_since"] is not None else 10**6),),
         "completeness": lambda r: (r["completeness"],),
-        "score": lambda r: (-(r["versus"] if r["versus"] is not None else -(10**6)),),
+        "score": lambda r: (
+            not r["worse"].flagged,
+            -(r["worse"].excess if r["worse"].excess is not None else low),
+        ),
+        "doses": lambda r: (
+            not r["doses"].flagged,
+            r["doses"].percent if r["doses"].percent is not None else 10**6,
+        ),
+        "infections": lambda r: (-r["infections"],),
         "flags": lambda r: (-r["open_flags"],),
         "overdue": lambda r: (-r["overdue"],),
-        # Results to review first, then silent diaries, then overdue tests.
+        # Results to review and infections first, then worsening, missed doses, silent
+        # diaries, overdue tests.
         "flag": lambda r: (
-            -r["open_flags"],
+            -(r["open_flags"] + r["infections"]),
+            not r["worse"].flagged,
+            not r["doses"].flagged,
             not r["flag"],
             -r["overdue"],
             -(r["days_since"] or 0),
@@ -404,7 +496,14 @@ def dashboard(request):
     return render(
         request,
         "outcomes/dashboard.html",
-        {"rows": rows, "sort": sort, "flag_days": NO_ENTRY_FLAG_DAYS},
+        {
+            "rows": rows,
+            "sort": sort,
+            "flag_days": NO_ENTRY_FLAG_DAYS,
+            "margin_percent": round(100 * settings.WORSENING_MARGIN),
+            "min_percent": round(min_percent),
+            "adherence_days": attention.ADHERENCE_DAYS,
+        },
     )
 
 

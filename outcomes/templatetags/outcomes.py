@@ -4,7 +4,7 @@ from django import template
 
 from diary import language
 from diary.models import Child
-from outcomes import schedule
+from outcomes import schedule, stats
 from outcomes.pages import child_outcome
 from outcomes.words import plain_summary
 
@@ -43,3 +43,9 @@ def measured(value):
 def panel_label(panel: str) -> str:
     """A monitoring panel's key (bloods, bk_jc...) as its name in the reader's language."""
     return schedule.panel_label(panel)
+
+
+@register.filter
+def p_value(value) -> str:
+    """A p-value as a paper prints it ("< 0.001", never "0.0000"), in the reader's format."""
+    return stats.p_value_text(value)

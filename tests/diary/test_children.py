@@ -94,7 +94,7 @@ def test_edit_keeps_who_when_and_previous_values(world, client):
     assert previous.date_of_birth == date(2019, 5, 1)
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
     assert "Change history" in page
-    assert "date of birth: 2019-05-01 → 2019-05-02" in page
+    assert "date of birth: 1 May 2019 → 2 May 2019" in page
 
 
 def test_unchanged_form_writes_no_history(world, client):

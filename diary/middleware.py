@@ -10,6 +10,8 @@ class UserLanguageMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
+            # Only for this request: a thread's next request or task starts from the default.
+            with translation.override(user.language):
+                return self.get_response(request)
         return self.get_response(request)

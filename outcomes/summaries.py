@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 from diary import instruments
 from diary.instruments import Instrument
@@ -256,15 +258,20 @@ def response_rule(instrument: Instrument) -> dict:
     scale = instrument.max_score
     configured = settings.RESPONSE_MAX_SCORE_BY_INSTRUMENT.get(instrument.key)
     if configured is not None:
-        threshold, basis = configured, "set for this diary (RESPONSE_MAX_SCORE_BY_INSTRUMENT)"
+        threshold = configured
+        basis = _("set for this diary (RESPONSE_MAX_SCORE_BY_INSTRUMENT)")
     elif instrument.rule == "mean" and scale == NIH_SCALE_MAX:
-        threshold, basis = settings.RESPONSE_MAX_SCORE, "NIH rule for 0-4 mean-scored diaries"
+        threshold, basis = settings.RESPONSE_MAX_SCORE, _("NIH rule for 0–4 mean-scored diaries")
     else:
         threshold = settings.RESPONSE_MAX_SCORE * scale / NIH_SCALE_MAX
-        basis = (
-            f"NIH rule ({settings.RESPONSE_MAX_SCORE} on a 0-{NIH_SCALE_MAX} mean score) scaled"
-            f" to this diary's 0-{scale} {instrument.rule} score"
-        )
+        basis = _(
+            "NIH rule (%(nih)s on a 0–%(nih_max)s mean score) scaled to this diary’s 0–%(max)s "
+            "score"
+        ) % {
+            "nih": formats.number_format(settings.RESPONSE_MAX_SCORE, use_l10n=True),
+            "nih_max": NIH_SCALE_MAX,
+            "max": scale,
+        }
     return {
         "instrument": instrument.key,
         "instrument_version": instrument.version,

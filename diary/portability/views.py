@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,8 +26,16 @@ def _zip_response(children, log: DataTransfer, about: dict) -> StreamingHttpResp
             sha256=written.sha256,
         )
 
+    language = translation.get_language()
+
+    def in_language(chunks):
+        # Written after the view has returned: in the language the request asked for.
+        with translation.override(language):
+            yield from chunks
+
     response = StreamingHttpResponse(
-        stream_zip(children, about=about, on_done=finished), content_type="application/zip"
+        in_language(stream_zip(children, about=about, on_done=finished)),
+        content_type="application/zip",
     )
     response["Content-Disposition"] = f'attachment; filename="{log.file_name}"'
     response["Cache-Control"] = "no-store"

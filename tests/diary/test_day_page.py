@@ -252,7 +252,7 @@ def test_clinicians_see_who_changed_the_diary_and_what_it_was(world, parent, cli
     carol = Client()
     login(carol, world.carol)
     page = carol.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
-    assert f"diary entry {day:%Y-%m-%d} changed" in page
+    assert f"Changed: diary entry {day.day} {day:%b %Y}" in page
     assert "highest temperature (°C): – → 38.2" in page
     assert "Alice" in page.split('id="history"')[1]
 

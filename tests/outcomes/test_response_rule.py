@@ -20,7 +20,7 @@ def test_the_nih_threshold_is_for_0_to_4_mean_scored_diaries(settings):
     settings.RESPONSE_MAX_SCORE, settings.RESPONSE_MAX_SCORE_BY_INSTRUMENT = 0.15, {}
     candle = response_rule(instruments.get("nih-candle"))
     assert candle["max_mean_score"] == 0.15 and candle["score_scale"] == [0, 4]
-    assert candle["basis"].startswith("NIH rule for 0-4")
+    assert candle["basis"].startswith("NIH rule for 0–4")
     ags = response_rule(instruments.get("ags"))
     # The same fraction of the AGS diary's 0–24 sum: 0.15 / 4 × 24.
     assert ags["score_scale"] == [0, 24] and ags["max_mean_score"] == pytest.approx(0.9)

@@ -9,6 +9,7 @@ from django.utils import translation
 
 from diary.models import CareLink, DiaryEntry, DoseAdministration
 from tests.browser.conftest import ARTIFACTS, AXE, PHONE, axe_violations, screenshot, sign_in
+from tests.browser.test_diary_day import offline, online
 from tests.conftest import AGS_ANSWERS, PASSWORD, make_user, prescribe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,8 +86,7 @@ def test_offline_entry_syncs_exactly_once(world, phone, live_server):
     phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
     phone.reload()  # now served through the worker, which keeps a copy
     phone.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    context = phone.context
-    context.set_offline(True)
+    offline(phone)
     phone.reload()  # opens without a signal
     phone.get_by_role("button", name="No symptoms today").wait_for()
     answer(phone, lambda locator: locator.click())
@@ -96,7 +96,7 @@ def test_offline_entry_syncs_exactly_once(world, phone, live_server):
     screenshot(phone, "diary-offline-390")
     assert DiaryEntry.objects.count() == 0
     queued = phone.evaluate("localStorage.getItem('ags-diary-queue')")
-    context.set_offline(False)
+    online(phone)
     phone.evaluate("window.dispatchEvent(new Event('online'))")
     phone.wait_for_function("() => localStorage.getItem('ags-diary-queue') === '[]'")
     phone.get_by_text("Sent ✓").wait_for()

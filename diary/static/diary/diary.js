@@ -221,15 +221,29 @@
     return T.failed + (messages.length ? ": " + messages.slice(0, 3).join(" ") : "");
   }
 
-  /* A 409 whose every row is one this phone created, unchanged since by anyone: an earlier send
-     arrived although its answer was lost (a signal that dropped mid-request). The phone's newer
-     copy is a correction of its own row, not a conflict with somebody else. */
+  /* A 409 whose every row is as this phone sent it in an earlier try of the same day: that send
+     arrived although its answer was lost (a signal that dropped mid-request), so the phone's
+     newer copy is a correction of its own rows, not a conflict with somebody else. */
+  function rowsOf(body) { return [body.entry, body.growth].concat(body.doses || [], body.steroids || []).filter(Boolean); }
+  function blank(v) { return v === null || v === undefined || v === "" || v === false; }
+  function sameRow(stored, sent) {
+    if (!stored || !sent || stored.id !== sent.id) return false;
+    return Object.keys(sent).every(function (k) {
+      var a = stored[k], b = sent[k];
+      if (k === "id" || k === "version" || (k === "given_mg" && sent.status !== "different") || (k === "scores" && sent.no_symptoms)) return true;
+      if (k === "scores") return Object.keys(a || {}).length === Object.keys(b || {}).length && Object.keys(b || {}).every(function (i) { return a[i] === b[i]; });
+      if (blank(b)) return blank(a);
+      if (typeof b === "boolean") return a === b;
+      if (!isNaN(Number(b)) && !blank(a) && !isNaN(Number(a))) return Number(a) === Number(b);
+      return a === b;
+    });
+  }
   function ownEcho(item, answer) {
-    var conflicts = answer && answer.conflicts;
-    return !!(T.user && conflicts && conflicts.length) && conflicts.every(function (c) {
-      var path = c.part.split("."), part = item.body[path[0]];
-      if (path.length > 1 && part) part = part[Number(path[1])];
-      return part && !part.version && c.current.id === part.id && c.current.version === 1 && c.current.reported_by === T.user;
+    var conflicts = answer && answer.conflicts, tried = item.tried || [];
+    return !!(T.user && tried.length && conflicts && conflicts.length) && conflicts.every(function (c) {
+      return c.current.reported_by === T.user && tried.some(function (body) {
+        return rowsOf(body).some(function (row) { return sameRow(c.current, row); });
+      });
     });
   }
   function againstEcho(item, answer) { item.conflict = answer; return rebase(item); }
@@ -456,7 +470,9 @@
       var key = dayKey(body.child, body.date);
       var previous = load().filter(function (i) { return i.key === key; })[0];
       var item = {key: key, child: body.child, date: body.date, page: form.dataset.page, body: body, form: formPairs(fd),
-                  problem: null, conflict: null, label: document.querySelector("h1").textContent.trim() + ", " + dayLabel(body.date)};
+                  problem: null, conflict: null, label: document.querySelector("h1").textContent.trim() + ", " + dayLabel(body.date),
+                  // What the phone may already have sent of this day, though no answer came back.
+                  tried: previous ? (previous.tried || []).concat([previous.body]).slice(-5) : []};
       // Saving after seeing both versions replaces the saved one, as on the page without a signal.
       if (previous && previous.conflict) { item.conflict = previous.conflict; rebase(item); }
       submitItem(item, submitter);

@@ -54,16 +54,34 @@ def go_offline_ready(page, live_server, world):
     )
 
 
+# The browser's offline switch can let the first request after it through (it reached the
+# server while the page saw a network error), so the page's own fetch refuses the API as well
+# while the test says there is no signal: what is sent offline never arrives.
+NO_SIGNAL = """(() => {
+  const real = window.fetch;
+  window.fetch = function (input, init) {
+    const url = String((input && input.url) || input);
+    if (localStorage.getItem("test-no-signal") === "1" && url.includes("/api/")) {
+      return Promise.reject(new TypeError("Failed to fetch"));
+    }
+    return real.apply(this, arguments);
+  };
+})();"""
+
+
 def offline(page):
-    """No signal. The browser's offline switch can let the first request after it through, so
-    the diary's API is refused outright as well: what is sent offline never arrives."""
-    page.context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
+    if not getattr(page.context, "no_signal_guard", False):
+        page.context.add_init_script(NO_SIGNAL)
+        page.context.no_signal_guard = True
+        page.evaluate(NO_SIGNAL)  # the page already open
+    page.evaluate("localStorage.setItem('test-no-signal', '1')")
     page.context.set_offline(True)
 
 
 def online(page):
     page.context.unroute_all()
     page.context.set_offline(False)
+    page.evaluate("localStorage.removeItem('test-no-signal')")
 
 
 def answers_lost(page):

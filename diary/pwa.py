@@ -6,10 +6,16 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import cache_control
 
 ASSETS = ["diary/app.css", "diary/diary.js", "diary/icon.svg"]
+NOT_KEPT_TEXT = gettext_noop(
+    "This page is not kept on this phone yet. Open the diary once with a signal, then it opens "
+    "without one."
+)
 
 
 def manifest(request):
@@ -32,9 +38,21 @@ def manifest(request):
 def service_worker(request):
     assets = [static(name) for name in ASSETS]
     version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
+    # The same worker for every reader (a change of bytes would reinstall it): both languages.
+    with translation.override("en"):
+        title, text = _("No signal"), _(NOT_KEPT_TEXT)
+    with translation.override("fr"):
+        title_fr, text_fr = _("No signal"), _(NOT_KEPT_TEXT)
     body = render_to_string(
         "diary/sw.js",
-        {"assets": assets, "version": version, "static_prefix": settings.STATIC_URL},
+        {
+            "assets": assets,
+            "version": version,
+            "static_prefix": settings.STATIC_URL,
+            "not_kept_title": f"{title} · {title_fr}",
+            "not_kept_text": text,
+            "not_kept_text_fr": text_fr,
+        },
     )
     response = HttpResponse(body, content_type="application/javascript")
     response["Service-Worker-Allowed"] = "/"

@@ -32,11 +32,17 @@ async function dayPage(request, child) {
   try {
     return await withTimeout(fetch(request), 6000);
   } catch (error) {
-    const shell = await (await caches.open(CACHE)).match(`/children/${child}/diary/offline/`);
+    const path = `/children/${child}/diary/offline/`;
+    const shell = (await (await caches.open(CACHE)).match(path)) || (await caches.match(path));
     if (shell) return shell;
-    throw error;
+    // Never the browser's error page: say what happened, in both of the app's languages.
+    return new Response(NOT_KEPT, {status: 503, headers: {"Content-Type": "text/html; charset=utf-8"}});
   }
 }
+
+const NOT_KEPT = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ not_kept_title|escapejs }}</title><main><h1>{{ not_kept_title|escapejs }}</h1>
+<p>{{ not_kept_text|escapejs }}</p><p lang="fr">{{ not_kept_text_fr|escapejs }}</p></main>`;
 
 async function daysPage(request) {
   const url = new URL(request.url);

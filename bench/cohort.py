@@ -38,6 +38,7 @@ PRESCRIPTION = [
     "reason",
     "note",
     "override_reason",
+    "tertiary_discussed_with",
     "created",
 ]
 # The generated history's fields per table, in COPY order after RECORDED.
@@ -140,6 +141,7 @@ def load(n_children: int, years: float = 3, seed: int = 11) -> dict:
                     row["afternoon_mg"],
                     row["evening_mg"],
                     row["reason"],
+                    "",
                     "",
                     "",
                     now,

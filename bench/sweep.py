@@ -115,7 +115,7 @@ def load(total: int, seed: int = 5) -> dict:
                 entry_rows.append(
                     (uuid.uuid4(), child.pk, today, 1, stamp, stamp, "ags", 1, "{}", "{}")
                 )
-        _copy(Prescription, PRESCRIPTION, [(*row, "", "", stamp) for row in rx_rows])
+        _copy(Prescription, PRESCRIPTION, [(*row, "", "", "", stamp) for row in rx_rows])
         counts["labs"] = _copy(
             LabResult,
             [

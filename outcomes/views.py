@@ -63,6 +63,14 @@ def _managed(request, pk: int) -> Child:
     return child
 
 
+def _back_with_errors(request, form, pk: int):
+    """Back to the treatment page, each of FORM's errors shown as a message."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("treatment", pk=pk)
+
+
 @login_required
 def treatment_page(request, pk: int):
     child = _visible(request, pk)
@@ -120,10 +128,7 @@ def medicine_create(request, pk: int):
         for caution in treatment.medicine_cautions(medicine):
             messages.warning(request, f"{caution.message} ({caution.source})")
         return redirect("treatment", pk=pk)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
-    return redirect("treatment", pk=pk)
+    return _back_with_errors(request, form, pk)
 
 
 @login_required
@@ -136,10 +141,7 @@ def screening_create(request, pk: int):
         form.save()
         messages.success(request, _("Screening saved."))
         return redirect("treatment", pk=pk)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
-    return redirect("treatment", pk=pk)
+    return _back_with_errors(request, form, pk)
 
 
 @login_required
@@ -251,10 +253,7 @@ def markers_edit(request, pk: int):
             form.save()
             messages.success(request, _("Markers saved: the phases are recomputed."))
         return redirect("treatment", pk=pk)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
-    return redirect("treatment", pk=pk)
+    return _back_with_errors(request, form, pk)
 
 
 @login_required
@@ -291,9 +290,7 @@ def creatinine_create(request, pk: int):
                     _("Creatinine saved: eGFR %(egfr)s mL/min/1.73m².") % {"egfr": result.egfr},
                 )
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        return _back_with_errors(request, form, pk)
     return redirect("treatment", pk=pk)
 
 

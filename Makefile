@@ -22,7 +22,7 @@ run: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with a Celery worker and beat. Ctrl-C stops everything."
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho --procfile Procfile start
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/python -m config.procs --procfile Procfile start
 
 test: $(VENV)/.dev-installed browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

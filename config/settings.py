@@ -192,7 +192,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "AGS diary <diary@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: a file-system broker under var/ unless CELERY_BROKER_URL names Redis or RabbitMQ.
-CELERY_BROKER_URL = broker_url("CELERY_BROKER_URL", "filesystem://")
+# "localhost": kombu warns on every connection when the URL names no host.
+CELERY_BROKER_URL = broker_url("CELERY_BROKER_URL", "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "broker" / "queue"
     _processed = VAR_DIR / "broker" / "processed"
@@ -205,6 +206,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_processed),
         "control_folder": str(_control),
         "store_processed": False,
+        # A task is picked up, and Ctrl-C stops the worker, within about a second.
+        "polling_interval": 0.25,
     }
 else:
     # Tasks must never wait longer than this to be redelivered after a worker dies.

@@ -7,7 +7,7 @@ from django.urls.converters import StringConverter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.api import NotFoundView
-from config.views import bench_ping, healthz
+from config.views import bench_ping, favicon, healthz
 from diary import access_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
 from diary.api.token import TokenLogoutView, TokenView
@@ -137,6 +137,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", favicon),
     path("bench/ping", bench_ping, name="bench_ping"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),

@@ -2,7 +2,8 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from kombu import Connection
@@ -61,3 +62,8 @@ def bench_ping(request):
     if not settings.BENCH_BASELINE_VIEW:
         raise Http404
     return Response(status=204)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says: the app icon."""
+    return HttpResponsePermanentRedirect(static("diary/icon.svg"))

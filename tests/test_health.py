@@ -34,3 +34,23 @@ def test_database_down_gives_503(db, client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "unavailable"
+
+
+def test_favicon_is_the_app_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith(".svg")
+    assert "diary/icon" in response["Location"]
+
+
+def test_pages_name_their_icon(db, client):
+    assert b'rel="icon"' in client.get("/accounts/login/").content
+
+
+def test_the_embedded_broker_names_its_host(caplog, settings):
+    """kombu warned "No hostname was supplied" on every connection to `filesystem://`."""
+    from kombu import Connection
+
+    with caplog.at_level("WARNING", logger="kombu.connection"):
+        Connection(settings.CELERY_BROKER_URL).info()
+    assert "No hostname" not in caplog.text

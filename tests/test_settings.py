@@ -86,7 +86,7 @@ def test_embedded_defaults_keep_everything_under_var(tmp_path):
     ).stdout.split()
     assert out[0] == str(tmp_path / "db.sqlite3")
     assert out[1] == str(tmp_path / "mail")
-    assert out[2] == "filesystem://"
+    assert out[2] == "filesystem://localhost/"
     assert out[3].startswith(str(tmp_path))
     assert (tmp_path / "secret_key").read_text()
 

@@ -1,5 +1,6 @@
 from datetime import time, timedelta
 from decimal import Decimal
+from time import monotonic
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -125,18 +126,35 @@ class Command(BaseCommand):
                 children[spec.reference], _ = Child.objects.get_or_create(
                     site=sites[spec.site], reference=spec.reference, defaults=fields
                 )
-            for spec in [*DEMO_CHILDREN, *cohort_specs(cohort)]:
+            specs = [*DEMO_CHILDREN, *cohort_specs(cohort)]
+            new = [
+                s
+                for s in specs
+                if not DiaryEntry.objects.filter(child=children[s.reference]).exists()
+            ]
+            if new:
+                # A first run takes a minute or more: say what is happening, child by child.
+                self._say(
+                    f"Making {len(new)} children's histories (diary days, doses, steroids, "
+                    "growth, blood tests); a minute or two on a first run:"
+                )
+            for number, spec in enumerate(new, start=1):
+                started = monotonic()
                 child = children[spec.reference]
-                if not DiaryEntry.objects.filter(child=child).exists():
-                    reporter = child.care_links.first()
-                    generated = history(spec, end=today - timedelta(days=1))
-                    load_history(
-                        child,
-                        generated,
-                        reported_by=reporter.caregiver if reporter else None,
-                        prescribed_by=clinicians.get(child.site_id),
-                    )
-                    self._labs(spec, child, generated, today, clinicians.get(child.site_id))
+                reporter = child.care_links.first()
+                generated = history(spec, end=today - timedelta(days=1))
+                load_history(
+                    child,
+                    generated,
+                    reported_by=reporter.caregiver if reporter else None,
+                    prescribed_by=clinicians.get(child.site_id),
+                )
+                labs = self._labs(spec, child, generated, today, clinicians.get(child.site_id))
+                self._say(
+                    f"  [{number}/{len(new)}] {spec.reference} {spec.first_name}: "
+                    f"{len(generated.entries)} diary days, {labs} blood results "
+                    f"({monotonic() - started:.1f} s)"
+                )
             # The demo parent asked for blood-test reminders and a diary reminder from midnight,
             # so the first sweep of `make run` emails one (today's entry is never there yet).
             parent = User.objects.get(username="demo-parent")
@@ -189,7 +207,7 @@ class Command(BaseCommand):
                 )
                 yield device
 
-    def _labs(self, spec, child, generated, today, clinician) -> None:
+    def _labs(self, spec, child, generated, today, clinician) -> int:
         """Results as the monitoring schedule asks. Noah's last two months of tests are left
         undone (overdue on the dashboard); Chloe's latest neutrophils are low (an open flag)."""
         skip = (today - timedelta(days=60), today - timedelta(days=8))
@@ -207,6 +225,11 @@ class Command(BaseCommand):
             if spec.reference == "N-003" and r.analyte == "neutrophils" and r.sample_date == latest:
                 value = Decimal("0.8")
             record_lab(child, clinician, r.analyte, r.sample_date, value, r.unit, uln=r.uln)
+        return len(results)
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()  # through make and honcho's pipes, as it happens
 
     def _user(self, username, first, last, language, password) -> User:
         user, created = User.objects.get_or_create(

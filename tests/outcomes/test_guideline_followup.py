@@ -501,6 +501,14 @@ def test_zoster_during_an_interruption_names_the_drug_last_given(world):
     assert not LabFlag.objects.filter(code="infection").exists()  # nothing to interrupt
 
 
+def test_zoster_in_an_interruption_entered_before_any_dose_raises_nothing(world):
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=3), 0, 0, 0, reason="interruption")
+    diary_day(amy, world.alice, day, {"no_symptoms": True, "zoster": True})
+    assert not zoster_flags(amy).exists()
+
+
 def test_zoster_added_in_a_correction_flags_once(world):
     from diary import recording
     from diary.models import DiaryEntry

@@ -54,6 +54,7 @@ GENERATED = {
         "fever",
         "max_temperature",
         "illness",
+        "zoster",
         "note",
     ],
     DoseAdministration: ["slot", "drug", "prescribed_mg", "status", "given_mg"],

@@ -229,7 +229,16 @@ class DayClient(Client):
     def correct(self, stored: dict) -> dict | None:
         """The stored day with one answer and one dose changed (and the weight, if any); the
         steroid doses, left out, stay as they are."""
-        fields = ("id", "version", "scores", "no_symptoms", "max_temperature", "illness", "note")
+        fields = (
+            "id",
+            "version",
+            "scores",
+            "no_symptoms",
+            "max_temperature",
+            "illness",
+            "zoster",
+            "note",
+        )
         entry = {field: stored["entry"][field] for field in fields}
         key, top = self.rng.choice(self.items)
         entry["scores"] = {**entry["scores"], key: (entry["scores"].get(key, 0) + 1) % (top + 1)}

@@ -98,7 +98,7 @@ COPY_SQL = """
 COPY (
     SELECT e.child_id, e.date, e.instrument_key, e.instrument_version, {items},
            e.score, e.subscores ->> 'skin', e.answered, e.no_symptoms, e.fever,
-           e.max_temperature, e.illness, e.seizure_count, e.seizure_longest_min,
+           e.max_temperature, e.illness, e.zoster, e.seizure_count, e.seizure_longest_min,
            e.seizure_rescue
     FROM diary_diaryentry e JOIN diary_child c ON c.id = e.child_id
     JOIN diary_site s ON s.id = c.site_id

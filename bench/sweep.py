@@ -144,9 +144,10 @@ def load(total: int, seed: int = 5) -> dict:
                 "no_symptoms",
                 "fever",
                 "illness",
+                "zoster",
                 "note",
             ],
-            [(*row, 0, True, False, False, "") for row in entry_rows],
+            [(*row, 0, True, False, False, False, "") for row in entry_rows],
         )
         counts["children"] = len(children)
     analyze()

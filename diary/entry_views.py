@@ -218,6 +218,7 @@ def day_from_post(post, child: Child, slots) -> dict:
         "no_symptoms": no_symptoms,
         "max_temperature": post.get("max_temperature", "").strip(),
         "illness": post.get("illness") == "on",
+        "zoster": post.get("zoster") == "on",
         "note": post.get("note", ""),
         "seizure_count": post.get("seizure_count", "").strip(),
         "seizure_longest_min": post.get("seizure_longest_min", "").strip(),

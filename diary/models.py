@@ -502,6 +502,17 @@ class DiaryEntry(Recorded):
         _("highest temperature (°C)"), max_digits=3, decimal_places=1, null=True, blank=True
     )
     illness = models.BooleanField(_("illness or infection"), default=False)
+    # SPARN §7.3: a JAK inhibitor is interrupted for herpes zoster (outcomes.signals flags it).
+    # The database default lets bulk loaders that do not name the column still insert rows.
+    zoster = models.BooleanField(
+        _("shingles (herpes zoster) rash"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "A painful rash of small blisters in a band on one side of the body or face. Tick it "
+            "if a doctor said it is shingles, or if you think it may be."
+        ),
+    )
     # Seizure details, only on a day whose seizures item is above 0 (diary.recording); each is
     # optional: empty is "not said", never "none".
     seizure_count = models.PositiveSmallIntegerField(_("number of seizures"), null=True, blank=True)

@@ -154,7 +154,7 @@ def clean_seizure_details(instrument, scores: dict, no_symptoms: bool, data: dic
 
 
 def clean_entry(child: Child, data: dict) -> dict:
-    """DATA (scores, no_symptoms, max_temperature, illness, note, seizure_count,
+    """DATA (scores, no_symptoms, max_temperature, illness, zoster, note, seizure_count,
     seizure_longest_min, seizure_rescue) as model fields, or Invalid."""
     instrument = child.get_instrument()
     errors: dict[str, str] = {}
@@ -175,7 +175,10 @@ def clean_entry(child: Child, data: dict) -> dict:
     note = data.get("note") or ""
     if len(note) > 5000:
         errors["note"] = _("Keep the note under 5000 characters.")
-    if not scores and not errors and not note.strip() and temperature is None:
+    zoster = bool(data.get("zoster"))
+    # Shingles alone is an answer, as a temperature is: the day must not be refused when it is
+    # the one thing a parent reports (SPARN §7.3 asks the team to act on it).
+    if not scores and not errors and not note.strip() and temperature is None and not zoster:
         errors["scores"] = _("Answer at least one question, or tap “No symptoms today”.")
     if errors:
         raise Invalid(errors)
@@ -192,6 +195,7 @@ def clean_entry(child: Child, data: dict) -> dict:
         "max_temperature": temperature,
         "fever": fever_item or (temperature is not None and temperature >= FEVER_FROM_C),
         "illness": bool(data.get("illness")),
+        "zoster": zoster,
         **seizure_details,
         "note": note,
     }

@@ -285,6 +285,7 @@ def history(spec: ChildSpec, end: date, seed: int = 1, days: int = DIARY_DAYS) -
                 "fever": scores.get("fever", 0) > 0 or ill,
                 "max_temperature": temperature,
                 "illness": ill,
+                "zoster": False,
                 "note": "",
             }
         )

@@ -358,6 +358,7 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         Column("fever", "Fever that day", "boolean", allowed="0 | 1"),
         Column("max_temperature", "Highest temperature", "number", "°C", "34–43"),
         Column("illness", "Illness or infection that day", "boolean", allowed="0 | 1"),
+        Column("zoster", "Shingles (herpes zoster) that day", "boolean", allowed="0 | 1"),
         Column(
             "seizure_count",
             "Number of seizures that day",
@@ -648,7 +649,9 @@ def _copy_rows(member: CsvMember, subjects, options: Options, query) -> None:
 
 def write_diary(member: CsvMember, subjects: list[Subject], options: Options) -> None:
     items = {f"i_{key}": KT(f"scores__{key}") for key in ITEMS}
-    flags = {f"{name}_flag": _as_int(name) for name in ("no_symptoms", "fever", "illness")}
+    flags = {
+        f"{name}_flag": _as_int(name) for name in ("no_symptoms", "fever", "illness", "zoster")
+    }
     rescue = Case(
         When(seizure_rescue=True, then=Value(1)),
         When(seizure_rescue=False, then=Value(0)),
@@ -668,6 +671,7 @@ def write_diary(member: CsvMember, subjects: list[Subject], options: Options) ->
         "fever_flag",
         "max_temperature",
         "illness_flag",
+        "zoster_flag",
         "seizure_count",
         "seizure_longest_min",
         "seizure_rescue_flag",

@@ -6,7 +6,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from diary.models import DiaryEntry, GrowthMeasurement, Medicine, Prescription
+from diary.models import (
+    DiaryEntry,
+    Drug,
+    GrowthMeasurement,
+    Medicine,
+    Prescription,
+    PrescriptionReason,
+)
 from outcomes import labs, thresholds, treatment
 from outcomes.models import Analyte, LabResult
 
@@ -36,17 +43,27 @@ def growth_saved(sender, instance: GrowthMeasurement, raw: bool = False, **kwarg
 
 
 def diary_saved(sender, instance: DiaryEntry, raw: bool = False, **kwargs) -> None:
-    """§7.3: an illness or a fever on a day the child is given a JAK inhibitor."""
-    if raw or not (instance.illness or instance.fever or instance.max_temperature is not None):
+    """§7.3: an illness or a fever on a day the child is given a JAK inhibitor; herpes zoster
+    on such a day or during an interruption."""
+    reported = instance.illness or instance.fever or instance.max_temperature is not None
+    if raw or not (reported or instance.zoster):
         return
     prescription = Prescription.objects.filter(child=instance.child).in_force_on(instance.date)
-    drug = prescription.drug if prescription and prescription.total_mg > 0 else None
+    drug, interrupted = None, False
+    if prescription and prescription.total_mg > 0:
+        drug = prescription.get_drug_display()
+    elif prescription and prescription.reason == PrescriptionReason.INTERRUPTION:
+        # The drug last given before the interruption (none: nothing was ever given).
+        last = labs.drug_on(instance.child, instance.date)
+        drug, interrupted = last and Drug(last).label, True
     flags = thresholds.infection_flags(
-        drug and prescription.get_drug_display().lower(),
+        drug and str(drug).lower(),
         instance.illness,
         instance.fever,
         instance.max_temperature,
         settings.INFECTION_FEVER_FROM_C,
+        zoster=instance.zoster,
+        interrupted=interrupted,
     )
     if flags:
         labs.flag_child(instance.child, instance.date, flags)

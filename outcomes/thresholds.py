@@ -16,6 +16,9 @@ GUIDELINE = "SPARN JAKi guideline"
 # Severities, least to most urgent.
 INFO, WATCH, ADJUST, STOP, DO_NOT_START = "info", "watch", "adjust", "stop", "do_not_start"
 URGENT = {ADJUST, STOP, DO_NOT_START}  # a clinician is emailed at once
+# The flag codes of an infection reported in the diary (§7.3): counted as infections, not as
+# results to review.
+INFECTION_CODES = frozenset({"infection", "zoster"})
 PERSISTENT_WITHIN = timedelta(days=28)  # an earlier result this recent makes a low value persistent
 A_WEEK = timedelta(days=7)
 
@@ -377,17 +380,29 @@ def infection_flags(
     fever: bool,
     temperature: Decimal | None,
     fever_from: Decimal,
+    zoster: bool = False,
+    interrupted: bool = False,
 ) -> list[Flag]:
     """§7.3: a diary day with an illness or infection, or a fever (a temperature at or above
     FEVER_FROM, or the diary's fever item without a temperature), while DRUG is given (None:
-    not on a JAK inhibitor that day, no flag)."""
+    not on a JAK inhibitor that day, no flag); herpes zoster (ZOSTER) has its own flag.
+
+    INTERRUPTED: DRUG is the JAK inhibitor last given and the day falls in an interruption of
+    it. Illness and fever then raise nothing (there is nothing to interrupt), but herpes zoster
+    still does: §7.3 also says to follow the SPARN VZV guideline, and the team deciding on the
+    restart needs to know."""
     if drug is None:
         return []
+    flags = []
+    if zoster:
+        flags.append(zoster_flag(drug, interrupted))
+    if interrupted:
+        return flags
     febrile = (temperature is not None and temperature >= fever_from) or (
         fever and temperature is None
     )
     if not (illness or febrile):
-        return []
+        return flags
     what = []
     if illness:
         what.append(_("an illness or infection"))
@@ -397,7 +412,8 @@ def infection_flags(
             if temperature is not None
             else _("fever")
         )
-    return [
+    flags.insert(
+        0,
         Flag(
             "infection",
             "infection",
@@ -409,5 +425,25 @@ def infection_flags(
             )
             % {"what": _(" and ").join(what), "drug": drug},
             f"{GUIDELINE} §7.3",
+        ),
+    )
+    return flags
+
+
+def zoster_flag(drug: str, interrupted: bool) -> Flag:
+    """§7.3: "Herpes zoster: interrupt JAK inhibition if patient develops herpes zoster
+    infection and follow the SPARN VZV guideline"."""
+    source = f"{GUIDELINE} §7.3"
+    if interrupted:
+        message = _(
+            "The diary records shingles (herpes zoster) during an interruption of %(drug)s: "
+            "%(source)s says to interrupt JAK inhibition for herpes zoster and to follow the "
+            "SPARN VZV guideline. The treating team decides, including when to restart."
         )
-    ]
+    else:
+        message = _(
+            "The diary records shingles (herpes zoster) while on %(drug)s: %(source)s says to "
+            "interrupt JAK inhibition if a patient develops herpes zoster and to follow the "
+            "SPARN VZV guideline. The treating team decides."
+        )
+    return Flag("infection", "zoster", STOP, message % {"drug": drug, "source": source}, source)

@@ -37,6 +37,7 @@ from outcomes import (
     reminders,
     report,
     summaries,
+    thresholds,
     treatment,
 )
 from outcomes.forms import (
@@ -440,8 +441,8 @@ def dashboard(request):
         )
         since = today - timedelta(days=COMPLETENESS_DAYS - 1)
         recent = sum(1 for day in scores[child.pk] if since <= day <= today)
-        infections = [f for f in flags[child.pk] if f.code == "infection"]
-        guideline = [f for f in flags[child.pk] if f.code != "infection"]
+        infections = [f for f in flags[child.pk] if f.code in thresholds.INFECTION_CODES]
+        guideline = [f for f in flags[child.pk] if f.code not in thresholds.INFECTION_CODES]
         rows.append(
             {
                 "child": child,

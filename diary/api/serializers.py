@@ -112,6 +112,12 @@ class EntryIn(RecordIn):
     no_symptoms = serializers.BooleanField(required=False, default=False)
     max_temperature = Amount(max_digits=4, decimal_places=1, required=False, allow_null=True)
     illness = serializers.BooleanField(required=False, default=False)
+    zoster = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Shingles (herpes zoster) that day. On a JAK inhibitor it flags the child to "
+        "the clinicians (SPARN JAKi guideline §7.3).",
+    )
     # Checked by diary.recording (ranges, and only with a seizures score above 0).
     seizure_count = serializers.IntegerField(
         required=False,
@@ -196,6 +202,7 @@ class EntryOut(RecordOut):
             "fever",
             "max_temperature",
             "illness",
+            "zoster",
             "seizure_count",
             "seizure_longest_min",
             "seizure_rescue",

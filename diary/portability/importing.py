@@ -420,6 +420,7 @@ def _check_diary(row: Row) -> dict:
         "no_symptoms": bool(values.get("no_symptoms")),
         "max_temperature": values.get("max_temperature"),
         "illness": bool(values.get("illness")),
+        "zoster": bool(values.get("zoster")),
         **{name: values.get(name) for name in recording.SEIZURE_DETAILS},
         "note": values.get("note") or "",
     }

@@ -244,6 +244,7 @@ def _diary_rows(children, names):
             **{ITEM_PREFIX + key: score for key, score in entry.scores.items()},
             "max_temperature": entry.max_temperature,
             "illness": entry.illness,
+            "zoster": entry.zoster,
             "seizure_count": entry.seizure_count,
             "seizure_longest_min": entry.seizure_longest_min,
             "seizure_rescue": entry.seizure_rescue,
@@ -425,6 +426,7 @@ DIARY = Table(
             allowed=_between(TEMPERATURE_C),
         ),
         Column("illness", _("Illness or infection that day."), Type.BOOLEAN),
+        Column("zoster", _("Shingles (herpes zoster) that day."), Type.BOOLEAN),
         Column(
             "seizure_count",
             _("Number of seizures that day; only with item_seizures above 0 (empty: not said)."),

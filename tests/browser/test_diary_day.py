@@ -478,3 +478,37 @@ def test_a_change_that_arrived_without_its_answer_is_corrected_not_a_conflict(
     entry = DiaryEntry.objects.get()
     assert entry.version == 3 and entry.scores == {**AGS_ANSWERS, "sleep": 3, "crying": 3}
     assert phone.locator("#phone-conflict").count() == 0
+
+
+def test_shingles_ticked_offline_arrives_with_the_day_and_flags_it(treated, phone, live_server):
+    from outcomes.models import LabFlag
+
+    world = treated
+    sign_in(phone, live_server.url, "alice", PASSWORD)
+    go_offline_ready(phone, live_server, world)
+    offline(phone)
+    day = world.amy.today() - timedelta(days=1)
+    phone.goto(url(live_server, world, day))
+    toggle, label = phone.locator("#zoster"), phone.locator("label[for=zoster]")
+    assert not toggle.is_checked()
+    box = label.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 44
+    answer(phone, AGS_ANSWERS)
+    label.click()
+    assert toggle.is_checked()
+    save(phone)
+    phone.get_by_text("Saved on this phone").wait_for()
+    queue = phone.evaluate("JSON.parse(localStorage.getItem('ags-diary-queue'))")
+    assert queue[0]["body"]["entry"]["zoster"] is True and not DiaryEntry.objects.exists()
+    back_online(phone)
+    entry = DiaryEntry.objects.get()
+    assert (entry.date, entry.zoster, entry.illness) == (day, True, False)
+    assert entry.scores == AGS_ANSWERS and entry.reported_by == world.alice
+    flag = LabFlag.objects.get(child=world.amy, code="zoster")
+    assert flag.day == day and flag.source == "SPARN JAKi guideline §7.3"
+    # Offline again, the phone shows the day as the server stored it: shingles ticked.
+    offline(phone)
+    phone.goto(url(live_server, world, day))
+    assert phone.locator("#zoster").is_checked()
+    assert phone.locator("input[name=entry_version]").input_value() == "1"
+    screenshot(phone, "diary-day-shingles")

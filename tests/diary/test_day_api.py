@@ -269,6 +269,75 @@ def test_a_changed_day_keeps_who_and_what(treated, api_for):
     assert history[0].scores["sleep"] == 1
 
 
+# --- Shingles (herpes zoster): saved, sent back, flagged (SPARN §7.3) --------------------------
+
+
+def test_shingles_travels_through_the_day_and_the_record_endpoint(treated, api_for):
+    from outcomes.models import LabFlag
+
+    api = api_for(treated.alice)
+    entry = {"id": new_id(), "scores": AGS_ANSWERS, "zoster": True}
+    response = api.post("/api/days/", day_body(treated.amy, entry=entry), format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["entry"]["zoster"] is True
+    stored = DiaryEntry.objects.get()
+    assert stored.zoster is True and stored.history.get().zoster is True
+    assert LabFlag.objects.get(child=treated.amy, code="zoster").severity == "stop"
+    # The record endpoint sends it back; a PATCH naming other answers keeps it.
+    row = api.get(f"/api/entries/{stored.pk}/").json()
+    assert row["zoster"] is True
+    change = {"version": 1, "scores": {**AGS_ANSWERS, "sleep": 3}}
+    patched = api.patch(f"/api/entries/{stored.pk}/", change, format="json")
+    assert patched.status_code == 200 and patched.json()["zoster"] is True
+    cleared = api.patch(f"/api/entries/{stored.pk}/", {"version": 2, "zoster": False}, "json")
+    assert cleared.status_code == 200 and cleared.json()["zoster"] is False
+    stored.refresh_from_db()
+    assert (stored.zoster, stored.version, stored.scores["sleep"]) == (False, 3, 3)
+    # A day sent without it (an older phone's queue) is a day without shingles.
+    older = {"id": new_id(), "scores": AGS_ANSWERS}
+    day = treated.amy.today() - timedelta(days=1)
+    api.post("/api/days/", day_body(treated.amy, day, entry=older, doses=[]), format="json")
+    assert DiaryEntry.objects.get(date=day).zoster is False
+
+
+def test_shingles_by_the_record_endpoint_alone(treated, api_for):
+    body = {"id": new_id(), "child": treated.amy.pk, "date": treated.amy.today().isoformat()}
+    response = api_for(treated.carol).post("/api/entries/", {**body, "zoster": True}, "json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["zoster"] is True and response.json()["score"] is None
+    again = api_for(treated.carol).post("/api/entries/", {**body, "zoster": True}, "json")
+    assert again.status_code == 200  # a replay
+    assert DiaryEntry.objects.get().zoster is True
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, [True], {"yes": 1}])
+def test_shingles_must_be_yes_or_no(treated, api_for, value):
+    before = tables()
+    entry = {"id": new_id(), "scores": AGS_ANSWERS, "zoster": value}
+    response = api_for(treated.alice).post(
+        "/api/days/", day_body(treated.amy, entry=entry), format="json"
+    )
+    assert response.status_code == 400 and "zoster" in response.json()["entry"]
+    assert tables() == before
+
+
+def test_a_stranger_cannot_record_shingles(treated, api_for):
+    entry = {"id": new_id(), "zoster": True}
+    response = api_for(treated.bob).post(
+        "/api/days/", day_body(treated.amy, entry=entry, doses=[]), format="json"
+    )
+    assert response.status_code == 404 and not DiaryEntry.objects.exists()
+
+
+def test_shingles_is_in_the_schema(api_for, world):
+    schema = api_for(world.alice).get("/api/schema/", {"format": "json"}).json()
+    parts = schema["components"]["schemas"]
+    for name in ("EntryInRequest", "DayEntryInRequest", "PatchedEntryChangeRequest"):
+        zoster = parts[name]["properties"]["zoster"]
+        assert zoster["type"] == "boolean" and "§7.3" in zoster["description"], name
+    assert parts["EntryOut"]["properties"]["zoster"]["type"] == "boolean"
+
+
 def test_the_day_endpoint_is_in_the_schema(api_for, world):
     schema = api_for(world.alice).get("/api/schema/", {"format": "json"}).json()
     post = schema["paths"]["/api/days/"]["post"]

@@ -1,5 +1,6 @@
 """The phone page for one day: record, correct, conflicts, the late-night question."""
 
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -357,3 +358,70 @@ def test_a_dose_slot_the_prescription_lacks_is_refused_on_the_page(world, parent
     # The page only offers prescribed slots: an unknown field is ignored, nothing else.
     assert response.status_code == 302
     assert not DoseAdministration.objects.filter(slot="evening").exists()
+
+
+# --- Shingles (herpes zoster), without the script ---------------------------------------------
+
+
+def zoster_box(page: str) -> str:
+    """The shingles checkbox's tag."""
+    return re.search(r'<input[^>]*id="zoster"[^>]*>', page).group()
+
+
+def test_shingles_is_a_toggle_after_illness_and_saved_by_the_form(world, parent):
+    from outcomes.models import LabFlag
+
+    prescribe(world.amy, start=world.amy.today() - timedelta(days=30))
+    page = parent.get(url(world)).content.decode()
+    assert page.index('id="illness"') < page.index('id="zoster"') < page.index("Medicine given")
+    assert "Shingles (herpes zoster) rash" in page and "one side of the body" in page
+    assert "checked" not in zoster_box(page)
+    today = world.amy.today()
+    response = parent.post(url(world), form(today, zoster="on"))
+    assert response.status_code == 302
+    entry = DiaryEntry.objects.get()
+    assert entry.zoster is True and entry.illness is False
+    assert LabFlag.objects.filter(child=world.amy, code="zoster", day=today).exists()
+    page = parent.get(url(world, today)).content.decode()
+    assert "checked" in zoster_box(page)
+    # Unticked and saved again: no shingles, one more version, kept in the history.
+    data = form(today, entry_id=str(entry.pk), entry_version="1")
+    assert parent.post(url(world, today), data).status_code == 302
+    entry.refresh_from_db()
+    assert entry.zoster is False and entry.version == 2
+    assert [h.zoster for h in entry.history.order_by("history_date")] == [True, False]
+
+
+def test_shingles_stays_ticked_when_another_answer_is_wrong(world, parent):
+    response = parent.post(url(world), form(world.amy.today(), zoster="on", max_temperature="48"))
+    assert response.status_code == 400
+    assert "checked" in zoster_box(response.content.decode())
+    assert not DiaryEntry.objects.exists()
+
+
+def test_shingles_alone_is_saved_from_the_form(world, parent):
+    today = world.amy.today()
+    response = parent.post(
+        url(world), {"date": today.isoformat(), "entry_version": "0", "zoster": "on"}
+    )
+    assert response.status_code == 302
+    entry = DiaryEntry.objects.get()
+    assert entry.zoster and entry.score is None
+
+
+def test_clinicians_see_shingles_in_the_change_history_in_french(world, parent, client_for):
+    day = world.amy.today()
+    parent.post(url(world), form(day))
+    entry = DiaryEntry.objects.get()
+    parent.post(url(world), form(day, entry_id=str(entry.pk), entry_version="1", zoster="on"))
+    world.carol.language = "fr"
+    world.carol.save()
+    page = client_for(world.carol).get(reverse("child_detail", args=[world.amy.pk]))
+    assert "éruption de zona (herpès zoster)\xa0: non → oui" in page.content.decode()
+
+
+def test_the_french_day_page_names_shingles(world, client_for):
+    world.alice.language = "fr"
+    world.alice.save()
+    page = client_for(world.alice).get(url(world)).content.decode()
+    assert "Éruption de zona (herpès zoster)" in page and "un seul côté du corps" in page

@@ -225,6 +225,59 @@ def test_the_export_has_a_dictionary_of_every_column_and_a_manifest(world):
         assert set(header) <= set(tables.BY_FILENAME[path.name].names), path.name
 
 
+def test_shingles_round_trips_and_older_files_without_it_import_as_no(world):
+    from diary import recording
+    from outcomes.models import LabFlag
+
+    run(EXAMPLE, world.north, world.carol)
+    zoe = Child.objects.get(site=world.north, reference="HX-001")
+    # The example predates the column: every imported day is without shingles.
+    assert not DiaryEntry.objects.filter(zoster=True).exists()
+    entry = DiaryEntry.objects.get(child=zoe, date=date(2024, 3, 10))
+    data = {"scores": entry.scores, "illness": True, "zoster": True, "note": entry.note}
+    recording.record(DiaryEntry, zoe, world.carol, entry.pk, entry.date, data, base_version=1)
+    data = export(world.north, world.carol)
+    first = read_zip(data)
+    flagged = [(r["child_ref"], r["date"]) for r in first["diary"] if r["zoster"] == "1"]
+    assert flagged == [("HX-001", "2024-03-10")]
+    assert {r["zoster"] for r in first["diary"]} == {"0", "1"}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        dictionary = list(
+            csv.DictReader(io.StringIO(archive.read("data_dictionary.csv").decode("utf-8-sig")))
+        )
+    row = next(r for r in dictionary if (r["file"], r["column"]) == ("diary.csv", "zoster"))
+    assert "herpes zoster" in row["meaning"] and row["type"] == "boolean"
+    assert "1, yes" in row["allowed_values"]
+    # Imported at another site: the same day with shingles.
+    report = import_data(
+        source_from_file(io.BytesIO(data), "n.zip"), site=world.south, user=world.dan
+    )
+    assert report.ok and report.stored, report.problems[:5]
+    moved = DiaryEntry.objects.get(
+        child__site=world.south, child__reference="HX-001", date=date(2024, 3, 10)
+    )
+    assert moved.zoster and moved.history.get().history_user == world.dan
+    assert without_provenance(read_zip(export(world.south, world.dan))) == without_provenance(first)
+    # HX-001 takes baricitinib from 2024-03-09 (prescriptions.csv): flagged at both sites.
+    for child in (zoe, moved.child):
+        flag = LabFlag.objects.get(code="zoster", child=child)
+        assert (flag.day, flag.source) == (date(2024, 3, 10), "SPARN JAKi guideline §7.3")
+
+
+def test_a_shingles_cell_that_is_not_yes_or_no_is_reported(world, example):
+    def add_column(rows):
+        return [rows[0] + ["zoster"]] + [row + ["0"] for row in rows[1:]]
+
+    rewrite(example / "diary.csv", add_column)
+    set_cell(example / "diary.csv", 3, "zoster", "perhaps")
+    report = run(example, world.north, world.carol)
+    assert_reported(report.problems, [("diary.csv", 3, "zoster", "Write 1 for yes or 0 for no")])
+    assert not DiaryEntry.objects.exists()
+    set_cell(example / "diary.csv", 3, "zoster", "1")
+    assert run(example, world.north, world.carol).ok
+    assert DiaryEntry.objects.filter(zoster=True).count() == 1
+
+
 # --- Bad input: the full list of problems, each with file, row and column; nothing written ---
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from diary.models import DiaryEntry, DoseAdministration
 from outcomes.models import LabFlag
@@ -130,6 +131,32 @@ def test_infection_and_guideline_flags_are_apart_and_explained(world, client):
     assert "§6.4" in calm_row
     page = client.get(reverse("dashboard") + "?sort=flags").content.decode()
     assert page.index("Calm") < page.index("Amy")
+
+
+def test_shingles_in_the_diary_counts_as_an_infection(world, client):
+    import uuid
+
+    from diary import recording
+
+    amy, today = world.amy, world.amy.today()
+    calm = make_child(world.north, "Calm")
+    prescribe(amy, start=today - timedelta(days=30))
+    prescribe(calm, start=today - timedelta(days=30))
+    for child in (amy, calm):
+        data = {"no_symptoms": True, "zoster": child == amy}
+        recording.record(DiaryEntry, child, world.carol, uuid.uuid4(), today, data)
+    assert LabFlag.objects.get(code="zoster").child == amy
+    login(client, world.carol)
+    page = client.get(reverse("dashboard") + "?sort=infections").content.decode()
+    assert page.index("Amy") < page.index("Calm")
+    amy_row = row(page, "Amy")
+    assert ">infection<" in amy_row and "result to review" not in amy_row
+    assert "shingles (herpes zoster) while on baricitinib" in amy_row and "§7.3" in amy_row
+    assert ">infection<" not in row(page, "Calm")
+    # Acknowledged, it is no longer counted.
+    LabFlag.objects.update(acknowledged_at=timezone.now(), acknowledged_by=world.carol)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert ">infection<" not in row(page, "Amy")
 
 
 def test_completeness_counts_the_familys_days_not_the_servers(world, client):

@@ -138,6 +138,27 @@ def test_item_scores_and_daily_score_per_day(world, study):
     assert row["item_rash"] == ""  # not an item of the AGS diary
 
 
+def test_shingles_days_are_exported_as_a_described_0_or_1(world, study):
+    children = cohort(world.north, 5, "Kid")
+    entry = DiaryEntry.objects.filter(child=children[0]).order_by("date").last()
+    DiaryEntry.objects.filter(pk=entry.pk).update(zoster=True)
+    result = build()
+    day0 = children[0].prescriptions.order_by("start_date").first().start_date
+    diary = result.tables["diary.csv"]
+    shingles = [(r["child"], int(r["day"])) for r in diary if r["zoster"] == "1"]
+    assert shingles == [(name_of(children[0]), (entry.date - day0).days)]
+    assert {r["zoster"] for r in diary} == {"0", "1"}  # never empty: a day has it or not
+    header = list(diary[0])
+    assert header.index("illness") + 1 == header.index("zoster")
+    (described,) = [
+        r
+        for r in result.tables["data_dictionary.csv"]
+        if (r["file"], r["variable"]) == ("diary.csv", "zoster")
+    ]
+    assert (described["type"], described["allowed_values"]) == ("boolean", "0 | 1")
+    assert "herpes zoster" in described["label"]
+
+
 def test_small_classes_are_generalised_then_suppressed(world, study):
     cohort(world.north, 3, "Ags2", diagnosis="AGS2")
     cohort(world.north, 2, "Ags7", diagnosis="AGS7", genotype="IFIH1")

@@ -386,6 +386,147 @@ def test_no_infection_flag_off_treatment_or_during_an_interruption(world, settin
     assert api_client(world.dan).get(f"/api/children/{amy.pk}/flags/").status_code == 404
 
 
+# --- Herpes zoster (§7.3) ---------------------------------------------------------------------
+# "Herpes zoster: interrupt JAK inhibition if patient develops herpes zoster infection and
+# follow the SPARN VZV guideline" (SPARN JAKi guideline §7.3).
+
+
+def infection(drug, zoster=False, illness=False, interrupted=False, **extra):
+    from outcomes.thresholds import infection_flags
+
+    return infection_flags(
+        drug, illness, False, None, D("38.0"), zoster=zoster, interrupted=interrupted, **extra
+    )
+
+
+def test_zoster_on_a_jak_inhibitor_is_its_own_stop_flag_naming_section_7_3():
+    from outcomes.thresholds import INFECTION_CODES, STOP
+
+    (flag,) = infection("baricitinib", zoster=True)
+    assert (flag.code, flag.severity, flag.source) == ("zoster", STOP, "SPARN JAKi guideline §7.3")
+    assert "shingles (herpes zoster) while on baricitinib" in flag.message
+    assert "§7.3" in flag.message and "SPARN VZV guideline" in flag.message
+    assert "interrupt JAK inhibition" in flag.message
+    assert flag.message.endswith("The treating team decides.")
+    assert flag.code in INFECTION_CODES
+    # With an illness the same day: both flags, each its own rule.
+    both = infection("baricitinib", zoster=True, illness=True)
+    assert [f.code for f in both] == ["infection", "zoster"]
+    assert infection("baricitinib") == []  # nothing reported, nothing raised
+
+
+def test_zoster_off_a_jak_inhibitor_raises_nothing():
+    # Before the first dose or after a stop the caller has no drug for the day.
+    assert infection(None, zoster=True) == []
+    assert infection(None, zoster=True, illness=True, interrupted=True) == []
+
+
+def test_zoster_during_an_interruption_still_flags_but_an_illness_does_not():
+    (flag,) = infection("tofacitinib", zoster=True, interrupted=True)
+    assert flag.code == "zoster" and flag.severity == "stop"
+    assert "during an interruption of tofacitinib" in flag.message
+    assert "§7.3" in flag.message and "when to restart" in flag.message
+    assert infection("tofacitinib", illness=True, interrupted=True) == []
+
+
+def test_the_zoster_message_is_in_french_for_a_french_team():
+    from django.utils import translation
+
+    with translation.override("fr"):
+        (flag,) = infection("baricitinib", zoster=True)
+    assert flag.message.startswith("Le journal indique un zona (herpès zoster) sous baricitinib")
+    assert "§7.3" in flag.message and "équipe soignante qui décide" in flag.message
+
+
+def zoster_flags(child):
+    return LabFlag.objects.filter(child=child, code="zoster", result=None)
+
+
+def test_zoster_in_the_diary_on_treatment_flags_the_clinicians_at_once(world):
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=30), 2, 0, 2)
+    diary_day(amy, world.alice, day, {"no_symptoms": True, "zoster": True})
+    flag = zoster_flags(amy).get()
+    assert (flag.day, flag.severity, flag.source) == (day, "stop", "SPARN JAKi guideline §7.3")
+    assert "while on baricitinib" in flag.message
+    # Shingles is not an "illness": the §7.3 infection rule is not raised with it.
+    assert not LabFlag.objects.filter(code="infection").exists()
+    assert Reminder.objects.filter(
+        child=amy, kind="threshold", test="flags", recipient=world.carol
+    ).exists()
+    body = api_client(world.carol).get(f"/api/children/{amy.pk}/flags/").json()
+    assert [(f["code"], f["severity"]) for f in body] == [("zoster", "stop")]
+    assert "§7.3" in body[0]["source"] and body[0]["decision"]
+    assert api_client(world.dan).get(f"/api/children/{amy.pk}/flags/").status_code == 404
+    assert api_client(world.bob).get(f"/api/children/{amy.pk}/flags/").status_code == 404
+
+
+def test_zoster_alone_is_a_day_worth_saving(world):
+    # The one thing a parent reports must not be refused for want of the other answers.
+    amy = world.amy
+    day = amy.today()
+    rx(amy, day - timedelta(days=30), 2, 0, 2)
+    entry = diary_day(amy, world.alice, day, {"zoster": True})
+    assert entry.zoster and entry.score is None and entry.answered == 0
+    assert zoster_flags(amy).count() == 1
+    # An illness alone is still refused, as before.
+    from diary.recording import Invalid
+
+    with pytest.raises(Invalid):
+        diary_day(amy, world.alice, day - timedelta(days=1), {"illness": True})
+
+
+def test_zoster_before_the_first_dose_or_after_a_stop_raises_nothing(world):
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=30), 2, 0, 2)
+    rx(amy, day - timedelta(days=5), 0, 0, 0, reason="stop")
+    diary_day(amy, world.alice, day - timedelta(days=40), {"no_symptoms": True, "zoster": True})
+    diary_day(amy, world.alice, day, {"no_symptoms": True, "zoster": True})
+    assert not zoster_flags(amy).exists()
+    # The days in between, on treatment, are flagged.
+    diary_day(amy, world.alice, day - timedelta(days=6), {"no_symptoms": True, "zoster": True})
+    assert list(zoster_flags(amy).values_list("day", flat=True)) == [day - timedelta(days=6)]
+
+
+def test_zoster_during_an_interruption_names_the_drug_last_given(world):
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=30), 5, 0, 5, drug="tofacitinib")
+    rx(amy, day - timedelta(days=3), 0, 0, 0, drug="tofacitinib", reason="interruption")
+    diary_day(amy, world.alice, day, {"no_symptoms": True, "zoster": True, "illness": True})
+    flag = zoster_flags(amy).get()
+    assert "during an interruption of tofacitinib" in flag.message
+    assert not LabFlag.objects.filter(code="infection").exists()  # nothing to interrupt
+
+
+def test_zoster_in_an_interruption_entered_before_any_dose_raises_nothing(world):
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=3), 0, 0, 0, reason="interruption")
+    diary_day(amy, world.alice, day, {"no_symptoms": True, "zoster": True})
+    assert not zoster_flags(amy).exists()
+
+
+def test_zoster_added_in_a_correction_flags_once(world):
+    from diary import recording
+    from diary.models import DiaryEntry
+
+    amy = world.amy
+    day = amy.today() - timedelta(days=1)
+    rx(amy, day - timedelta(days=30), 2, 0, 2)
+    entry = diary_day(amy, world.alice, day, {"no_symptoms": True})
+    assert not zoster_flags(amy).exists()
+    data = {"no_symptoms": True, "zoster": True}
+    recording.record(DiaryEntry, amy, world.carol, entry.pk, day, data, base_version=1)
+    recording.record(DiaryEntry, amy, world.carol, entry.pk, day, data, base_version=2)
+    assert zoster_flags(amy).count() == 1
+    entry.refresh_from_db()
+    assert entry.zoster and entry.version == 2
+    assert [h.zoster for h in entry.history.order_by("history_date")] == [False, True]
+
+
 def api_client(user):
     from rest_framework.test import APIClient
 

@@ -92,6 +92,7 @@
       Object.keys(e.scores || {}).forEach(function (k) { p.push(["item-" + k, String(e.scores[k])]); });
       if (e.max_temperature != null) p.push(["max_temperature", plainNumber(e.max_temperature)]);
       if (e.illness) p.push(["illness", "on"]);
+      if (e.zoster) p.push(["zoster", "on"]);
       if (e.note) p.push(["note", e.note]);
       ["seizure_count", "seizure_longest_min"].forEach(function (k) { if (e[k] != null) p.push([k, plainNumber(e[k])]); });
       if (e.seizure_rescue != null) p.push(["seizure_rescue", e.seizure_rescue ? "yes" : "no"]);
@@ -119,13 +120,14 @@
     // "No symptoms" stays when every answer is still 0: adding doses later must not undo it.
     var noSymptoms = name === "no_symptoms" || both || (fd.get("no_symptoms_kept") === "1" && !anyScore);
     var entry = {id: fd.get("entry_id"), version: num(fd.get("entry_version")), scores: scores, no_symptoms: noSymptoms,
-                 max_temperature: dec(fd.get("max_temperature")), illness: fd.get("illness") === "on", note: fd.get("note") || ""};
+                 max_temperature: dec(fd.get("max_temperature")), illness: fd.get("illness") === "on", zoster: fd.get("zoster") === "on",
+                 note: fd.get("note") || ""};
     var seizures = false;
     ["seizure_count", "seizure_longest_min"].forEach(function (k) {
       if (fd.has(k) && dec(fd.get(k))) { entry[k] = dec(fd.get(k)); seizures = true; }
     });
     if (fd.get("seizure_rescue") === "yes" || fd.get("seizure_rescue") === "no") { entry.seizure_rescue = fd.get("seizure_rescue") === "yes"; seizures = true; }
-    var hasEntry = entry.version || noSymptoms || Object.keys(scores).length || entry.max_temperature || entry.illness || entry.note.trim() || seizures;
+    var hasEntry = entry.version || noSymptoms || Object.keys(scores).length || entry.max_temperature || entry.illness || entry.zoster || entry.note.trim() || seizures;
     var allGiven = both || fd.get("all_given") === "on", doses = [];
     Array.prototype.forEach.call(form.querySelectorAll("fieldset.dose"), function (set) {
       var p = set.id, status = allGiven ? "given" : fd.get(p + "-status");

@@ -70,9 +70,9 @@ $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.dev-installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-# Benchmarks against DATABASE_URL (use PostgreSQL for real figures); SCALE=small for a quick run.
+# Benchmarks on a database of their own beside DATABASE_URL's (PostgreSQL for real figures);
+# SCALE=small for a quick run.
 bench: $(VENV)/.bench-installed
-	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python -m bench $(if $(SCALE),--scale $(SCALE))
 
 clean:

@@ -1,6 +1,7 @@
 """`make bench`: each scenario's figure beside a baseline measured in the same run.
 
-Runs against DATABASE_URL (PostgreSQL for real figures). Prints a table and writes
+Runs on a database of its own beside DATABASE_URL's (bench/database.py; PostgreSQL for real
+figures), never the demo's. Prints a table and writes
 bench/results/latest.json. Never part of the test suite.
 """
 
@@ -181,8 +182,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import django
 
+    from bench.database import use_bench_database
+
+    use_bench_database()
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
+
+    print(f"bench database: {connection.settings_dict['NAME']} (never the demo's)", flush=True)
+    call_command("migrate", verbosity=0, interactive=False)
 
     from bench.cohort import load
 

@@ -75,7 +75,7 @@ def _copy(model, columns: list[str], rows) -> int:
         raw = cursor.cursor
         with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(tuple(_cell(value) for value in row))
                 count += 1
     return count
 
@@ -101,7 +101,8 @@ def analyze() -> None:
 
 
 def _cell(value):
-    """A generated value as COPY takes it: the JSON fields (scores, subscores) as text."""
+    """A value as COPY takes it: the JSON fields (scores, subscores) as text. (The ORM path
+    takes the dicts themselves: given text, SQLite would store a JSON string.)"""
     return json.dumps(value) if isinstance(value, dict) else value
 
 
@@ -157,7 +158,7 @@ def load(n_children: int, years: float = 3, seed: int = 11) -> dict:
             ):
                 recorded[model].extend(
                     (uuid.uuid4(), child.pk, row["date"], 1, now, now)
-                    + tuple(_cell(row[f]) for f in GENERATED[model])
+                    + tuple(row[f] for f in GENERATED[model])
                     for row in rows
                 )
         _copy(Prescription, PRESCRIPTION, rx_rows)

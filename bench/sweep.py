@@ -113,7 +113,7 @@ def load(total: int, seed: int = 5) -> dict:
                 )
             if n % 5 == 0 and n % 25:  # most diary-reminded families have filled today in
                 entry_rows.append(
-                    (uuid.uuid4(), child.pk, today, 1, stamp, stamp, "ags", 1, "{}", "{}")
+                    (uuid.uuid4(), child.pk, today, 1, stamp, stamp, "ags", 1, {}, {})
                 )
         _copy(Prescription, PRESCRIPTION, [(*row, "", "", "", stamp) for row in rx_rows])
         counts["labs"] = _copy(

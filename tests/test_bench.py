@@ -123,3 +123,17 @@ def test_day_save_sends_whole_days_and_corrections_the_api_accepts(db, client):
         DoseAdministration.objects.values_list("status", flat=True)
     )
     assert SteroidDose.objects.exists() and GrowthMeasurement.objects.exists()
+
+
+def test_the_bench_database_is_never_the_apps(tmp_path):
+    from bench.database import bench_database_url
+
+    assert bench_database_url({"VAR_DIR": str(tmp_path)}) == f"sqlite:///{tmp_path}/bench.sqlite3"
+    pg = "postgres://postgres@127.0.0.1:5432/ags"
+    assert bench_database_url({"DATABASE_URL": pg}) == pg + "_bench"
+    assert (
+        bench_database_url({"DATABASE_URL": "sqlite:////srv/ags/db.sqlite3"})
+        == "sqlite:////srv/ags/db-bench.sqlite3"
+    )
+    own = "postgres://bench@10.0.0.2/figures"
+    assert bench_database_url({"DATABASE_URL": pg, "BENCH_DATABASE_URL": own}) == own

@@ -69,6 +69,7 @@ def record_lab(
     assay: str = "",
     positivity_threshold=None,
     alert: bool = True,
+    source_key: str = "",
 ) -> LabResult:
     """Store one result in its canonical unit, then the guideline flags it raises; clinicians
     are emailed about urgent ones (after the transaction commits) when ALERT."""
@@ -96,6 +97,7 @@ def record_lab(
         uln=uln or None,
         assay=assay or "",
         positivity_threshold=positivity_threshold,
+        source_key=source_key,
         caregiver_entered=not Child.objects.managed_by(user).filter(pk=child.pk).exists()
         if user
         else False,

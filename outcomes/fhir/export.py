@@ -583,6 +583,11 @@ def _category(code: str, display: str) -> dict:
 # --- The Bundle -----------------------------------------------------------------------------
 
 
+def _with_next(rows: list) -> list[tuple]:
+    """Each row with the one after it (None after the last)."""
+    return list(zip(rows, [*rows[1:], None], strict=False))
+
+
 def bundle(child: Child) -> tuple[dict, dict[str, int]]:
     """The child's record as a FHIR R4 Bundle, and the count of each resource type."""
     with translation.override("en"):
@@ -616,14 +621,14 @@ def _bundle(child: Child) -> tuple[dict, dict[str, int]]:
     prescriptions = list(
         Prescription.objects.filter(child=child).select_related("created_by").order_by("start_date")
     )
-    for rx, following in zip(prescriptions, [*prescriptions[1:], None], strict=True):
+    for rx, following in _with_next(prescriptions):
         rx_urls[rx.pk] = out.add(
             urn("prescription", rx.pk),
             medication_request(rx, following and following.start_date, today, patient_url),
         )
     steroid_rx = list(SteroidPrescription.objects.filter(child=child).order_by("start_date"))
     steroid_urls = []
-    for rx, following in zip(steroid_rx, [*steroid_rx[1:], None], strict=True):
+    for rx, following in _with_next(steroid_rx):
         steroid_urls.append(
             (
                 rx,

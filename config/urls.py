@@ -15,8 +15,8 @@ from diary.api.token import TokenLogoutView, TokenView
 from diary.api.views import DayView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
-from outcomes.api.fhir import FHIRExportView, FHIRLabsImportView
 from outcomes import views as outcome_views
+from outcomes.api.fhir import FHIRExportView, FHIRLabsImportView
 from outcomes.api.views import (
     CohortSummaryView,
     FlagsView,

@@ -141,9 +141,9 @@ UCUM_TO_UNIT: dict[str, str] = {
     "pg/mL": "pg/mL",
 }
 
-# Drugs: RxNorm ingredient concepts (RXCUI) and SNOMED CT substance concepts. The JAK
-# inhibitors' SNOMED CT substance codes were not confirmed here and are left out: RxNorm and
-# the text name them.
+# Drugs: RxNorm ingredient concepts (RXCUI) and SNOMED CT substance concepts (each passes
+# SNOMED CT's check digit, tests/outcomes/test_fhir_export.py). The JAK inhibitors' SNOMED CT
+# substance codes were not confirmed here and are left out: RxNorm and the text name them.
 DRUG_CODES: dict[str, tuple[Code, ...]] = {
     "baricitinib": (Code(RXNORM, "2047232", "baricitinib"),),
     "ruxolitinib": (Code(RXNORM, "1193326", "ruxolitinib"),),
@@ -164,10 +164,9 @@ DRUG_CODES: dict[str, tuple[Code, ...]] = {
         Code(RXNORM, "5492", "hydrocortisone"),
         Code(SNOMED, "396458002", "Hydrocortisone (substance)"),
     ),
-    "dexamethasone": (
-        Code(RXNORM, "3264", "dexamethasone"),
-        Code(SNOMED, "372584003", "Dexamethasone (substance)"),
-    ),
+    # 372584003, often cited for Dexamethasone (substance), fails SNOMED CT's Verhoeff check
+    # digit: left out until a terminology server confirms the right one.
+    "dexamethasone": (Code(RXNORM, "3264", "dexamethasone"),),
 }
 
 # Caregiver relationship → HL7 v3 RoleCode (a home nurse or other carer has no code: text only).

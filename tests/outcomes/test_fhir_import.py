@@ -281,7 +281,8 @@ def test_site_administrator_may_import(world, api_for, amy):
         (b'{"resourceType": "Observation"}', "application/fhir+json; fhirVersion=3.0", "FHIR 3.0"),
         (b"[" * 100 + b"]" * 100, "application/json", "nested too deeply"),
         (
-            b'{"resourceType": "Observation", "status": "final", "code": {"text": "Hb"}, "valueQuantity": {"value": NaN}}',
+            b'{"resourceType": "Observation", "status": "final", "code": {"text": "Hb"}, '
+            b'"valueQuantity": {"value": NaN}}',
             "application/json",
             "could not be read",
         ),
@@ -334,12 +335,12 @@ def test_a_body_over_the_size_limit_is_refused(world, api_for, amy, settings):
     assert not LabResult.objects.exists()
 
 
-def test_problems_in_the_users_language(world, api_for, amy):
+def test_problems_in_the_users_language(world, client_for, amy):
     world.carol.language = "fr"
     world.carol.save()
     day = amy.today() - timedelta(days=2)
     response = post(
-        api_for(world.carol),
+        client_for(world.carol),
         amy,
         bundle(observation("99999-9", 1, "g/dL", day)),
         content_type="application/fhir+json",

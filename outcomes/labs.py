@@ -39,9 +39,12 @@ def to_canonical(analyte: str, value, unit: str) -> tuple[Decimal, str]:
             raise ValidationError({"value": _("Enter a number of copies above 0.")})
         converted = Decimal(str(math.log10(number))).quantize(Decimal("0.001"))
     else:
-        converted = (number * accepted[unit]).quantize(Decimal("0.001"))
+        try:
+            converted = (number * accepted[unit]).quantize(Decimal("0.001"))
+        except InvalidOperation:  # 1e30: more digits than a result can have
+            converted = None
     low, high = PLAUSIBLE[analyte]
-    if not number.is_finite() or not low <= converted <= high:
+    if converted is None or not low <= converted <= high:
         raise ValidationError(
             {
                 "value": _("%(value)s %(unit)s is not a possible value.")

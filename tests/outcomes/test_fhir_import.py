@@ -422,3 +422,19 @@ def test_own_analyte_codes_import(world, api_for, amy):
     result = LabResult.objects.get(child=amy)
     assert (result.analyte, result.value) == ("bk_plasma", Decimal("3.699"))
     assert LabFlag.objects.get(result=result).code == "bk-3"
+
+
+@pytest.mark.parametrize("value", [1e30, -3, 1e308, 0.0000001])
+def test_odd_numbers_are_problems_not_errors(world, api_for, amy, value):
+    day = amy.today() - timedelta(days=2)
+    response = post(api_for(world.carol), amy, bundle(observation("718-7", value, "g/dL", day)))
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["problems"][0]["index"] == 0
+    assert not LabResult.objects.exists()
+
+
+def test_a_huge_number_typed_into_the_labs_form_is_refused(world, amy):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="not a possible value"):
+        record_lab(amy, world.carol, "hb", amy.today(), "1e30", "g/dL")

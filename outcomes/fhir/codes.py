@@ -164,9 +164,10 @@ DRUG_CODES: dict[str, tuple[Code, ...]] = {
         Code(RXNORM, "5492", "hydrocortisone"),
         Code(SNOMED, "396458002", "Hydrocortisone (substance)"),
     ),
-    # 372584003, often cited for Dexamethasone (substance), fails SNOMED CT's Verhoeff check
-    # digit: left out until a terminology server confirms the right one.
-    "dexamethasone": (Code(RXNORM, "3264", "dexamethasone"),),
+    "dexamethasone": (
+        Code(RXNORM, "3264", "dexamethasone"),
+        Code(SNOMED, "372584003", "Dexamethasone (substance)"),
+    ),
 }
 
 # Caregiver relationship → HL7 v3 RoleCode (a home nurse or other carer has no code: text only).

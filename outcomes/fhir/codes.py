@@ -46,7 +46,11 @@ ANALYTE_LOINC: dict[str, tuple[Code, ...] | None] = {
     "lymphocytes": (_loinc("731-0", "Lymphocytes [#/volume] in Blood by Automated count"),),
     "platelets": (_loinc("777-3", "Platelets [#/volume] in Blood by Automated count"),),
     "creatinine": (
-        _loinc("14682-9", "Creatinine [Moles/volume] in Serum or Plasma"),
+        _loinc(
+            "14682-9",
+            "Creatinine [Moles/volume] in Serum or Plasma",
+            "German and French national guides name it so",
+        ),
         _loinc(
             "2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "ARUP test 0020025 catalogue"
         ),
@@ -60,20 +64,32 @@ ANALYTE_LOINC: dict[str, tuple[Code, ...] | None] = {
         ),
     ),
     "bilirubin": (
-        _loinc("14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma"),
+        _loinc(
+            "14631-6",
+            "Bilirubin.total [Moles/volume] in Serum or Plasma",
+            "a copy of the LOINC table",
+        ),
         _loinc("1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),
     ),
     "crp": (_loinc("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma"),),
     "esr": (
-        _loinc("30341-2", "Erythrocyte sedimentation rate"),
+        _loinc("30341-2", "Erythrocyte sedimentation rate", "method-agnostic, beside 4537-7"),
         _loinc("4537-7", "Erythrocyte sedimentation rate by Westergren method"),
     ),
     "cholesterol": (
-        _loinc("14647-2", "Cholesterol [Moles/volume] in Serum or Plasma"),
+        _loinc(
+            "14647-2",
+            "Cholesterol [Moles/volume] in Serum or Plasma",
+            "mapping tables pair it with 2093-3",
+        ),
         _loinc("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma"),
     ),
     "triglycerides": (
-        _loinc("14927-8", "Triglyceride [Moles/volume] in Serum or Plasma"),
+        _loinc(
+            "14927-8",
+            "Triglyceride [Moles/volume] in Serum or Plasma",
+            "mapping tables pair it with 2571-8",
+        ),
         _loinc("2571-8", "Triglyceride [Mass/volume] in Serum or Plasma"),
     ),
     # LOINC's BK log load (43201-3, as laboratories use it for blood and urine alike) does not

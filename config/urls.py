@@ -10,11 +10,13 @@ from config.api import NotFoundView
 from config.views import bench_ping, favicon, healthz
 from diary import access_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
+from diary.access import not_logged
 from diary.api.token import TokenLogoutView, TokenView
 from diary.api.views import DayView
 from diary.portability import views as portability_views
 from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
+from outcomes.api.fhir import FHIRExportView, FHIRLabsImportView
 from outcomes.api.views import (
     CohortSummaryView,
     FlagsView,
@@ -73,6 +75,7 @@ urlpatterns = [
     path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
     path("children/<int:pk>/labs/", lab_views.labs_page, name="labs"),
     path("children/<int:pk>/labs/new/", lab_views.lab_panel_create, name="lab_panel_create"),
+    path("children/<int:pk>/labs/fhir/", lab_views.lab_fhir_import, name="lab_fhir_import"),
     path("flags/<int:pk>/acknowledge/", lab_views.flag_acknowledge, name="flag_acknowledge"),
     path("account/reminders/", lab_views.reminder_preferences, name="reminder_preferences"),
     path("unsubscribe/<str:token>/", lab_views.unsubscribe, name="unsubscribe"),
@@ -158,6 +161,9 @@ urlpatterns = [
     path("api/days/", DayView.as_view(), name="api_days"),
     path("api/children/<int:pk>/flags/", FlagsView.as_view(), name="api_flags"),
     path("api/children/<int:pk>/screening/", ScreeningView.as_view(), name="api_screening"),
+    # Logged as an export (with its DataTransfer row), not also as a read.
+    path("api/children/<int:pk>/fhir/", not_logged(FHIRExportView.as_view()), name="api_fhir"),
+    path("api/children/<int:pk>/fhir/labs/", FHIRLabsImportView.as_view(), name="api_fhir_labs"),
     path("api/guideline/dose/", GuidelineDoseView.as_view(), name="api_guideline_dose"),
     path("api/cohort/summary/", CohortSummaryView.as_view(), name="api_cohort_summary"),
     path("api/", include("config.api_router")),

@@ -825,6 +825,7 @@ class DataTransfer(models.Model):
         FAMILY_DOWNLOAD = "family_download", _("Child's data download")
         SITE_EXPORT = "site_export", _("Site export for clinical audit")
         IMPORT = "import", _("Import")
+        FHIR_EXPORT = "fhir_export", _("Child's record as FHIR (JSON)")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     user = models.ForeignKey(

@@ -84,6 +84,7 @@ def labs_page(request, pk: int):
             "reminders": Reminder.objects.filter(child=child).select_related("recipient")[:50]
             if clinician
             else [],
+            "fhir_form": FHIRUploadForm() if clinician else None,
         },
     )
 
@@ -203,3 +204,61 @@ def unsubscribe(request, token: str):
             return HttpResponse(status=200)
         return render(request, "outcomes/unsubscribe.html", {"done": True, "what": data["w"]})
     return render(request, "outcomes/unsubscribe.html", {"what": data["w"]})
+
+
+class FHIRUploadForm(forms.Form):
+    bundle = forms.FileField(
+        label=gettext_lazy("Hospital results (FHIR JSON)"),
+        help_text=gettext_lazy(
+            "A FHIR R4 Bundle of laboratory Observations, or one Observation, from the hospital "
+            "system."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+
+@login_required
+def lab_fhir_import(request, pk: int):
+    """The labs page's upload of hospital results as FHIR: the API's import, from a file."""
+    from diary.api.parsers import MAX_DEPTH, depth_over
+    from outcomes.api.fhir import run_import
+    from outcomes.fhir import labs_import
+
+    child = _visible(request, pk)
+    if not Child.objects.managed_by(request.user).filter(pk=child.pk).exists():
+        raise PermissionDenied(_("Only the child's clinicians can import results."))
+    form = FHIRUploadForm(request.POST or None, request.FILES or None)
+    problems, detail = [], ""
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["bundle"]
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            if upload.size > limit:
+                raise labs_import.BadRequest(
+                    _("The file is too large: send at most %(size)d bytes.") % {"size": limit}
+                )
+            raw = upload.read()
+            data = labs_import.body_json(raw)
+            if depth_over(data, MAX_DEPTH):
+                raise labs_import.BadRequest(
+                    _("The JSON is nested too deeply: at most %(depth)d levels.")
+                    % {"depth": MAX_DEPTH}
+                )
+        except labs_import.BadRequest as error:
+            detail = str(error)
+        else:
+            status, answer = run_import(request, child, data, raw)
+            if status < 400:
+                messages.success(
+                    request,
+                    _("Hospital results imported: %(new)d new, %(old)d already stored.")
+                    % {"new": answer["created"], "old": answer["unchanged"]},
+                )
+                return redirect("labs", pk=child.pk)
+            detail, problems = answer["detail"], answer["problems"]
+    return render(
+        request,
+        "outcomes/lab_fhir_import.html",
+        {"child": child, "fhir_form": form, "problems": problems, "detail": detail},
+        status=400 if detail or form.errors else 200,
+    )

@@ -39,9 +39,12 @@ def to_canonical(analyte: str, value, unit: str) -> tuple[Decimal, str]:
             raise ValidationError({"value": _("Enter a number of copies above 0.")})
         converted = Decimal(str(math.log10(number))).quantize(Decimal("0.001"))
     else:
-        converted = (number * accepted[unit]).quantize(Decimal("0.001"))
+        try:
+            converted = (number * accepted[unit]).quantize(Decimal("0.001"))
+        except InvalidOperation:  # 1e30: more digits than a result can have
+            converted = None
     low, high = PLAUSIBLE[analyte]
-    if not number.is_finite() or not low <= converted <= high:
+    if converted is None or not low <= converted <= high:
         raise ValidationError(
             {
                 "value": _("%(value)s %(unit)s is not a possible value.")
@@ -69,6 +72,7 @@ def record_lab(
     assay: str = "",
     positivity_threshold=None,
     alert: bool = True,
+    source_key: str = "",
 ) -> LabResult:
     """Store one result in its canonical unit, then the guideline flags it raises; clinicians
     are emailed about urgent ones (after the transaction commits) when ALERT."""
@@ -96,6 +100,7 @@ def record_lab(
         uln=uln or None,
         assay=assay or "",
         positivity_threshold=positivity_threshold,
+        source_key=source_key,
         caregiver_entered=not Child.objects.managed_by(user).filter(pk=child.pk).exists()
         if user
         else False,

@@ -114,6 +114,9 @@ class LabResult(models.Model):
     egfr = models.DecimalField("eGFR", max_digits=6, decimal_places=1, null=True, blank=True)
     egfr_constant = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
     egfr_height_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    # A result imported from a hospital's FHIR Observation: SHA-256 of its identifier (else of
+    # its code, time and value), so that the same Observation sent again is stored once.
+    source_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     created = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -124,6 +127,11 @@ class LabResult(models.Model):
         verbose_name = _("lab result")
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="lab_value_not_negative"),
+            models.UniqueConstraint(
+                fields=["child", "source_key"],
+                condition=~Q(source_key=""),
+                name="one_result_per_imported_observation",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,6 +71,11 @@ urlpatterns = [
         name="timeline_chart",
     ),
     path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
+    path(
+        "children/<int:pk>/summary.pdf",
+        outcome_views.family_summary_view,
+        name="family_summary",
+    ),
     path("children/<int:pk>/labs/", lab_views.labs_page, name="labs"),
     path("children/<int:pk>/labs/new/", lab_views.lab_panel_create, name="lab_panel_create"),
     path("flags/<int:pk>/acknowledge/", lab_views.flag_acknowledge, name="flag_acknowledge"),

@@ -646,21 +646,33 @@ def _regimen(r: guideline.Regimen) -> str:
 
 def guideline_words(prescription: Prescription, weight, age: int, egfr) -> str:
     """The guideline's doses for a child of WEIGHT, AGE and EGFR (None: not known) when
-    PRESCRIPTION started, and whether it is above them; or why the tables cannot be read."""
+    PRESCRIPTION started, and whether it is above them. A missing weight or eGFR is said, with
+    the doses of each band it could be in."""
     if prescription.total_mg <= 0:
         return "–"
+    drug, indication = prescription.drug, prescription.indication
     try:
-        found = guideline.dose_guidance(
-            prescription.drug, prescription.indication, weight, age, egfr
-        )
+        alternatives = guideline.dose_alternatives(drug, indication, weight, age, egfr)
     except guideline.GuidelineInputError as error:
         return error.message
-    words = _("initial %(initial)s") % {"initial": _regimen(found.initial)}
-    if found.escalation:
-        words += "; " + _("escalation %(escalation)s") % {"escalation": _regimen(found.escalation)}
-    words += f" ({found.source})"
-    above = guideline.above_guideline_dose(prescription.total_mg, found)
-    return f"{words}. {above}" if above else words
+    said = [
+        c.message
+        for c in guideline.missing_inputs(drug, indication, weight, egfr, treatment.recency())
+    ]
+    bands = []
+    for label, found in alternatives:
+        words = _("initial %(initial)s") % {"initial": _regimen(found.initial)}
+        if found.escalation:
+            words += "; " + _("escalation %(escalation)s") % {
+                "escalation": _regimen(found.escalation)
+            }
+        words = f"{label}: {words}" if label else words
+        bands.append(f"{words} ({found.source})")
+    if len(alternatives) == 1:
+        above = guideline.above_guideline_dose(prescription.total_mg, alternatives[0][1])
+        if above:
+            bands.append(above)
+    return " ".join([*said, *bands])
 
 
 def _prescription_section(child, prescriptions, first, last, data: ChildData, st) -> list:

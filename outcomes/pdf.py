@@ -14,7 +14,6 @@ a matplotlib PDF page inside a ReportLab document, has had no release since 2017
 
 import io
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -256,17 +255,6 @@ class Chart(Flowable):
         self.canv.scale(self.scale, self.scale)
         renderPDF.draw(self.drawing, self.canv, 0, 0)
         self.canv.restoreState()
-
-
-def chart_drawing(figure_to_svg: Callable[[], bytes]):
-    """The drawing of the SVG that FIGURE_TO_SVG renders, its text kept as text."""
-    from svglib.svglib import svg2rlg
-
-    register_fonts()
-    # Read when the figure is saved; set around that call only.
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        svg = figure_to_svg()
-    return svg2rlg(io.BytesIO(svg))
 
 
 def svg_drawing(svg: bytes):

@@ -12,6 +12,7 @@ import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
 
+import reportlab
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
@@ -289,6 +290,7 @@ def _chart(child, outcome: ChildOutcome, first, last, paper, st) -> list:
     key = ":".join(
         (
             "report-chart",
+            reportlab.Version,
             str(child.pk),
             data_version(child),
             first.isoformat(),
@@ -297,15 +299,17 @@ def _chart(child, outcome: ChildOutcome, first, last, paper, st) -> list:
             f"{width:.2f}",
         )
     )
-    svg = cache.get(key)
-    if svg is None:
+    # The drawing is kept, not the SVG: converting it is a third of the chart's cost.
+    drawing = cache.get(key)
+    if drawing is None:
         import matplotlib
 
-        # Text kept as text: searchable in the PDF, and quicker to convert.
+        # Text kept as text: searchable in the PDF, and quicker to convert. rcParams are the
+        # process's: an SVG drawn by another thread meanwhile would only get real text too.
         with matplotlib.rc_context({"svg.fonttype": "none"}):
-            svg = _chart_svg(child, outcome, first, last, width)
-        cache.set(key, svg)
-    return [pdf.Chart(pdf.svg_drawing(svg))]
+            drawing = pdf.svg_drawing(_chart_svg(child, outcome, first, last, width))
+        cache.set(key, drawing)
+    return [pdf.Chart(drawing)]
 
 
 # --- Phases -------------------------------------------------------------------------------------

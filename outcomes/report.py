@@ -140,17 +140,6 @@ def visit_report(
     story += pdf.section(_("Visit assessments"), _assessments(child, first, last, st), st)
     if clinician_copy:
         story += pdf.section(_("Diary notes"), _notes(child, first, last, st), st)
-    story.append(pdf.Spacer(1, 8))
-    story.append(
-        pdf.text(
-            _(
-                "Phases as in the NIH baricitinib study (Sanchez et al., JCI 2018). Guideline "
-                "doses, thresholds and the monitoring schedule: SPARN JAKi guideline. Decision "
-                "support: the treating team decides."
-            ),
-            st.small,
-        )
-    )
     running = pdf.Running(
         child=str(child),
         born=_("Date of birth: %(date)s") % {"date": pdf.day(child.date_of_birth)},
@@ -183,6 +172,14 @@ def _title(child, first, last, instrument, clinician_copy, st) -> list:
                 "max": instrument.max_score,
                 "copy": copy,
             },
+            st.small,
+        ),
+        pdf.text(
+            _(
+                "Phases as in the NIH baricitinib study (Sanchez et al., JCI 2018). Guideline "
+                "doses, thresholds and the monitoring schedule: SPARN JAKi guideline. Decision "
+                "support: the treating team decides."
+            ),
             st.small,
         ),
         pdf.Spacer(1, 6),
@@ -225,6 +222,9 @@ def _key_facts(
                 len(in_range),
             )
             % {"n": len(in_range)}
+            if in_range
+            else _("No test due from %(first)s to %(last)s is overdue.")
+            % {"first": pdf.day(first), "last": pdf.day(last)}
         )
         before = len(overdue) - len(in_range)
         if before:

@@ -526,6 +526,14 @@ def visit_report_view(request, pk: int):
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    # Only the child's own days: before birth or after today there is nothing to count.
+    first, last = max(first, child.date_of_birth), min(last, today)
+    if first > last:
+        return HttpResponse(
+            _("The range has no day between the child's birth and today."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     paper = request.GET.get("paper", "a4")
     if paper not in report.PAPER:
         paper = "a4"

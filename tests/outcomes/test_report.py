@@ -278,16 +278,48 @@ def test_the_family_copy_has_no_notes_and_no_empty_headings(world, client, amy_c
 def test_a_report_with_nothing_in_its_range_says_so(world, client):
     login(client, world.carol)
     today = world.amy.today()
-    for first, last in ((today, today), (today + timedelta(days=5), today + timedelta(days=9))):
-        words = flat(text_of(read(client.get(report_url(world.amy, first, last)))))
+    for first, last in ((today, today), (today - timedelta(days=9), today + timedelta(days=30))):
+        reader = read(client.get(report_url(world.amy, first, last)))
+        words = flat(text_of(reader))
+        # A range past today ends today.
+        assert f"Visit report · {day(first)} – {day(today)}" in words
         assert "No diary day or dose to draw in this range." in words
         assert "No blood result in this range." in words
         assert "No weight or height recorded in this range." in words
         assert "No diary note in this range." in words
         assert "No monitoring schedule: no JAK inhibitor given." in words
         assert "Guideline flags in this range" not in words
-    bad = client.get(report_url(world.amy, today, today - timedelta(days=1)))
-    assert bad.status_code == 400
+    # A range all before birth, or all after today, or backwards, has nothing to show.
+    born = world.amy.date_of_birth
+    for first, last in (
+        (born - timedelta(days=30), born - timedelta(days=1)),
+        (today + timedelta(days=1), today + timedelta(days=9)),
+        (today, today - timedelta(days=1)),
+    ):
+        assert client.get(report_url(world.amy, first, last)).status_code == 400
+    # From long before birth: the report starts at birth.
+    words = flat(text_of(read(client.get(report_url(world.amy, "1900-01-01", today)))))
+    assert f"From {formats.date_format(born, 'j F Y')} to" in words
+
+
+def test_markup_and_odd_characters_in_a_note_are_printed_as_typed(world, client, amy_course):
+    amy, first, last, ago = amy_course
+    odd = "<b>bold?</b> & <font size=40>big</font> ½ dose – “quoted” 😀 <para>"
+    DiaryEntry.objects.filter(child=amy, date=ago(45)).update(note=odd)
+    login(client, world.carol)
+    words = flat(text_of(read(client.get(report_url(amy, first, last)))))
+    assert "<b>bold?</b> & <font size=40>big</font> ½ dose – “quoted”" in words
+
+
+def test_a_family_summary_with_nothing_recorded_says_so(world, client):
+    login(client, world.bob)
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[world.ben.pk])))))
+    assert "The diary has a score for 0 of the last 90 days (0 %)." in words
+    assert "No JAK-inhibitor treatment is prescribed." in words
+    assert "No blood test is scheduled." in words and "No fever was recorded." in words
+    assert "Ask the treating team about any question on the treatment." in words
+    assert "Other medicines taken now" not in words  # no heading without content
+    assert "Page 1 of 1" in words
 
 
 def test_strangers_get_404_for_the_report_and_the_summary(world, client):

@@ -100,8 +100,13 @@ def number(value, places: int = 2) -> str:
     return formats.number_format(rounded, places, use_l10n=True)
 
 
+def percent_text(value: float | None) -> str:
+    """A percentage as the language writes it: "97%", "97 %"."""
+    return "–" if value is None else _("%(number)s%%") % {"number": number(value, 0)}
+
+
 def percent(part: int, whole: int) -> str:
-    return f"{number(100 * part / whole, 0)} %" if whole else "–"
+    return percent_text(100 * part / whole if whole else None)
 
 
 def day(value: date | None) -> str:

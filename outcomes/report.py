@@ -327,13 +327,13 @@ def _phase_table(outcome: ChildOutcome, first, last, instrument, st) -> list:
             [
                 f"{r.phase} · {phase_name(r.phase)}",
                 f"{r.days}\n{pdf.day(r.start)} – {pdf.day(r.end)}",
-                f"{r.recorded} ({pdf.number(r.completeness, 0)} %)",
+                f"{r.recorded} ({pdf.percent_text(r.completeness)})",
                 _fmt(r.mean),
                 f"{_fmt(r.median, 1)} ({_fmt(r.q1, 1)}–{_fmt(r.q3, 1)})"
                 if r.median is not None
                 else "–",
                 _fmt(r.skin_mean),
-                f"{_fmt(r.fever_pct, 0)} %" if r.fever_pct is not None else "–",
+                pdf.percent_text(r.fever_pct),
                 _fmt(r.steroid_mg_per_kg),
                 _fmt(r.jaki_mg_per_kg),
             ]

@@ -314,7 +314,7 @@ def test_markup_and_odd_characters_in_a_note_are_printed_as_typed(world, client,
 def test_a_family_summary_with_nothing_recorded_says_so(world, client):
     login(client, world.bob)
     words = flat(text_of(read(client.get(reverse("family_summary", args=[world.ben.pk])))))
-    assert "The diary has a score for 0 of the last 90 days (0 %)." in words
+    assert "The diary has a score for 0 of the last 90 days (0%)." in words
     assert "No JAK-inhibitor treatment is prescribed." in words
     assert "No blood test is scheduled." in words and "No fever was recorded." in words
     assert "Ask the treating team about any question on the treatment." in words
@@ -382,7 +382,7 @@ def test_the_family_summary_of_a_demo_child(world, client, noah):
     today = noah.today()
     first = today - timedelta(days=89)
     assert f"From {formats.date_format(first, 'j F Y')} to" in words
-    assert re.search(r"The diary has a score for \d+ of the last 90 days \(\d+ %\)", words)
+    assert re.search(r"The diary has a score for \d+ of the last 90 days \(\d+%\)", words)
     assert re.search(
         r"In the last 30 days it averaged \d+\.\d: (lower|higher|about the same)", words
     )
@@ -405,4 +405,5 @@ def test_the_family_summary_of_a_demo_child(world, client, noah):
     assert f"Du {first.day} {FR_MONTHS[first.month - 1]} {first.year} au" in words
     assert words.count("En retard : ") == overdue[noah.pk]
     assert "Résumé des 90 derniers jours" in words and "mg/jour" in words
+    assert re.search(r"Le journal a un score pour \d+ des 90 derniers jours \(\d+ %\)", words)
     assert "Page 1 sur" in words

@@ -231,8 +231,8 @@ def facts(pairs: list[tuple[str, str]], st: Styles) -> Table:
 
 class Chart(Flowable):
     """A vector drawing scaled to the frame's width; when less room is left on the page it
-    shrinks to fit if at least MIN_SHARE of its size fits, else it starts the next page (where
-    it shrinks to the page if it is taller)."""
+    shrinks to fit if at least MIN_SHARE of its size fits, else it starts the next page, where
+    it shrinks to the page if it is taller."""
 
     MIN_SHARE = 0.6
 
@@ -240,18 +240,21 @@ class Chart(Flowable):
         super().__init__()
         self.drawing = drawing
         self.scale = 1.0
+        self.moved = False  # sent to the next page once: it fits there, whatever its size
 
-    def wrap(self, availWidth, availHeight):  # noqa: N803
+    def wrap(self, availWidth, availHeight):  # noqa: N803 - ReportLab's names
         d = self.drawing
         scale = availWidth / d.width
-        if d.height * scale > availHeight and availHeight >= self.MIN_SHARE * d.height * scale:
+        too_tall = d.height * scale > availHeight
+        if too_tall and (self.moved or availHeight >= self.MIN_SHARE * d.height * scale):
             scale = availHeight / d.height
         self.scale = scale
         self.width, self.height = d.width * scale, d.height * scale
         return self.width, self.height
 
     def split(self, availWidth, availHeight):  # noqa: N803
-        return []  # never cut: the frame moves it to the next page, where wrap() fits it
+        self.moved = True
+        return []  # never cut in two: the frame moves it to the next page
 
     def draw(self):
         from reportlab.graphics import renderPDF

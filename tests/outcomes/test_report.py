@@ -407,3 +407,21 @@ def test_the_family_summary_of_a_demo_child(world, client, noah):
     assert "Résumé des 90 derniers jours" in words and "mg/jour" in words
     assert re.search(r"Le journal a un score pour \d+ des 90 derniers jours \(\d+ %\)", words)
     assert "Page 1 sur" in words
+
+
+@pytest.mark.parametrize("height", [300, 700, 2400])
+def test_a_chart_of_any_height_fits_the_page_it_is_on(height):
+    from reportlab.graphics.shapes import Drawing, Rect, String
+
+    drawing = Drawing(500, height)
+    drawing.add(Rect(0, 0, 500, height, fillColor=None))
+    drawing.add(String(10, height - 20, "top of the chart", fontName=pdf.FONT))
+    st = pdf.styles()
+    story = [pdf.text(f"Paragraph {n} before the chart.", st.body) for n in range(30)]
+    story.append(pdf.Chart(drawing))
+    story.append(pdf.text("After the chart.", st.body))
+    running = pdf.Running("Child", "Born", "Site", "Test", "Footer")
+    reader = PdfReader(io.BytesIO(pdf.build(story, running, "a4", "Test")))
+    text = text_of(reader)
+    assert "top of the chart" in text and "After the chart." in text
+    assert len(reader.pages) <= 3

@@ -354,7 +354,7 @@ def _phase_table(outcome: ChildOutcome, first, last, instrument, st) -> list:
                     _("JAKi mg/kg/day"),
                 ],
                 rows,
-                [1.3, 1.7, 0.9, 0.8, 1.05, 0.65, 0.75, 1.05, 1.0],
+                [1.3, 1.6, 1.05, 0.8, 1.05, 0.6, 0.75, 1.05, 1.0],
                 st,
             )
         )

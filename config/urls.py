@@ -73,6 +73,11 @@ urlpatterns = [
         name="timeline_chart",
     ),
     path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
+    path(
+        "children/<int:pk>/summary.pdf",
+        outcome_views.family_summary_view,
+        name="family_summary",
+    ),
     path("children/<int:pk>/labs/", lab_views.labs_page, name="labs"),
     path("children/<int:pk>/labs/new/", lab_views.lab_panel_create, name="lab_panel_create"),
     path("children/<int:pk>/labs/fhir/", lab_views.lab_fhir_import, name="lab_fhir_import"),

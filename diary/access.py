@@ -181,6 +181,18 @@ def not_logged(view):
     return wrapper
 
 
+def logs_itself(view):
+    """Mark a download of a child's data that writes its own access-log row (an export, as the
+    family download does): the middleware adds no "view" row for it."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    wrapper.access_log_exempt = True
+    return wrapper
+
+
 def mark_read(request, objects: Iterable, object_type: str = "", object_id: str = "") -> None:
     """Note the children whose rows this API request returns; the middleware logs them."""
     request = getattr(request, "_request", request)  # DRF's Request wraps Django's

@@ -27,6 +27,8 @@ from statistics import mean, quantiles
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
+from outcomes import course
+
 RECENT_DAYS = 7
 MIN_RECENT_DAYS = 4
 BASELINE_DAYS = 90
@@ -129,14 +131,14 @@ def adherence(
     the window or not prescribed are ignored."""
     last = today - timedelta(days=1)
     first = today - timedelta(days=ADHERENCE_DAYS)
-    slots = {dose for dose in prescribed if first <= dose[0] <= last}
-    n_given = len(slots & given)
-    n_missed = len(slots & (missed - given))
-    if not slots:
+    counted = course.count_doses(
+        {dose for dose in prescribed if first <= dose[0] <= last}, given, missed
+    )
+    if not counted.prescribed:
         return Adherence(False, 0, 0, 0, first, last, missing=NOTHING_PRESCRIBED)
     # Compared in whole numbers so that exactly the threshold is not flagged.
-    flagged = 100 * n_given < min_percent * len(slots)
-    return Adherence(flagged, len(slots), n_given, n_missed, first, last)
+    flagged = 100 * counted.given < min_percent * counted.prescribed
+    return Adherence(flagged, counted.prescribed, counted.given, counted.missed, first, last)
 
 
 def _one(value: float) -> str:

@@ -16,11 +16,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from diary import instruments
+from diary.access import log_access, logs_itself
 from diary.models import (
+    AccessAction,
     Child,
     DiaryEntry,
     DoseAdministration,
-    DoseStatus,
     Drug,
     Indication,
     Medicine,
@@ -32,6 +33,8 @@ from outcomes import (
     attention,
     charts,
     cohort_sql,
+    course,
+    family_summary,
     guideline,
     pages,
     reminders,
@@ -390,8 +393,7 @@ def _dashboard_data(children: list[Child]) -> tuple[dict, dict, dict, dict]:
     for child_id, day, slot, drug, status, mg in DoseAdministration.objects.filter(
         child__in=ids, date__gte=dose_start
     ).values_list("child_id", "date", "slot", "drug", "status", "given_mg"):
-        taken = status != DoseStatus.MISSED and mg > 0
-        (given if taken else missed)[child_id].add((day, slot, drug))
+        (given if course.taken(status, mg) else missed)[child_id].add((day, slot, drug))
     flags = defaultdict(list)
     for flag in LabFlag.objects.open().filter(child__in=ids).order_by("-day", "-pk"):
         flags[flag.child_id].append(flag)
@@ -525,6 +527,14 @@ def visit_report_view(request, pk: int):
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+    # Only the child's own days: before birth or after today there is nothing to count.
+    first, last = max(first, child.date_of_birth), min(last, today)
+    if first > last:
+        return HttpResponse(
+            _("The range has no day between the child's birth and today."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     paper = request.GET.get("paper", "a4")
     if paper not in report.PAPER:
         paper = "a4"
@@ -536,4 +546,23 @@ def visit_report_view(request, pk: int):
     response["Content-Disposition"] = (
         f'inline; filename="visit-report-{child.pk}-{last.isoformat()}-{paper}.pdf"'
     )
+    return response
+
+
+@login_required
+@logs_itself
+def family_summary_view(request, pk: int):
+    """The last 90 days in plain words, in the reader's language, for anyone who may see the
+    child; logged as an export, like the family's download."""
+    child = _visible(request, pk)
+    paper = request.GET.get("paper", "a4")
+    if paper not in report.PAPER:
+        paper = "a4"
+    body = family_summary.family_summary(child, paper)
+    log_access(request, AccessAction.EXPORT, child, what="family_summary", paper=paper)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="summary-{child.pk}-{child.today().isoformat()}.pdf"'
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

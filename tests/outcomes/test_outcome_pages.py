@@ -400,9 +400,13 @@ def test_dashboard_shows_abnormal_results_and_overdue_tests(world, client):
 
 def test_the_report_rounds_as_the_page():
     from django.template.defaultfilters import floatformat
+    from django.utils import translation
 
     from outcomes.report import _fmt
 
     for value in (2.675, 0.125, 1.005, 3.0, 2.6749):
         assert _fmt(value) == floatformat(value, 2)
     assert _fmt(2.65, 1) == floatformat(2.65, 1) == "2.7"
+    with translation.override("fr"):  # the reader's decimal mark, as the page writes it
+        assert _fmt(2.675) == floatformat(2.675, 2) == "2,68"
+        assert _fmt(Decimal("0.399")) == "0,40" and _fmt(None) == "–"

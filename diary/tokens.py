@@ -18,6 +18,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
+from diary.middleware import use_language_of
 from diary.models import ApiToken, SiteMembership
 from diary.twofactor import is_staff_role
 
@@ -73,6 +74,14 @@ class DeviceTokenAuthentication(TokenAuthentication):
             token.last_used = now
             token.save(update_fields=["last_used"])
         return user, token
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is not None:
+            # The language middleware ran before DRF knew who calls: messages and errors in the
+            # caller's language, as on the pages.
+            use_language_of(request._request, found[0])
+        return found
 
 
 @receiver(post_save, sender=get_user_model())

@@ -255,3 +255,27 @@ def test_a_superuser_sees_and_revokes_tokens_in_the_admin(world, client):
     assert client.post(delete, {"post": "yes"}).status_code == 302
     client.logout()
     assert not works(client, token)
+
+
+def test_a_device_token_answers_in_its_users_language(world, client):
+    """The language middleware runs before DRF reads the token: the token's user's language
+    still wins, for that request only."""
+    world.alice.language = "fr"
+    world.alice.save(update_fields=["language"])
+    _stored, token = issue_token(world.alice, "phone")
+    bad = {"child": world.amy.pk, "date": "2999-01-01", "entry": {"scores": {}}}
+    answer = client.post(
+        "/api/days/",
+        bad,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == "Rien n’a été enregistré."
+    # The next request on this thread, without the token, is answered in its own language.
+    answer = client.post(
+        "/api/days/", bad, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert answer.status_code in (401, 403)
+    assert "credentials" in answer.json()["detail"]

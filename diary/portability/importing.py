@@ -469,10 +469,12 @@ def _check_steroid(row: Row) -> dict:
 def _check_growth(row: Row) -> dict:
     _day(row.child, row.values["date"])
     data = {name: row.values.get(name) for name in ("weight_kg", "height_cm")}
+    # The file's sds_confirmed confirms an extreme SDS, as the diary's own confirmation does.
+    data["confirm_sds"] = bool(row.values.get("sds_confirmed"))
     try:
-        recording.clean_growth(data)
+        recording.clean_growth(row.child, row.values["date"], data)
     except recording.Invalid as invalid:
-        raise _Bad(_map(invalid.errors)) from None
+        raise _Bad(_map(invalid.errors, {"confirm_sds": "sds_confirmed"})) from None
     return data
 
 

@@ -28,6 +28,7 @@ from diary.doses import (
     Slot,
     Steroid,
 )
+from diary.growth import GrowthReference
 from diary.models import (
     Diagnosis,
     DiaryEntry,
@@ -296,6 +297,8 @@ def _growth_rows(children, names):
             "date": row.date,
             "weight_kg": row.weight_kg,
             "height_cm": row.height_cm,
+            "sds_confirmed": row.sds_confirmed,
+            **{name: getattr(row, name) for name in GROWTH_COMPUTED},
             "reported_by": names.user(row.reported_by_id),
             "recorded_at": row.created,
         }
@@ -532,12 +535,60 @@ GROWTH = Table(
         DAY,
         Column("weight_kg", _("Weight."), Type.DECIMAL, unit="kg", allowed=_between(WEIGHT_KG)),
         Column("height_cm", _("Height."), Type.DECIMAL, unit="cm", allowed=_between(HEIGHT_CM)),
+        Column(
+            "sds_confirmed",
+            _(
+                "An SDS beyond ±8 (BMI ±15) was confirmed as measured; on import, 1 confirms "
+                "such a value (otherwise refused as a likely typing error)."
+            ),
+            Type.BOOLEAN,
+        ),
+        Column(
+            "growth_reference",
+            _("Growth reference the SDS and centiles were computed against (the site's)."),
+            use=Use.COMPUTED,
+            choices=tuple(GrowthReference.choices),
+        ),
+        Column(
+            "height_sds", _("Height SDS (Z-score) for age and sex."), Type.DECIMAL, Use.COMPUTED
+        ),
+        Column(
+            "height_centile",
+            _("Height centile."),
+            Type.DECIMAL,
+            Use.COMPUTED,
+            unit="%",
+            allowed="0–100",
+        ),
+        Column(
+            "weight_sds", _("Weight SDS (Z-score) for age and sex."), Type.DECIMAL, Use.COMPUTED
+        ),
+        Column(
+            "weight_centile",
+            _("Weight centile."),
+            Type.DECIMAL,
+            Use.COMPUTED,
+            unit="%",
+            allowed="0–100",
+        ),
+        Column(
+            "bmi",
+            _("Body mass index, when weight and height were measured the same day."),
+            Type.DECIMAL,
+            Use.COMPUTED,
+            unit="kg/m²",
+        ),
+        Column("bmi_sds", _("BMI SDS (Z-score) for age and sex."), Type.DECIMAL, Use.COMPUTED),
+        Column(
+            "bmi_centile", _("BMI centile."), Type.DECIMAL, Use.COMPUTED, unit="%", allowed="0–100"
+        ),
         REPORTED_BY,
         RECORDED_AT,
     ),
     key=("child_ref", "date"),
     rows=_growth_rows,
 )
+GROWTH_COMPUTED = tuple(c.name for c in GROWTH.columns if c.use == Use.COMPUTED)
 
 PRESCRIPTIONS = Table(
     "prescriptions",

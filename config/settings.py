@@ -319,7 +319,7 @@ PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 
 
 
 def _bands(name: str, default: str) -> dict[str, tuple[int, int]]:
-    """"severe=0-3,moderate=4-8,attenuated=9-11": each band's first and last score."""
+    """ "severe=0-3,moderate=4-8,attenuated=9-11": each band's first and last score."""
     bands = {}
     for pair in os.environ.get(name, default).split(","):
         band, _sep, span = pair.strip().partition("=")

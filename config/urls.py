@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.api import NotFoundView
 from config.views import bench_ping, healthz
-from diary import access_views, entry_views, erasure_views, pwa, signin_views
+from diary import access_views, assessment_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
 from diary.api.token import TokenLogoutView, TokenView
 from diary.api.views import DayView
@@ -71,6 +71,17 @@ urlpatterns = [
         name="timeline_chart",
     ),
     path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
+    path("children/<int:pk>/assessments/", assessment_views.assessments_page, name="assessments"),
+    path(
+        "children/<int:pk>/assessments/<int:assessment_pk>/",
+        assessment_views.assessments_page,
+        name="assessment_edit",
+    ),
+    path(
+        "children/<int:pk>/growth.<chart:fmt>",
+        outcome_views.growth_chart_view,
+        name="growth_chart",
+    ),
     path("children/<int:pk>/labs/", lab_views.labs_page, name="labs"),
     path("children/<int:pk>/labs/new/", lab_views.lab_panel_create, name="lab_panel_create"),
     path("flags/<int:pk>/acknowledge/", lab_views.flag_acknowledge, name="flag_acknowledge"),

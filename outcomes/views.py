@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from diary import instruments
+from diary import growth, instruments
 from diary.models import (
     Child,
     DiaryEntry,
@@ -32,6 +32,7 @@ from outcomes import (
     attention,
     charts,
     cohort_sql,
+    growth_charts,
     guideline,
     pages,
     reminders,
@@ -305,6 +306,20 @@ def timeline_chart_view(request, pk: int, fmt: str):
     response = HttpResponse(pages.timeline_chart(child, fmt), content_type=CONTENT_TYPES[fmt])
     if fmt == "png":
         response["Content-Disposition"] = f'attachment; filename="timeline-{child.pk}.png"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+def growth_chart_view(request, pk: int, fmt: str):
+    child = _visible(request, pk)
+    try:
+        body = growth_charts.growth_chart(child, fmt)
+    except growth.UnknownReference as unknown:
+        return HttpResponse(str(unknown), status=409, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    if fmt == "png":
+        response["Content-Disposition"] = f'attachment; filename="growth-{child.pk}.png"'
     response["Cache-Control"] = "private, max-age=300"
     return response
 

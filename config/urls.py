@@ -89,6 +89,11 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", lab_views.unsubscribe, name="unsubscribe"),
     path("cohort/", outcome_views.cohort_page, name="cohort"),
     path("cohort/chart.<chart:fmt>", outcome_views.cohort_chart, name="cohort_chart"),
+    path(
+        "cohort/outcomes.<chart:fmt>",
+        outcome_views.cohort_outcomes_chart,
+        name="cohort_outcomes_chart",
+    ),
     path("dashboard/", outcome_views.dashboard, name="dashboard"),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
     path("children/<int:pk>/data.zip", portability_views.child_download, name="child_download"),

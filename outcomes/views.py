@@ -31,6 +31,7 @@ from diary.models import (
 from outcomes import (
     attention,
     charts,
+    cohort_charts,
     cohort_sql,
     growth_charts,
     guideline,
@@ -357,6 +358,10 @@ def cohort_page(request):
             "instrument": instruments.get(instrument),
             "instruments": instruments.CHOICES,
             "query": request.GET.urlencode(),
+            "outcome_rows": [
+                (cohort_charts.titles()[name], outcome)
+                for name, outcome in summary.outcomes.items()
+            ],
         },
     )
 
@@ -365,6 +370,13 @@ def cohort_page(request):
 def cohort_chart(request, fmt: str):
     _sites, summary, instrument = _cohort_summary(request)
     figure = charts.cohort_figure(summary, str(instruments.get(instrument).name))
+    return HttpResponse(charts.render(figure, fmt), content_type=CONTENT_TYPES[fmt])
+
+
+@login_required
+def cohort_outcomes_chart(request, fmt: str):
+    _sites, summary, _instrument = _cohort_summary(request)
+    figure = cohort_charts.outcomes_figure(summary)
     return HttpResponse(charts.render(figure, fmt), content_type=CONTENT_TYPES[fmt])
 
 

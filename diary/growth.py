@@ -129,7 +129,8 @@ def implausible_message(found: list[Score]) -> dict[str, str]:
     fields = {"height": "height_cm", "weight": "weight_kg", "bmi": "weight_kg"}
     out = {}
     for s in found:
-        if s.implausible and fields[s.measure] not in out:
+        # A BMI follows from the height and weight: said only when neither is extreme itself.
+        if s.implausible and fields[s.measure] not in out and not (s.measure == "bmi" and out):
             out[fields[s.measure]] = _(
                 "This %(measure)s is %(sds)s SDS for the child's age and sex, beyond ±%(limit)s: "
                 "probably a typing error. Check it, or confirm it to store it as it is."

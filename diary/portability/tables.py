@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from diary import instruments
+from diary import assessments, instruments
 from diary.doses import (
     HEIGHT_CM,
     SEIZURE_COUNT,
@@ -44,6 +44,7 @@ from diary.models import (
     SteroidDose,
     SteroidPrescription,
     User,
+    VisitAssessment,
 )
 from outcomes.models import UNITS, Analyte, LabResult
 
@@ -736,6 +737,76 @@ MEDICINES = Table(
     rows=_medicine_rows,
 )
 
+AGS_PREFIX = "ags_"
+
+
+def _assessment_rows(children, names):
+    for a in _of(VisitAssessment, children, "date"):
+        yield {
+            "child_ref": names.refs[a.child_id],
+            "date": a.date,
+            **{AGS_PREFIX + key: value for key, value in (a.ags_items or {}).items()},
+            "physician_global": a.physician_global,
+            "parent_global": a.parent_global,
+            "note": a.note,
+            "ags_scale": a.ags_scale,
+            "severity_band": a.severity_band,
+            "recorded_by": names.user(a.recorded_by_id),
+            "recorded_at": a.created,
+        }
+
+
+VAS_MEANING = _("visual-analogue scale, 0–100 mm, 100 = worst (NIH, Sanchez 2018, Figure 2)")
+ASSESSMENTS = Table(
+    "assessments",
+    _("One row per visit assessment: the AGS Scale and the global assessments (DOMAIN §3)."),
+    (
+        CHILD_REF,
+        _date("date", _("Day of the visit.")),
+        *(
+            Column(
+                AGS_PREFIX + item.key,
+                format_lazy("{}: {}", _("AGS Scale item"), item.label),
+                Type.INTEGER,
+                allowed=_("0 not achieved, 1 achieved; all 11 items or none"),
+            )
+            for item in assessments.AGS_SCALE_ITEMS
+        ),
+        Column(
+            "physician_global",
+            format_lazy("{}, {}", _("Physician's global assessment"), VAS_MEANING),
+            Type.DECIMAL,
+            unit="mm",
+            allowed="0–100",
+        ),
+        Column(
+            "parent_global",
+            format_lazy("{}, {}", _("Parent's global assessment"), VAS_MEANING),
+            Type.DECIMAL,
+            unit="mm",
+            allowed="0–100",
+        ),
+        NOTE,
+        Column(
+            "ags_scale",
+            _("AGS Scale: the sum of the 11 items (Adang et al. 2020)."),
+            Type.INTEGER,
+            Use.COMPUTED,
+            allowed="0–11",
+        ),
+        Column(
+            "severity_band",
+            _("AGS Scale severity band (AGS_SCALE_BANDS; unconfirmed defaults)."),
+            use=Use.COMPUTED,
+            choices=tuple(assessments.BAND_LABELS.items()),
+        ),
+        Column("recorded_by", _("Who recorded the assessment (name)."), use=Use.PROVENANCE),
+        RECORDED_AT,
+    ),
+    key=("child_ref", "date"),
+    rows=_assessment_rows,
+)
+
 # In the order of import: what a row refers to (a child, a prescription in force, the height
 # for an eGFR) is stored before the row.
 TABLES: tuple[Table, ...] = (
@@ -748,6 +819,7 @@ TABLES: tuple[Table, ...] = (
     STEROIDS,
     LABS,
     MEDICINES,
+    ASSESSMENTS,
 )
 BY_FILENAME = {table.filename: table for table in TABLES}
 

@@ -217,3 +217,12 @@ def test_a_stranger_gets_404_on_the_page(world, client_for):
     client = client_for(world.dan)
     assert client.get(f"/children/{world.amy.pk}/assessments/").status_code == 404
     assert client.post(f"/children/{world.amy.pk}/assessments/{assessment.pk}/").status_code == 404
+
+
+def test_the_childs_change_history_names_the_items_that_changed(world, api_for, client_for):
+    api = api_for(world.carol)
+    pk = api.post("/api/assessments/", body(world.amy), format="json").json()["id"]
+    api.patch(f"/api/assessments/{pk}/", {"ags_items": items(6)}, format="json")
+    page = client_for(world.carol).get(f"/children/{world.amy.pk}/").content.decode()
+    assert "Head control (more than 60 seconds)" in page  # the sixth milestone, 0 → 1
+    assert "visit assessment" in page.lower()

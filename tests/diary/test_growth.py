@@ -12,6 +12,7 @@ from scipy.stats import norm
 
 from diary import growth
 from diary.models import GrowthMeasurement, Site
+from outcomes import growth_charts
 from tests.conftest import make_child
 
 # The WHO Child Growth Standards' published length-for-age table, boys, at birth (WHO 2006,
@@ -175,3 +176,34 @@ def test_the_day_page_asks_to_confirm_then_stores(world, client_for):
     assert not GrowthMeasurement.objects.exists()
     client.post(f"/children/{child.pk}/diary/?date={day}", {**form, "confirm_sds": "1"})
     assert GrowthMeasurement.objects.get().sds_confirmed
+
+
+def test_the_childs_page_shows_the_growth_chart_and_its_values(world, api_for, client_for):
+    api = api_for(world.alice)
+    _growth(api, world.amy, weight_kg="17.5", height_cm="108.0")
+    client = client_for(world.alice)
+    page = client.get(f"/children/{world.amy.pk}/").content.decode()
+    assert f"/children/{world.amy.pk}/growth.svg" in page and "108" in page
+    assert "UK-WHO" in page
+    chart = client.get(f"/children/{world.amy.pk}/growth.svg")
+    assert chart.status_code == 200 and b"<svg" in chart.content
+    png = client.get(f"/children/{world.amy.pk}/growth.png")
+    assert png.content.startswith(b"\x89PNG")
+    stranger = client_for(world.bob)
+    assert stranger.get(f"/children/{world.amy.pk}/growth.svg").status_code == 404
+
+
+def test_centile_lines_are_the_references_own(world):
+    lines = growth_charts.centile_lines("who", "F", "height", 0.4, 0.6)
+    median = dict(lines[50])
+    age = min(median, key=lambda a: abs(a - 182 / 365.25))
+    _l, m, _s = _who_infant_row("height", "female", round(age * 365.25))
+    assert median[age] == pytest.approx(m, abs=0.05)
+    assert all(
+        a < b
+        for a, b in zip(
+            [dict(lines[c])[age] for c in growth_charts.CENTILES["who"]][:-1],
+            [dict(lines[c])[age] for c in growth_charts.CENTILES["who"]][1:],
+            strict=True,
+        )
+    )

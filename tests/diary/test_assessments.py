@@ -226,3 +226,10 @@ def test_the_childs_change_history_names_the_items_that_changed(world, api_for, 
     page = client_for(world.carol).get(f"/children/{world.amy.pk}/").content.decode()
     assert "Head control (more than 60 seconds)" in page  # the sixth milestone, 0 → 1
     assert "visit assessment" in page.lower()
+
+
+def test_a_childs_series_come_from_its_own_assessments(world):
+    VisitAssessment.objects.create(child=world.amy, date=date(2024, 6, 1), ags_scale=4)
+    VisitAssessment.objects.create(child=world.ben, date=date(2024, 6, 1), ags_scale=9)
+    out = assessments.child_series(world.amy)
+    assert out["ags_scale"] == [(date(2024, 6, 1), 4.0)] and out["parent_global"] == []

@@ -756,8 +756,14 @@ class GrowthMeasurement(Recorded):
         _("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True
     )
     # Computed on save (diary.growth) against the site's reference, stored with it.
+    # Database defaults too: the benchmarks' loader COPYs weights and heights alone.
     growth_reference = models.CharField(
-        _("growth reference"), max_length=10, choices=GrowthReference.choices, blank=True
+        _("growth reference"),
+        max_length=10,
+        choices=GrowthReference.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
     height_sds = models.FloatField(_("height SDS"), null=True, blank=True)
     height_centile = models.FloatField(_("height centile"), null=True, blank=True)
@@ -769,7 +775,7 @@ class GrowthMeasurement(Recorded):
     bmi_sds = models.FloatField(_("BMI SDS"), null=True, blank=True)
     bmi_centile = models.FloatField(_("BMI centile"), null=True, blank=True)
     # An SDS beyond diary.growth.SDS_LIMITS was confirmed as measured, not a typing error.
-    sds_confirmed = models.BooleanField(_("extreme SDS confirmed"), default=False)
+    sds_confirmed = models.BooleanField(_("extreme SDS confirmed"), default=False, db_default=False)
     history = HistoricalRecords()
 
     class Meta(Recorded.Meta):

@@ -1,5 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
+from diary.api.assessments import VisitAssessmentViewSet
 from diary.api.views import (
     ChildViewSet,
     DoseViewSet,
@@ -19,6 +20,7 @@ router.register("growth", GrowthViewSet, basename="growth")
 router.register("prescriptions", PrescriptionViewSet, basename="prescription")
 router.register("labs", LabResultViewSet, basename="lab")
 router.register("medicines", MedicineViewSet, basename="medicine")
+router.register("assessments", VisitAssessmentViewSet, basename="assessment")
 router.register("exports", ExportViewSet, basename="export")
 
 app_name = "api"

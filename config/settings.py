@@ -319,6 +319,22 @@ RESPONSE_MAX_SCORE_BY_INSTRUMENT = {
     )
 }
 PHASE1_BASELINE_DAYS = env_int("PHASE1_BASELINE_DAYS", 0, minimum=0) or None  # 0: all days
+
+
+def _bands(name: str, default: str) -> dict[str, tuple[int, int]]:
+    """ "severe=0-3,moderate=4-8,attenuated=9-11": each band's first and last score."""
+    bands = {}
+    for pair in os.environ.get(name, default).split(","):
+        band, _sep, span = pair.strip().partition("=")
+        low, _dash, high = span.partition("-")
+        if not (band and low.strip().isdigit() and high.strip().isdigit()):
+            raise ImproperlyConfigured(f"{name}: write bands as severe=0-3,moderate=4-8,...")
+        bands[band] = (int(low), int(high))
+    return bands
+
+
+# AGS Scale severity bands (DOMAIN §3: unconfirmed defaults).
+AGS_SCALE_BANDS = _bands("AGS_SCALE_BANDS", "severe=0-3,moderate=4-8,attenuated=9-11")
 # The dashboard (outcomes/attention.py): a last week's mean score above the child's baseline by
 # more than this fraction of the instrument's range is worsening; doses given under this
 # percentage of those prescribed over 14 days are missed doses.

@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.api import NotFoundView
 from config.views import bench_ping, favicon, healthz
-from diary import access_views, entry_views, erasure_views, pwa, signin_views
+from diary import access_views, assessment_views, entry_views, erasure_views, pwa, signin_views
 from diary import views as diary_views
 from diary.access import not_logged
 from diary.api.token import TokenLogoutView, TokenView
@@ -78,6 +78,17 @@ urlpatterns = [
         outcome_views.family_summary_view,
         name="family_summary",
     ),
+    path("children/<int:pk>/assessments/", assessment_views.assessments_page, name="assessments"),
+    path(
+        "children/<int:pk>/assessments/<int:assessment_pk>/",
+        assessment_views.assessments_page,
+        name="assessment_edit",
+    ),
+    path(
+        "children/<int:pk>/growth.<chart:fmt>",
+        outcome_views.growth_chart_view,
+        name="growth_chart",
+    ),
     path("children/<int:pk>/labs/", lab_views.labs_page, name="labs"),
     path("children/<int:pk>/labs/new/", lab_views.lab_panel_create, name="lab_panel_create"),
     path("children/<int:pk>/labs/fhir/", lab_views.lab_fhir_import, name="lab_fhir_import"),
@@ -86,6 +97,11 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", lab_views.unsubscribe, name="unsubscribe"),
     path("cohort/", outcome_views.cohort_page, name="cohort"),
     path("cohort/chart.<chart:fmt>", outcome_views.cohort_chart, name="cohort_chart"),
+    path(
+        "cohort/outcomes.<chart:fmt>",
+        outcome_views.cohort_outcomes_chart,
+        name="cohort_outcomes_chart",
+    ),
     path("dashboard/", outcome_views.dashboard, name="dashboard"),
     path("children/<int:pk>/edit/", diary_views.child_edit, name="child_edit"),
     path("children/<int:pk>/data.zip", portability_views.child_download, name="child_download"),

@@ -28,7 +28,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "name", "country")
+    list_display = ("code", "name", "country", "growth_reference")
     search_fields = ("code", "name")
     inlines = [MembershipInline]
 

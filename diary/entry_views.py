@@ -254,6 +254,7 @@ def day_from_post(post, child: Child, slots) -> dict:
         "version": _version(post.get("growth-version")),
         "weight_kg": post.get("weight_kg", "").strip(),
         "height_cm": post.get("height_cm", "").strip(),
+        "confirm_sds": post.get("confirm_sds") == "1",
     }
     has_growth = growth["version"] or growth["weight_kg"] or growth["height_cm"]
     return {

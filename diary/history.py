@@ -8,7 +8,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diary import instruments, language
+from diary import assessments, instruments, language
 from diary.models import (
     CareLink,
     Child,
@@ -17,9 +17,17 @@ from diary.models import (
     GrowthMeasurement,
     Prescription,
     SteroidDose,
+    VisitAssessment,
 )
 
-RECORDED = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement, Prescription)
+RECORDED = (
+    DiaryEntry,
+    DoseAdministration,
+    SteroidDose,
+    GrowthMeasurement,
+    Prescription,
+    VisitAssessment,
+)
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 ACTION_LABELS = {
@@ -116,6 +124,16 @@ def _subscore_changes(older, newer) -> list[tuple[str, str, str]]:
     ]
 
 
+def _ags_item_changes(older, newer) -> list[tuple[str, str, str]]:
+    """Each AGS Scale item whose score changed, by its label."""
+    before, after = older.ags_items or {}, newer.ags_items or {}
+    return [
+        (str(item.label), _value(before.get(item.key)), _value(after.get(item.key)))
+        for item in assessments.AGS_SCALE_ITEMS
+        if before.get(item.key) != after.get(item.key)
+    ]
+
+
 def _changes(records, describe) -> list[Change]:
     """RECORDS newest first for one model; each compared with the one before it."""
     changes = []
@@ -140,6 +158,9 @@ def _changes(records, describe) -> list[Change]:
                         continue
                     if item.field == "subscores" and hasattr(newer, "instrument_key"):
                         change.fields += _subscore_changes(older, newer)
+                        continue
+                    if item.field == "ags_items":
+                        change.fields += _ags_item_changes(older, newer)
                         continue
                     label = str(newer.instance._meta.get_field(item.field).verbose_name)
                     change.fields.append(

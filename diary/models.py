@@ -16,8 +16,9 @@ from django_countries.fields import CountryField
 from knox.models import AbstractAuthToken
 from simple_history.models import HistoricalRecords
 
-from diary import instruments
+from diary import assessments, instruments
 from diary.doses import SEIZURE_COUNT, SEIZURE_MINUTES, SLOTS, Drug, Slot, Steroid, dose_problem
+from diary.growth import DEFAULT_REFERENCE, GrowthReference
 
 FUTURE_PRESCRIPTION_DAYS = 90  # a planned change may be entered ahead, not further
 
@@ -92,6 +93,13 @@ class Site(models.Model):
     country = CountryField(_("country"))
     timezone = models.CharField(
         _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="Europe/London"
+    )
+    growth_reference = models.CharField(
+        _("growth reference"),
+        max_length=10,
+        choices=GrowthReference.choices,
+        default=DEFAULT_REFERENCE,
+        help_text=_("Height, weight and BMI SDS and centiles are computed against it."),
     )
     history = HistoricalRecords()
 
@@ -758,6 +766,27 @@ class GrowthMeasurement(Recorded):
     height_cm = models.DecimalField(
         _("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True
     )
+    # Computed on save (diary.growth) against the site's reference, stored with it.
+    # Database defaults too: the benchmarks' loader COPYs weights and heights alone.
+    growth_reference = models.CharField(
+        _("growth reference"),
+        max_length=10,
+        choices=GrowthReference.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    height_sds = models.FloatField(_("height SDS"), null=True, blank=True)
+    height_centile = models.FloatField(_("height centile"), null=True, blank=True)
+    weight_sds = models.FloatField(_("weight SDS"), null=True, blank=True)
+    weight_centile = models.FloatField(_("weight centile"), null=True, blank=True)
+    bmi = models.DecimalField(
+        _("BMI (kg/m²)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    bmi_sds = models.FloatField(_("BMI SDS"), null=True, blank=True)
+    bmi_centile = models.FloatField(_("BMI centile"), null=True, blank=True)
+    # An SDS beyond diary.growth.SDS_LIMITS was confirmed as measured, not a typing error.
+    sds_confirmed = models.BooleanField(_("extreme SDS confirmed"), default=False, db_default=False)
     history = HistoricalRecords()
 
     class Meta(Recorded.Meta):
@@ -1088,5 +1117,107 @@ class Medicine(models.Model):
             )
             if self.name and clash.exclude(pk=self.pk).exists():
                 errors["name"] = _("This medicine is already recorded from this day.")
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Visit assessments, recorded by clinicians (DOMAIN §3) -----------------------------------
+
+
+class VisitAssessment(models.Model):
+    """At a visit: the AGS Scale (11 items, one point each), and the physician's and the
+    parent's global assessments (100 mm visual-analogue scale, 100 = worst). Any of the three
+    may be missing; one of them at least is recorded."""
+
+    child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="assessments")
+    date = models.DateField(_("visit date"))
+    ags_items = models.JSONField(_("AGS Scale items"), null=True, blank=True)
+    ags_scale = models.PositiveSmallIntegerField(_("AGS Scale"), null=True, blank=True)
+    physician_global = models.DecimalField(
+        _("physician's global assessment (mm)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+    )
+    parent_global = models.DecimalField(
+        _("parent's global assessment (mm)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = ChildScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        verbose_name = _("visit assessment")
+        verbose_name_plural = _("visit assessments")
+        constraints = [
+            models.UniqueConstraint(fields=["child", "date"], name="one_assessment_per_visit_day"),
+            models.CheckConstraint(
+                condition=Q(ags_scale__isnull=True)
+                | Q(ags_scale__gte=0, ags_scale__lte=assessments.AGS_SCALE_MAX),
+                name="assessment_ags_scale_in_range",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(physician_global__isnull=True)
+                    | Q(physician_global__gte=0, physician_global__lte=100)
+                )
+                & (Q(parent_global__isnull=True) | Q(parent_global__gte=0, parent_global__lte=100)),
+                name="assessment_vas_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(ags_scale__isnull=False)
+                | Q(physician_global__isnull=False)
+                | Q(parent_global__isnull=False),
+                name="assessment_has_a_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {self.child_id} {self.date}"
+
+    @property
+    def severity_band(self) -> str | None:
+        return assessments.severity_band(self.ags_scale)
+
+    def get_severity_band_display(self) -> str:
+        band = self.severity_band
+        return str(assessments.BAND_LABELS.get(band, band or ""))
+
+    def clean(self) -> None:
+        errors = {}
+        try:
+            values = assessments.clean(
+                {
+                    "ags_items": self.ags_items,
+                    "physician_global": self.physician_global,
+                    "parent_global": self.parent_global,
+                }
+            )
+        except assessments.Invalid as invalid:
+            for key, message in invalid.errors.items():
+                errors.setdefault(key.split(".")[0], []).append(message)
+        else:
+            self.ags_items, self.ags_scale = values["ags_items"], values["ags_scale"]
+        if self.date and self.child_id:
+            if self.date > self.child.today():
+                errors["date"] = [_("The visit date cannot be in the future.")]
+            elif self.date < self.child.date_of_birth:
+                errors["date"] = [_("The visit date is before the child's date of birth.")]
+            elif (
+                VisitAssessment.objects.filter(child_id=self.child_id, date=self.date)
+                .exclude(pk=self.pk)
+                .exists()
+            ):
+                errors["date"] = [
+                    _("An assessment is already recorded for this visit day: change that one.")
+                ]
         if errors:
             raise ValidationError(errors)

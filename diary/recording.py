@@ -12,7 +12,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from diary import doses, language
+from diary import doses, growth, language
 from diary.doses import HEIGHT_CM, TEMPERATURE_C, WEIGHT_KG, Drug, Slot, Steroid, dose_problem
 from diary.models import (
     Child,
@@ -249,7 +249,10 @@ def clean_dose(child: Child, day, data: dict, in_force=_UNKNOWN) -> dict:
     }
 
 
-def clean_growth(data: dict) -> dict:
+def clean_growth(child: Child, day, data: dict) -> dict:
+    """Weight and height, with their SDS and centiles against the site's growth reference
+    (diary.growth). An SDS beyond its limit is refused as a likely typing error unless
+    `confirm_sds` is set; an unknown reference refuses the measurement."""
     errors: dict[str, str] = {}
     weight = decimal_or_none(data.get("weight_kg"), "weight_kg", errors)
     height = decimal_or_none(data.get("height_cm"), "height_cm", errors)
@@ -257,9 +260,21 @@ def clean_growth(data: dict) -> dict:
     in_range(height, HEIGHT_CM, "height_cm", "cm", errors)
     if weight is None and height is None and not errors:
         errors["weight_kg"] = _("Give a weight, a height or both.")
+    confirm = data.get("confirm_sds") or False
+    confirmed = YES_NO.get(confirm) if isinstance(confirm, bool | str) else None
+    if confirmed is None:
+        errors["confirm_sds"] = _("Answer yes or no.")
     if errors:
         raise Invalid(errors)
-    return {"weight_kg": weight, "height_cm": height}
+    reference = child.site.growth_reference
+    try:
+        found = growth.scores(reference, child.sex, child.date_of_birth, day, weight, height)
+    except growth.UnknownReference as unknown:
+        raise Invalid({"growth_reference": str(unknown)}) from None
+    if not confirmed and (implausible := growth.implausible_message(found)):
+        raise Invalid({**implausible, "confirm_sds": _("Confirm to store an extreme value.")})
+    values = growth.growth_values(reference, found, confirmed)
+    return {"weight_kg": weight, "height_cm": height, **values}
 
 
 def clean_steroid(data: dict) -> dict:
@@ -290,8 +305,17 @@ def _differs(row: models.Model, name: str, value) -> bool:
     return getattr(row, name) != value
 
 
+# Derived from the others on save: a row sent again is the same row even if the site has
+# since changed its growth reference.
+COMPUTED = frozenset(
+    growth.growth_values("", [growth.Score(m, None, None, None) for m in growth.MEASURES], False)
+)
+
+
 def _same(row: models.Model, values: dict) -> bool:
-    return not any(_differs(row, name, value) for name, value in values.items())
+    return not any(
+        _differs(row, name, value) for name, value in values.items() if name not in COMPUTED
+    )
 
 
 def save(
@@ -384,7 +408,7 @@ def _clean(model, child: Child, day, data: dict, in_force=_UNKNOWN) -> dict:
         return clean_dose(child, day, data, in_force)
     if model is SteroidDose:
         return clean_steroid(data)
-    return clean_growth(data)
+    return clean_growth(child, day, data)
 
 
 def record(model, child: Child, user, row_id, day, data: dict, base_version=None) -> Saved:

@@ -18,7 +18,7 @@ from diary import emails, invitations
 from diary.day import day_statuses
 from diary.forms import AcceptInvitationForm, CaregiverInviteForm, ChildForm, MemberInviteForm
 from diary.history import changes_for_child
-from diary.models import Child, Invitation, SiteMembership
+from diary.models import Child, GrowthMeasurement, Invitation, SiteMembership
 
 
 @login_required
@@ -55,6 +55,8 @@ def child_detail(request, pk: int):
         "pending_invitations": child.invitations.pending() if can_manage else [],
         "history": changes_for_child(child) if can_manage else [],
         "can_erase": request.user.admin_sites().filter(pk=child.site_id).exists(),
+        "growth_rows": GrowthMeasurement.objects.filter(child=child).order_by("-date")[:5],
+        "assessments": child.assessments.order_by("-date")[:3],
     }
     return render(request, "diary/child_detail.html", context)
 

@@ -20,13 +20,24 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, DecimalField, F, IntegerField, Min, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DecimalField,
+    F,
+    IntegerField,
+    Min,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from diary import csvsafe, instruments
+from diary import assessments, csvsafe, instruments
 from diary.doses import SEIZURE_COUNT, SEIZURE_MINUTES, Drug, Slot, Steroid
+from diary.growth import GrowthReference
 from diary.models import (
     Child,
     Diagnosis,
@@ -37,6 +48,7 @@ from diary.models import (
     Prescription,
     Sex,
     SteroidDose,
+    VisitAssessment,
 )
 from outcomes import deidentify, guideline, summaries
 from outcomes.models import UNITS, Analyte, LabResult
@@ -403,11 +415,66 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         Column("mg", "Dose given", "number", "mg"),
         Column("prednisone_mg", "Dose as prednisone equivalent", "number", "mg"),
     ]
+    references = _choices(GrowthReference.choices)
     growth = [
         CHILD,
         *_when_columns(options, "measurement"),
         Column("weight_kg", "Weight", "number", "kg"),
         Column("height_cm", "Height", "number", "cm"),
+        Column(
+            "growth_reference",
+            "Growth reference the SDS and centiles were computed against (the site's, when "
+            "measured; rcpchgrowth)",
+            "categorical",
+            allowed=references,
+        ),
+        Column("height_sds", "Height SDS (Z-score) for age and sex", "number", "SDS"),
+        Column("height_centile", "Height centile", "number", "%", "0–100"),
+        Column("weight_sds", "Weight SDS (Z-score) for age and sex", "number", "SDS"),
+        Column("weight_centile", "Weight centile", "number", "%", "0–100"),
+        Column("bmi", "Body mass index, weight and height of the same day", "number", "kg/m²"),
+        Column("bmi_sds", "BMI SDS (Z-score) for age and sex", "number", "SDS"),
+        Column("bmi_centile", "BMI centile", "number", "%", "0–100"),
+        Column(
+            "sds_confirmed",
+            "An SDS beyond ±8 (BMI ±15) was confirmed as measured, not a typing error",
+            "boolean",
+            allowed="0 | 1",
+        ),
+    ]
+    vas = "Visual-analogue scale, 100 = worst (NIH, Sanchez 2018, Figure 2)"
+    visits = [
+        CHILD,
+        *_when_columns(options, "visit"),
+        *(
+            Column(
+                f"ags_{item.key}",
+                f"AGS Scale item: {item.key.replace('_', ' ')} (1 achieved, 0 not)",
+                "integer",
+                allowed="0 | 1",
+            )
+            for item in assessments.AGS_SCALE_ITEMS
+        ),
+        Column(
+            "ags_scale",
+            "AGS Scale, sum of the 11 items (Adang et al., Mol Genet Metab 2020;130:153); empty: "
+            "not assessed",
+            "integer",
+            "points",
+            "0–11",
+        ),
+        Column(
+            "severity_band",
+            "AGS Scale severity band (configurable, unconfirmed defaults)",
+            "categorical",
+            allowed=" | ".join(
+                f"{band} {low}–{high}" for band, (low, high) in settings.AGS_SCALE_BANDS.items()
+            ),
+        ),
+        Column(
+            "physician_global", f"Physician's global assessment. {vas}", "number", "mm", "0–100"
+        ),
+        Column("parent_global", f"Parent's global assessment. {vas}", "number", "mm", "0–100"),
     ]
     units = "; ".join(f"{analyte}: {unit}" for analyte, (unit, _accepted) in UNITS.items())
     labs = [
@@ -422,6 +489,12 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         Column("egfr", "eGFR computed from a creatinine", "number", "mL/min/1.73m²"),
         Column("egfr_constant", "Constant used for the eGFR (SPARN §6.2b)", "number"),
         Column("caregiver_entered", "Entered by a caregiver", "boolean", allowed="0 | 1"),
+        Column(
+            "assay_group",
+            "Interferon score: which assay, numbered within this export (assays differ and "
+            "must never be pooled, DOMAIN §10); empty for other tests",
+            "integer",
+        ),
     ]
     if options.include_free_text:
         labs.append(Column("assay", "Assay name as typed (free text, on request)", "text"))
@@ -452,6 +525,7 @@ def dictionary(options: Options) -> dict[str, list[Column]]:
         "steroids.csv": steroids,
         "growth.csv": growth,
         "labs.csv": labs,
+        "assessments.csv": visits,
         "phases.csv": phases,
     }
 
@@ -721,9 +795,56 @@ def write_steroids(member, subjects, options) -> None:
 
 def write_growth(member, subjects, options) -> None:
     query = (
-        GrowthMeasurement.objects.filter(date__lte=options.cutoff)
+        GrowthMeasurement.objects.annotate(
+            confirmed_flag=_as_int("sds_confirmed"),
+            reference=Case(
+                When(growth_reference="", then=Value(None)),
+                default=F("growth_reference"),
+                output_field=CharField(),
+            ),
+        )
+        .filter(date__lte=options.cutoff)
         .order_by("child_id", "date")
-        .values_list("child_id", "date", "weight_kg", "height_cm")
+        .values_list(
+            "child_id",
+            "date",
+            "weight_kg",
+            "height_cm",
+            "reference",
+            "height_sds",
+            "height_centile",
+            "weight_sds",
+            "weight_centile",
+            "bmi",
+            "bmi_sds",
+            "bmi_centile",
+            "confirmed_flag",
+        )
+    )
+    _write_rows(member, subjects, options, query)
+
+
+def _band() -> Case:
+    """The AGS Scale's severity band, computed by the database from AGS_SCALE_BANDS."""
+    return Case(
+        *(
+            When(ags_scale__gte=low, ags_scale__lte=high, then=Value(band))
+            for band, (low, high) in settings.AGS_SCALE_BANDS.items()
+        ),
+        default=Value(None),
+        output_field=CharField(),
+    )
+
+
+def write_assessments(member, subjects, options) -> None:
+    items = {f"i_{key}": KT(f"ags_items__{key}") for key in assessments.ITEM_KEYS}
+    query = (
+        VisitAssessment.objects.annotate(band=_band(), **items)
+        .filter(date__lte=options.cutoff)
+        .order_by("child_id", "date")
+        .values_list(
+            "child_id", "date", *items, "ags_scale", "band", "physician_global", "parent_global"
+        )
     )
     _write_rows(member, subjects, options, query)
 
@@ -742,11 +863,31 @@ def write_labs(member, subjects, options) -> None:
         "egfr_constant",
         "caregiver_flag",
     ]
+    fields.append("assay_group")
     if options.include_free_text:
         fields.append("safe_assay")
+    # Each interferon assay a number, so that scores of different assays are never pooled
+    # without giving the assay's name (free text).
+    names = sorted(
+        set(
+            LabResult.objects.filter(
+                analyte=Analyte.IFN_SCORE, child_id__in=[s.child.pk for s in subjects]
+            ).values_list("assay", flat=True)
+        )
+    )
+    group = Case(
+        *(
+            When(analyte=Analyte.IFN_SCORE, assay=name, then=Value(number))
+            for number, name in enumerate(names, 1)
+        ),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
     query = (
         LabResult.objects.annotate(
-            caregiver_flag=_as_int("caregiver_entered"), safe_assay=csvsafe.neutralised("assay")
+            caregiver_flag=_as_int("caregiver_entered"),
+            safe_assay=csvsafe.neutralised("assay"),
+            assay_group=group,
         )
         .filter(sample_date__lte=options.cutoff)
         .order_by("child_id", "sample_date", "analyte", "pk")
@@ -821,6 +962,7 @@ WRITERS = {
     "steroids.csv": write_steroids,
     "growth.csv": write_growth,
     "labs.csv": write_labs,
+    "assessments.csv": write_assessments,
     "phases.csv": write_phases,
 }
 

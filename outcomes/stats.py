@@ -188,6 +188,51 @@ def paired_tests(means: dict, phase_a: int, phase_b: int) -> Paired:
     )
 
 
+@dataclass(frozen=True)
+class Change:
+    """A paired change from before to after, with its one-sided paired t-test."""
+
+    n: int
+    mean_before: float | None = None
+    mean_after: float | None = None
+    mean_difference: float | None = None  # after − before
+    sd_difference: float | None = None
+    t: float | None = None
+    df: int | None = None
+    p_one_sided: float | None = None
+    alternative: str = "greater"  # after > before
+    reason: str | None = None
+
+
+def paired_change(pairs: list[tuple[float, float]], alternative: str = "greater") -> Change:
+    """One-sided paired t-test of PAIRS (before, after): H1 after > before for "greater" (as NIH
+    Figure 4A for height Z-scores), after < before for "less"."""
+    pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
+    n = len(pairs)
+    if n < 2:
+        return Change(n, alternative=alternative, reason=NOT_ENOUGH)
+    before = np.array([a for a, _b in pairs])
+    after = np.array([b for _a, b in pairs])
+    difference = after - before
+    common = {
+        "mean_before": float(before.mean()),
+        "mean_after": float(after.mean()),
+        "mean_difference": float(difference.mean()),
+        "alternative": alternative,
+    }
+    if np.ptp(difference) == 0:
+        return Change(n, **common, sd_difference=0.0, reason=NOT_ENOUGH + " (no variance)")
+    t = stats.ttest_rel(after, before, alternative=alternative)
+    return Change(
+        n,
+        **common,
+        sd_difference=float(difference.std(ddof=1)),
+        t=float(t.statistic),
+        df=n - 1,
+        p_one_sided=float(t.pvalue),
+    )
+
+
 # --- Linear mixed model: score ~ phase + (1 | child), REML ---------------------------------
 
 

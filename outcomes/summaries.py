@@ -24,7 +24,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
 )
-from outcomes import cohort_sql, guideline, stats
+from outcomes import cohort_outcomes, cohort_sql, guideline, stats
 from outcomes.models import Analyte, LabResult
 from outcomes.phases import Dose, Phases, phases
 
@@ -185,6 +185,7 @@ class CohortSummary:
     response_criteria: dict
     child_means: dict = field(default_factory=dict)  # child pk → {phase: mean}
     suppressed: int = 0
+    outcomes: dict = field(default_factory=dict)  # name → cohort_outcomes.Outcome
 
 
 def per_child_means(data: dict[int, ChildData], cutoff: date | None):
@@ -376,6 +377,10 @@ def cohort_summary(
         partial, suppressed = None, suppressed + 1
     criteria["children_meeting_score_and_prednisone"] = partial
     criteria["children_without_crp"] = without_crp
+    outcomes = cohort_outcomes.cohort_outcomes(
+        children, phase_map, scores, steroids, comparisons, min_cell
+    )
+    suppressed += sum(o.suppressed for name, o in outcomes.items() if name != "score")
     return CohortSummary(
         instrument,
         cutoff,
@@ -386,6 +391,7 @@ def cohort_summary(
         criteria,
         child_means=scores,
         suppressed=suppressed,
+        outcomes=outcomes,
     )
 
 
@@ -455,8 +461,81 @@ def as_dict(summary: CohortSummary) -> dict:
                 "children_without_crp"
             ],
         },
+        "outcomes": {
+            name: _outcome_dict(outcome, number, p_value)
+            for name, outcome in summary.outcomes.items()
+        },
         "suppressed_cells": summary.suppressed,
     }
+
+
+def _comparison_dict(p: stats.Paired, number, p_value) -> dict:
+    return {
+        "phases": [p.phase_a, p.phase_b],
+        "n": p.n,
+        "mean_difference": number(p.mean_difference),
+        "t": number(p.t),
+        "df": p.df,
+        "p_t_test": p_value(p.p_t),
+        "wilcoxon_v": number(p.v),
+        "p_wilcoxon": p_value(p.p_wilcoxon),
+        "note": p.reason,
+    }
+
+
+def _outcome_dict(outcome, number, p_value) -> dict:
+    """One outcome of cohort_outcomes as JSON: its phases, comparisons and notes."""
+    out = {
+        "label": outcome.label,
+        "unit": outcome.unit,
+        "model": cohort_outcomes.MODEL,
+        "phases": [
+            {
+                "phase": r.phase,
+                "n_children": r.n_children,
+                "median": number(r.median),
+                "q1": number(r.q1),
+                "q3": number(r.q3),
+                "ls_mean": number(r.ls_mean),
+                "se": number(r.se),
+                "df": number(r.df),
+                "ci_low": number(r.ci_low),
+                "ci_high": number(r.ci_high),
+                "note": r.reason,
+            }
+            for r in outcome.phases
+        ],
+        "comparisons": [_comparison_dict(p, number, p_value) for p in outcome.comparisons],
+        "note": outcome.note,
+    }
+    if outcome.name == "ifn_score":
+        out["assay"] = outcome.assay
+        out["by_assay"] = [
+            {
+                "assay": o.assay,
+                **{
+                    k: v
+                    for k, v in _outcome_dict(o, number, p_value).items()
+                    if k in ("phases", "comparisons")
+                },
+            }
+            for o in outcome.by_assay
+        ]
+    if outcome.change is not None:
+        c = outcome.change
+        out["change_before_treatment_to_last_visit"] = {
+            "test": "one-sided paired t-test, H1: the SDS rose (NIH Figure 4A)",
+            "n": c.n,
+            "mean_before": number(c.mean_before),
+            "mean_last_visit": number(c.mean_after),
+            "mean_difference": number(c.mean_difference),
+            "sd_difference": number(c.sd_difference),
+            "t": number(c.t),
+            "df": c.df,
+            "p_one_sided": p_value(c.p_one_sided),
+            "note": c.reason,
+        }
+    return out
 
 
 CSV_COLUMNS = [

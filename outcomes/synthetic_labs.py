@@ -19,7 +19,7 @@ NORMAL = {
     "alt": (10, 35, "U/L", 40, 0),
     "ast": (15, 42, "U/L", 50, 0),
     "bilirubin": (3, 12, "µmol/L", 21, 0),
-    "crp": (0.5, 6, "mg/L", None, 1),
+    "crp": (0.5, 6, "mg/L", 5, 1),  # the laboratory's upper limit: the response rule reads it
     "esr": (2, 15, "mm/h", None, 0),
     "cholesterol": (3.2, 4.9, "mmol/L", None, 1),
     "triglycerides": (0.6, 1.5, "mmol/L", None, 1),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from diary import instruments
+from diary import growth, instruments
 from diary.access import log_access, logs_itself
 from diary.models import (
     AccessAction,
@@ -32,9 +32,11 @@ from diary.models import (
 from outcomes import (
     attention,
     charts,
+    cohort_charts,
     cohort_sql,
     course,
     family_summary,
+    growth_charts,
     guideline,
     pages,
     reminders,
@@ -313,6 +315,20 @@ def timeline_chart_view(request, pk: int, fmt: str):
     return response
 
 
+@login_required
+def growth_chart_view(request, pk: int, fmt: str):
+    child = _visible(request, pk)
+    try:
+        body = growth_charts.growth_chart(child, fmt)
+    except growth.UnknownReference as unknown:
+        return HttpResponse(str(unknown), status=409, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    if fmt == "png":
+        response["Content-Disposition"] = f'attachment; filename="growth-{child.pk}.png"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
 def _cohort_for(request) -> tuple:
     """The clinician's sites and children, or 403."""
     sites = request.user.clinical_sites()
@@ -346,6 +362,10 @@ def cohort_page(request):
             "instrument": instruments.get(instrument),
             "instruments": instruments.CHOICES,
             "query": request.GET.urlencode(),
+            "outcome_rows": [
+                (cohort_charts.titles()[name], outcome)
+                for name, outcome in summary.outcomes.items()
+            ],
         },
     )
 
@@ -354,6 +374,13 @@ def cohort_page(request):
 def cohort_chart(request, fmt: str):
     _sites, summary, instrument = _cohort_summary(request)
     figure = charts.cohort_figure(summary, str(instruments.get(instrument).name))
+    return HttpResponse(charts.render(figure, fmt), content_type=CONTENT_TYPES[fmt])
+
+
+@login_required
+def cohort_outcomes_chart(request, fmt: str):
+    _sites, summary, _instrument = _cohort_summary(request)
+    figure = cohort_charts.outcomes_figure(summary)
     return HttpResponse(charts.render(figure, fmt), content_type=CONTENT_TYPES[fmt])
 
 

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from diary import recording
+from diary import assessments, recording
 from diary.models import (
     Child,
     DiaryEntry,
@@ -18,6 +18,7 @@ from diary.models import (
     SteroidDose,
     SteroidPrescription,
     User,
+    VisitAssessment,
 )
 from outcomes.labs import record_lab
 from outcomes.models import ExportLog, LabFlag, LabResult, Study, StudyJoinRequest, StudyLink
@@ -37,6 +38,7 @@ class Record:
     flag: LabFlag
     invitation: Invitation
     medicine: object = None
+    assessment: object = None  # a visit assessment with a distinctive note
     study_link: object = None  # the site's study and its researcher
     export: object = None  # an export that researcher made
     join_request: object = None  # a site asking to take part in that study
@@ -45,7 +47,7 @@ class Record:
     def by_model(self) -> dict:
         rows = [self.entry, self.dose, self.steroid, self.growth, self.prescription]
         rows += [self.steroid_prescription, self.lab, self.flag, self.invitation, self.child]
-        rows += [self.medicine]
+        rows += [self.medicine, self.assessment]
         return {type(row): row for row in rows}
 
 
@@ -92,8 +94,18 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
     medicine = Medicine.objects.create(
         child=child, name=f"Medicine{tag}", dose="5 mg", start_date=day, entered_by=caregiver
     )
+    assessment = VisitAssessment.objects.create(
+        child=child,
+        date=day,
+        ags_items=dict.fromkeys(assessments.ITEM_KEYS, 1),
+        ags_scale=11,
+        physician_global=12,
+        note=f"Assessment{tag} at the visit",
+        recorded_by=clinician,
+    )
     return Record(
         medicine=medicine,
+        assessment=assessment,
         study_link=link,
         export=export,
         join_request=join_request,
@@ -114,5 +126,6 @@ def seed_record(child: Child, caregiver: User, clinician: User, tag: str) -> Rec
             note,
             invitation.email,
             medicine.name,
+            assessment.note,
         ],
     )

@@ -118,6 +118,8 @@ def fillers(target: Record) -> dict:
         ("prescriptions", "pk"): target.prescription.pk,
         ("labs", "pk"): target.lab.pk,
         ("medicines", "pk"): target.medicine.pk,
+        ("assessments", "pk"): target.assessment.pk,
+        ("assessments", "assessment_pk"): target.assessment.pk,
         ("links", "link_pk"): target.study_link.pk,
         ("requests", "request_pk"): target.join_request.pk,
         ("exports", "pk"): target.export.pk,

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 
+from diary import assessments
 from diary.models import (
     Child,
     DiaryEntry,
@@ -21,6 +22,7 @@ from diary.models import (
     SteroidDose,
     SteroidPrescription,
     User,
+    VisitAssessment,
 )
 from outcomes.models import LabResult
 from tests.conftest import AGS_ANSWERS, PASSWORD, login, prescribe
@@ -52,10 +54,22 @@ def hostile(world) -> dict:
         "instrument_key": "candle",
         "score": 0,
         "egfr": 999,
+        "recorded_by": dan.pk,
+        "ags_scale": 0,
+        "growth_reference": "cdc",
+        "height_sds": 99,
+        "sds_confirmed": True,
     }
 
 
-AUDIT_FKS = ("reported_by", "created_by", "entered_by", "acknowledged_by", "invited_by")
+AUDIT_FKS = (
+    "reported_by",
+    "created_by",
+    "entered_by",
+    "acknowledged_by",
+    "invited_by",
+    "recorded_by",
+)
 
 
 def assert_server_decided(row, world, actor) -> None:
@@ -80,6 +94,7 @@ MODELS = {
     "prescriptions": Prescription,
     "labs": LabResult,
     "medicines": Medicine,
+    "assessments": VisitAssessment,
 }
 
 
@@ -121,6 +136,12 @@ def valid_bodies(world) -> dict:
             "override_reason": "tested",
         },
         "Medicine": {"child": amy.pk, "name": "Methotrexate", "start_date": day},
+        "VisitAssessment": {
+            "child": amy.pk,
+            "date": day,
+            "ags_items": dict.fromkeys(assessments.ITEM_KEYS, 1),
+            "physician_global": "30",
+        },
     }
     # A change's body: the same fields (its id, child and date are the row's, whatever is sent).
     for kind in ("Entry", "Dose", "Steroid", "Growth"):
@@ -219,6 +240,8 @@ def existing_row(world, prefix: str):
         return prescribe(amy, start=amy.today() - timedelta(days=30))
     if prefix == "medicines":
         return Medicine.objects.create(child=amy, name="Folic acid", start_date=day)
+    if prefix == "assessments":
+        return VisitAssessment.objects.create(child=amy, date=day, parent_global=50)
     model = MODELS[prefix]
     # Different from valid_bodies(), so that the change is a change.
     data = {
@@ -234,7 +257,7 @@ def existing_row(world, prefix: str):
 def test_api_ignores_or_refuses_server_fields(world, api_for, path, method, component):
     prefix = path.split("/")[2]
     model = MODELS[prefix]
-    actor = world.carol if prefix in ("children", "prescriptions") else world.alice
+    actor = world.carol if prefix in ("children", "prescriptions", "assessments") else world.alice
     prescribe(world.amy, start=world.amy.today() - timedelta(days=90))
     body = {**valid_bodies(world)[component], **hostile(world)}
     if "{id}" in path:
@@ -248,11 +271,13 @@ def test_api_ignores_or_refuses_server_fields(world, api_for, path, method, comp
             body["site"] = "south"
         if prefix == "prescriptions":
             body["start_date"] = row.start_date.isoformat()
+        if prefix == "assessments":
+            body["date"] = row.date.isoformat()
     else:
         url, row = path, None
         body.update(version=99, id=body.get("id", 4242))
     response = getattr(api_for(actor), method)(url, body, format="json")
-    if row is not None and prefix in ("children", "prescriptions", "medicines"):
+    if row is not None and prefix in ("children", "prescriptions", "medicines", "assessments"):
         # Naming another site or child is refused outright; without it the change goes through.
         assert response.status_code == 400, response.content
         assert {"site", "child"} & set(response.json()), response.json()
@@ -271,12 +296,17 @@ def test_api_ignores_or_refuses_server_fields(world, api_for, path, method, comp
         assert stored.child == world.amy
     if hasattr(stored, "version"):
         assert stored.version == (1 if row is None else row.version + 1)
-    if row is None and prefix not in ("children", "labs", "prescriptions", "medicines"):
+    unassigned = ("children", "labs", "prescriptions", "medicines", "assessments")
+    if row is None and prefix not in unassigned:
         assert str(stored.pk) == body["id"]  # the client's UUID is the one thing it chooses
     if model is DiaryEntry:
         assert stored.instrument_key == "ags" and stored.score == 5
     if model is LabResult:
         assert stored.caregiver_entered is True and stored.egfr is None
+    if model is VisitAssessment:
+        assert stored.ags_scale == 11 and stored.recorded_by == actor
+    if model is GrowthMeasurement:
+        assert stored.growth_reference == "uk-who" and not stored.sds_confirmed
     assert not User.objects.filter(is_staff=True).exists()
 
 

@@ -159,6 +159,13 @@ class SteroidIn(RecordIn):
 class GrowthIn(RecordIn):
     weight_kg = Amount(max_digits=7, decimal_places=2, required=False, allow_null=True)
     height_cm = Amount(max_digits=6, decimal_places=1, required=False, allow_null=True)
+    confirm_sds = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=False,
+        help_text="Store a height or weight whose SDS is beyond ±8 (BMI ±15) for the child's age "
+        "and sex; without it such a value is refused as a likely typing error.",
+    )
 
 
 # --- … and as stored ------------------------------------------------------------------------
@@ -232,7 +239,19 @@ class SteroidOut(RecordOut):
 class GrowthOut(RecordOut):
     class Meta(RecordOut.Meta):
         model = GrowthMeasurement
-        fields = RecordOut.Meta.fields + ["weight_kg", "height_cm"]
+        fields = RecordOut.Meta.fields + [
+            "weight_kg",
+            "height_cm",
+            "growth_reference",
+            "height_sds",
+            "height_centile",
+            "weight_sds",
+            "weight_centile",
+            "bmi",
+            "bmi_sds",
+            "bmi_centile",
+            "sds_confirmed",
+        ]
 
 
 class ChoiceOut(serializers.Serializer):

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
-from diary import csvsafe, recording
+from diary import assessments, csvsafe, recording
 from diary.access import log_access
 from diary.doses import dose_problem
 from diary.models import (
@@ -44,6 +44,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
     SteroidPrescription,
+    VisitAssessment,
 )
 from diary.portability import tables as t
 from diary.portability.tables import Column, Table, Type, Use
@@ -470,10 +471,16 @@ def _check_steroid(row: Row) -> dict:
 def _check_growth(row: Row) -> dict:
     _day(row.child, row.values["date"])
     data = {name: row.values.get(name) for name in ("weight_kg", "height_cm")}
+    # The file's sds_confirmed confirms an extreme SDS, as the diary's own confirmation does.
+    data["confirm_sds"] = bool(row.values.get("sds_confirmed"))
     try:
-        recording.clean_growth(data)
+        recording.clean_growth(row.child, row.values["date"], data)
     except recording.Invalid as invalid:
-        raise _Bad(_map(invalid.errors)) from None
+        errors = dict(invalid.errors)
+        if errors.pop("confirm_sds", None):  # the file's way to confirm, said once
+            for name, message in errors.items():
+                errors[name] = f"{message} " + _("In a file: sds_confirmed = 1.")
+        raise _Bad(_map(errors)) from None
     return data
 
 
@@ -597,6 +604,43 @@ def _write_medicine(row: Row, user) -> bool:
     return True
 
 
+def _check_assessment(row: Row) -> dict:
+    _day(row.child, row.values["date"])
+    items = {
+        key: row.values.get(t.AGS_PREFIX + key)
+        for key in assessments.ITEM_KEYS
+        if row.values.get(t.AGS_PREFIX + key) is not None
+    }
+    try:
+        values = assessments.clean(
+            {
+                "ags_items": items or None,
+                "physician_global": row.values.get("physician_global"),
+                "parent_global": row.values.get("parent_global"),
+            }
+        )
+    except assessments.Invalid as invalid:
+        names = {f"ags_items.{key}": t.AGS_PREFIX + key for key in assessments.ITEM_KEYS}
+        raise _Bad(_map(invalid.errors, {**names, "ags_items": t.AGS_PREFIX + "*"})) from None
+    return {**values, "note": row.values.get("note") or ""}
+
+
+def _write_assessment(row: Row, user) -> bool:
+    values = row.cleaned
+    stored = VisitAssessment.objects.filter(child=row.child, date=row.values["date"]).first()
+    if stored is not None:
+        if all(getattr(stored, name) == value for name, value in values.items()):
+            return False
+        raise _clash(row, stored)
+    instance = VisitAssessment(child=row.child, date=row.values["date"], recorded_by=user, **values)
+    try:
+        instance.full_clean(exclude=["recorded_by"])
+    except ValidationError as error:
+        raise _Bad(_map(error.message_dict)) from None
+    instance.save()
+    return True
+
+
 CHECKS = {
     t.PRESCRIPTIONS.name: _check_prescription,
     t.STEROID_PRESCRIPTIONS.name: _check_steroid_rx,
@@ -606,6 +650,7 @@ CHECKS = {
     t.STEROIDS.name: _check_steroid,
     t.LABS.name: _check_lab,
     t.MEDICINES.name: _check_medicine,
+    t.ASSESSMENTS.name: _check_assessment,
 }
 
 
@@ -831,6 +876,7 @@ WRITERS = {
     t.STEROIDS.name: _write_steroid,
     t.LABS.name: _write_lab,
     t.MEDICINES.name: _write_medicine,
+    t.ASSESSMENTS.name: _write_assessment,
 }
 
 

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from diary import instruments
+from diary import assessments, instruments
 from diary.doses import (
     HEIGHT_CM,
     SEIZURE_COUNT,
@@ -28,6 +28,7 @@ from diary.doses import (
     Slot,
     Steroid,
 )
+from diary.growth import GrowthReference
 from diary.models import (
     Diagnosis,
     DiaryEntry,
@@ -43,6 +44,7 @@ from diary.models import (
     SteroidDose,
     SteroidPrescription,
     User,
+    VisitAssessment,
 )
 from outcomes.models import UNITS, Analyte, LabResult
 
@@ -297,6 +299,8 @@ def _growth_rows(children, names):
             "date": row.date,
             "weight_kg": row.weight_kg,
             "height_cm": row.height_cm,
+            "sds_confirmed": row.sds_confirmed,
+            **{name: getattr(row, name) for name in GROWTH_COMPUTED},
             "reported_by": names.user(row.reported_by_id),
             "recorded_at": row.created,
         }
@@ -534,12 +538,60 @@ GROWTH = Table(
         DAY,
         Column("weight_kg", _("Weight."), Type.DECIMAL, unit="kg", allowed=_between(WEIGHT_KG)),
         Column("height_cm", _("Height."), Type.DECIMAL, unit="cm", allowed=_between(HEIGHT_CM)),
+        Column(
+            "sds_confirmed",
+            _(
+                "An SDS beyond ±8 (BMI ±15) was confirmed as measured; on import, 1 confirms "
+                "such a value (otherwise refused as a likely typing error)."
+            ),
+            Type.BOOLEAN,
+        ),
+        Column(
+            "growth_reference",
+            _("Growth reference the SDS and centiles were computed against (the site's)."),
+            use=Use.COMPUTED,
+            choices=tuple(GrowthReference.choices),
+        ),
+        Column(
+            "height_sds", _("Height SDS (Z-score) for age and sex."), Type.DECIMAL, Use.COMPUTED
+        ),
+        Column(
+            "height_centile",
+            _("Height centile."),
+            Type.DECIMAL,
+            Use.COMPUTED,
+            unit="%",
+            allowed="0–100",
+        ),
+        Column(
+            "weight_sds", _("Weight SDS (Z-score) for age and sex."), Type.DECIMAL, Use.COMPUTED
+        ),
+        Column(
+            "weight_centile",
+            _("Weight centile."),
+            Type.DECIMAL,
+            Use.COMPUTED,
+            unit="%",
+            allowed="0–100",
+        ),
+        Column(
+            "bmi",
+            _("Body mass index, when weight and height were measured the same day."),
+            Type.DECIMAL,
+            Use.COMPUTED,
+            unit="kg/m²",
+        ),
+        Column("bmi_sds", _("BMI SDS (Z-score) for age and sex."), Type.DECIMAL, Use.COMPUTED),
+        Column(
+            "bmi_centile", _("BMI centile."), Type.DECIMAL, Use.COMPUTED, unit="%", allowed="0–100"
+        ),
         REPORTED_BY,
         RECORDED_AT,
     ),
     key=("child_ref", "date"),
     rows=_growth_rows,
 )
+GROWTH_COMPUTED = tuple(c.name for c in GROWTH.columns if c.use == Use.COMPUTED)
 
 PRESCRIPTIONS = Table(
     "prescriptions",
@@ -687,6 +739,76 @@ MEDICINES = Table(
     rows=_medicine_rows,
 )
 
+AGS_PREFIX = "ags_"
+
+
+def _assessment_rows(children, names):
+    for a in _of(VisitAssessment, children, "date"):
+        yield {
+            "child_ref": names.refs[a.child_id],
+            "date": a.date,
+            **{AGS_PREFIX + key: value for key, value in (a.ags_items or {}).items()},
+            "physician_global": a.physician_global,
+            "parent_global": a.parent_global,
+            "note": a.note,
+            "ags_scale": a.ags_scale,
+            "severity_band": a.severity_band,
+            "recorded_by": names.user(a.recorded_by_id),
+            "recorded_at": a.created,
+        }
+
+
+VAS_MEANING = _("visual-analogue scale, 0–100 mm, 100 = worst (NIH, Sanchez 2018, Figure 2)")
+ASSESSMENTS = Table(
+    "assessments",
+    _("One row per visit assessment: the AGS Scale and the global assessments (DOMAIN §3)."),
+    (
+        CHILD_REF,
+        _date("date", _("Day of the visit.")),
+        *(
+            Column(
+                AGS_PREFIX + item.key,
+                format_lazy("{}: {}", _("AGS Scale item"), item.label),
+                Type.INTEGER,
+                allowed=_("0 not achieved, 1 achieved; all 11 items or none"),
+            )
+            for item in assessments.AGS_SCALE_ITEMS
+        ),
+        Column(
+            "physician_global",
+            format_lazy("{}, {}", _("Physician's global assessment"), VAS_MEANING),
+            Type.DECIMAL,
+            unit="mm",
+            allowed="0–100",
+        ),
+        Column(
+            "parent_global",
+            format_lazy("{}, {}", _("Parent's global assessment"), VAS_MEANING),
+            Type.DECIMAL,
+            unit="mm",
+            allowed="0–100",
+        ),
+        NOTE,
+        Column(
+            "ags_scale",
+            _("AGS Scale: the sum of the 11 items (Adang et al. 2020)."),
+            Type.INTEGER,
+            Use.COMPUTED,
+            allowed="0–11",
+        ),
+        Column(
+            "severity_band",
+            _("AGS Scale severity band (AGS_SCALE_BANDS; unconfirmed defaults)."),
+            use=Use.COMPUTED,
+            choices=tuple(assessments.BAND_LABELS.items()),
+        ),
+        Column("recorded_by", _("Who recorded the assessment (name)."), use=Use.PROVENANCE),
+        RECORDED_AT,
+    ),
+    key=("child_ref", "date"),
+    rows=_assessment_rows,
+)
+
 # In the order of import: what a row refers to (a child, a prescription in force, the height
 # for an eGFR) is stored before the row.
 TABLES: tuple[Table, ...] = (
@@ -699,6 +821,7 @@ TABLES: tuple[Table, ...] = (
     STEROIDS,
     LABS,
     MEDICINES,
+    ASSESSMENTS,
 )
 BY_FILENAME = {table.filename: table for table in TABLES}
 

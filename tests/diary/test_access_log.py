@@ -62,11 +62,22 @@ def api_reads(record):
         ("prescriptions", record.prescription),
         ("labs", record.lab),
         ("medicines", record.medicine),
+        ("assessments", record.assessment),
     ]:
         model = row._meta.model_name
         urls.append((f"/api/{prefix}/{row.pk}/", model, str(row.pk)))
         urls.append((f"/api/{prefix}/?child={child.pk}", model, ""))
     return urls
+
+
+def page_url(name: str, route: str, record, fmt: str = "svg") -> str:
+    """The page's URL for RECORD's child, its other parameters filled from the record."""
+    kwargs = {"pk": record.child.pk}
+    if "<chart:" in route:
+        kwargs["fmt"] = fmt
+    if "assessment_pk" in route:
+        kwargs["assessment_pk"] = record.assessment.pk
+    return reverse(name, kwargs=kwargs)
 
 
 @pytest.fixture
@@ -112,6 +123,7 @@ def test_each_child_page_read_by_a_clinician_writes_one_row(world, amy_record, c
         kwargs={
             "pk": world.amy.pk,
             **{k: v for k, v in EXTRA_KWARGS.items() if f"<chart:{k}>" in route},
+            **({"assessment_pk": amy_record.assessment.pk} if "assessment_pk" in route else {}),
         },
     )
     response = client.get(url, HTTP_USER_AGENT="Mozilla/5.0 " + "x" * 300)
@@ -135,7 +147,7 @@ def test_each_child_page_read_by_a_clinician_writes_one_row(world, amy_record, c
     assert row.user_agent.startswith("Mozilla/5.0 x") and len(row.user_agent) == 120
 
 
-@pytest.mark.parametrize("index", range(17))
+@pytest.mark.parametrize("index", range(19))
 def test_each_api_read_by_a_clinician_writes_one_row(world, amy_record, api_for, index):
     url, object_type, object_id = api_reads(amy_record)[index]
     response = api_for(world.carol).get(url)
@@ -170,10 +182,7 @@ def test_a_list_across_sites_writes_one_row_per_child(world, api_for):
 def test_caregivers_own_reads_are_not_logged(world, amy_record, client, api_for):
     login(client, world.alice)
     for name, route in child_pages():
-        if "<chart:" in route:
-            client.get(reverse(name, kwargs={"pk": world.amy.pk, "fmt": "svg"}))
-        else:
-            client.get(reverse(name, kwargs={"pk": world.amy.pk}))
+        client.get(page_url(name, route, amy_record))
     api = api_for(world.alice)
     for url, _type, _id in api_reads(amy_record):
         assert api.get(url).status_code == 200, url
@@ -191,8 +200,7 @@ def test_refused_reads_are_not_logged(world, amy_record, client):
 def test_rows_hold_no_health_values(world, amy_record, client, api_for):
     login(client, world.carol)
     for name, route in child_pages():
-        kwargs = {"pk": world.amy.pk, **({"fmt": "png"} if "<chart:" in route else {})}
-        client.get(reverse(name, kwargs=kwargs))
+        client.get(page_url(name, route, amy_record, fmt="png"))
     for url, _type, _id in api_reads(amy_record):
         api_for(world.carol).get(url)
     log_access(None, "export", world.amy, user=world.carol, what="visit_csv", rows=12)

@@ -26,6 +26,7 @@ from diary.models import (
     Site,
     SteroidDose,
     SteroidPrescription,
+    VisitAssessment,
 )
 from diary.portability import tables
 from diary.portability.exporting import stream_zip, write_zip
@@ -48,6 +49,7 @@ DATA_MODELS = (
     DoseAdministration,
     SteroidDose,
     LabResult,
+    VisitAssessment,
 )
 
 
@@ -115,8 +117,11 @@ def test_the_example_imports_with_history_in_the_importers_name(world):
         "steroids": 5,
         "labs": 8,
         "medicines": 2,
+        "assessments": 2,
     }
     zoe = Child.objects.get(site=world.north, reference="HX-001")
+    visit = zoe.assessments.get()
+    assert (visit.ags_scale, visit.severity_band, visit.recorded_by) == (7, "moderate", world.carol)
     assert (zoe.first_name, zoe.created_by) == ("Zoë", world.carol)
     entry = DiaryEntry.objects.get(child=zoe, date=date(2024, 3, 10))
     assert entry.score == 5 and entry.fever and entry.illness and entry.reported_by == world.carol
@@ -323,7 +328,29 @@ def duplicate_row(example):
     return [("labs.csv", 10, "child_ref, sample_date, analyte, assay, value, unit", "as row 4")]
 
 
-CASES = [wrong_header, bad_date, unknown_child, score_out_of_range, duplicate_row]
+def assessment_out_of_range(example):
+    set_cell(example / "assessments.csv", 2, "ags_sitting", "2")
+    set_cell(example / "assessments.csv", 3, "parent_global", "120")
+    return [
+        ("assessments.csv", 2, "ags_sitting", "0 (not achieved) or 1 (achieved)"),
+        ("assessments.csv", 3, "parent_global", "from 0 to 100 mm"),
+    ]
+
+
+def growth_typo(example):
+    set_cell(example / "growth.csv", 2, "height_cm", "210")  # a child of 5: 210 cm for 104.5
+    return [("growth.csv", 2, "height_cm", "typing error")]
+
+
+CASES = [
+    wrong_header,
+    bad_date,
+    unknown_child,
+    score_out_of_range,
+    duplicate_row,
+    assessment_out_of_range,
+    growth_typo,
+]
 
 
 def assert_reported(problems, expected):
@@ -346,8 +373,24 @@ def test_bad_input_is_reported_and_nothing_is_written(world, example, spoil):
     assert not DataTransfer.objects.exists()
 
 
+def test_an_extreme_growth_value_imports_when_the_file_confirms_it(world, example):
+    growth_typo(example)
+    rewrite(
+        example / "growth.csv",
+        lambda rows: [
+            [*r, "sds_confirmed" if i == 0 else "1" if i == 1 else ""] for i, r in enumerate(rows)
+        ],
+    )
+    report = run(example, world.north, world.carol)
+    assert report.ok and report.stored, [str(p) for p in report.problems]
+    tall = GrowthMeasurement.objects.get(height_cm=210)
+    assert tall.sds_confirmed and tall.height_sds > 8 and tall.growth_reference == "uk-who"
+
+
 def test_every_problem_is_reported_at_once(world, example):
-    expected = [problem for spoil in CASES for problem in spoil(example)]
+    # growth_typo's file has wrong_header's header: its rows are not read.
+    cases = [spoil for spoil in CASES if spoil is not growth_typo]
+    expected = [problem for spoil in cases for problem in spoil(example)]
     report = run(example, world.north, world.carol)
     assert_reported(report.problems, expected)
     assert counts()["DiaryEntry"] == 0 and counts()["Child"] == 2

@@ -132,6 +132,7 @@ def test_a_clinician_exports_the_site_logged_with_its_checksum(recorded, client)
         "steroids": 0,
         "labs": 1,
         "medicines": 0,
+        "assessments": 0,
     }
     page = client.get(reverse("site_data", args=["north"])).content.decode()
     assert log.sha256[:10] in page and "Site export for clinical audit" in page

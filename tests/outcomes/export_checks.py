@@ -16,6 +16,7 @@ FILES = {
     "steroids.csv",
     "growth.csv",
     "labs.csv",
+    "assessments.csv",
     "phases.csv",
     "data_dictionary.csv",
     "manifest.json",

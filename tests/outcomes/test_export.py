@@ -634,3 +634,42 @@ def test_a_study_is_exported_with_all_its_sites_so_sites_cannot_be_differenced(
 def test_exports_are_in_the_api_schema(db, client):
     schema = client.get("/api/schema/").content.decode()
     assert "/api/exports/" in schema and "/api/exports/{id}/download/" in schema
+
+
+def test_growth_sds_visit_assessments_and_interferon_assays_are_exported(world, study):
+    from diary import assessments
+    from diary.models import GrowthMeasurement, VisitAssessment
+
+    children = cohort(world.north, 5, "Visit")
+    day = children[0].today() - timedelta(days=20)
+    for n, child in enumerate(children):
+        VisitAssessment.objects.create(
+            child=child,
+            date=day,
+            ags_items={key: int(i < n + 2) for i, key in enumerate(assessments.ITEM_KEYS)},
+            ags_scale=n + 2,
+            physician_global=40 + n,
+            note="Seen with Dr Who",
+        )
+        assay = "NanoString of Dr Smith" if n < 3 else "qPCR"
+        record_lab(child, world.carol, "ifn_score", day, 10 + n, "score", assay=assay, alert=False)
+    result = build()
+    growth = result.tables["growth.csv"]
+    stored = GrowthMeasurement.objects.filter(child__in=children)
+    assert len(growth) == stored.count()
+    assert all(r["growth_reference"] == "uk-who" and r["height_sds"] != "" for r in growth)
+    first = stored.order_by("child_id", "date").first()
+    mine = [r for r in growth if r["child"] == name_of(first.child)][0]
+    assert float(mine["height_sds"]) == pytest.approx(first.height_sds)
+    visits = {r["child"]: r for r in result.tables["assessments.csv"]}
+    assert len(visits) == 5
+    row = visits[name_of(children[3])]
+    assert (row["ags_scale"], row["severity_band"]) == ("5", "moderate")
+    assert float(row["physician_global"]) == 43
+    assert row["ags_normocephaly"] == "1" and row["ags_independent_walking"] == "0"
+    ifn = [r for r in result.tables["labs.csv"] if r["analyte"] == "ifn_score"]
+    groups = {r["child"]: r["assay_group"] for r in ifn}
+    assert {groups[name_of(c)] for c in children[:3]} == {"1"}  # "NanoString…" < "qPCR"
+    assert {groups[name_of(c)] for c in children[3:]} == {"2"}
+    everything = b"".join(result.everything())
+    assert b"Smith" not in everything and b"Dr Who" not in everything

@@ -139,7 +139,7 @@
     if (dec(fd.get("steroid-mg"))) steroids.push({id: fd.get("steroid-id"), drug: fd.get("steroid-drug"), mg: dec(fd.get("steroid-mg"))});
     var w = dec(fd.get("weight_kg")), h = dec(fd.get("height_cm")), gv = num(fd.get("growth-version"));
     return {child: Number(form.dataset.child), date: fd.get("date"), entry: hasEntry ? entry : null, doses: doses,
-            steroids: steroids, growth: gv || w || h ? {id: fd.get("growth-id"), version: gv, weight_kg: w, height_cm: h} : null};
+            steroids: steroids, growth: gv || w || h ? {id: fd.get("growth-id"), version: gv, weight_kg: w, height_cm: h, confirm_sds: fd.get("confirm_sds") === "1"} : null};
   }
   function isEmpty(body) { return !body.entry && !body.doses.length && !body.steroids.length && !body.growth; }
 

@@ -23,7 +23,9 @@ COMPARISON_COLUMNS = (
 class Command(BaseCommand):
     help = (
         "Print the NIH-style cohort summary: per phase the median (IQR) of the children's "
-        "mean daily score, least-squares means with 95% CIs, and paired comparisons."
+        "means, least-squares means with 95% CIs, and paired comparisons, for the daily score "
+        "and every other outcome (steroids, CRP, IP-10, interferon score, growth SDS, visit "
+        "assessments)."
     )
 
     def add_arguments(self, parser):
@@ -67,3 +69,12 @@ class Command(BaseCommand):
                     *("" if c[k] is None else c[k] for k in COMPARISON_COLUMNS),
                 ]
             )
+        # Every outcome by phase, one row per outcome (and interferon assay) and phase.
+        writer.writerow([])
+        writer.writerow(["outcome", "assay", *CSV_COLUMNS])
+        for name, outcome in summary["outcomes"].items():
+            groups = outcome.get("by_assay") or [{"assay": "", "phases": outcome["phases"]}]
+            for group in groups:
+                for row in group["phases"]:
+                    cells = ["" if row[c] is None else row[c] for c in CSV_COLUMNS]
+                    writer.writerow([name, group["assay"], *cells])

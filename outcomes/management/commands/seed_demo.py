@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from diary import growth
 from diary.models import (
     CareLink,
     Child,
@@ -20,10 +21,11 @@ from diary.models import (
     SiteMembership,
     SteroidDose,
     User,
+    VisitAssessment,
 )
 from diary.synthetic import DEMO_CHILDREN, DEMO_PEOPLE, DEMO_SITES, cohort_specs, history
 from diary.twofactor import is_staff_role, secret_text
-from outcomes import synthetic_labs
+from outcomes import synthetic_labs, synthetic_visits
 from outcomes.labs import record_lab
 from outcomes.models import Study, StudyLink
 
@@ -50,9 +52,52 @@ def load_history(child, generated, reported_by, prescribed_by) -> None:
         for row in generated.doses
     )
     SteroidDose.objects.bulk_create(SteroidDose(**common, **row) for row in generated.steroids)
+    reference = child.site.growth_reference
     GrowthMeasurement.objects.bulk_create(
-        GrowthMeasurement(**common, **row) for row in generated.growth
+        GrowthMeasurement(**common, **row, **_growth_scores(child, reference, row))
+        for row in generated.growth
     )
+
+
+def _growth_scores(child, reference: str, row: dict) -> dict:
+    """SDS and centiles as the diary's save path stores them (diary.growth)."""
+    found = growth.scores(
+        reference,
+        child.sex,
+        child.date_of_birth,
+        row["date"],
+        row.get("weight_kg"),
+        row.get("height_cm"),
+    )
+    return growth.growth_values(reference, found, confirmed=True)
+
+
+def load_visits(child, first_dose, start, today, clinician) -> None:
+    """Demo visits: IP-10 and interferon score results, and the visit assessments."""
+    for visit in synthetic_visits.visits(
+        first_dose, start, today, child.diagnosis, child.reference
+    ):
+        record_lab(child, clinician, "ip10", visit.day, visit.ip10, "pg/mL", alert=False)
+        record_lab(
+            child,
+            clinician,
+            "ifn_score",
+            visit.day,
+            visit.ifn_score,
+            "score",
+            assay=visit.assay,
+            positivity_threshold=visit.threshold,
+            alert=False,
+        )
+        VisitAssessment.objects.create(
+            child=child,
+            date=visit.day,
+            ags_items=visit.ags_items,
+            ags_scale=sum(visit.ags_items.values()) if visit.ags_items else None,
+            physician_global=visit.physician_global,
+            parent_global=visit.parent_global,
+            recorded_by=clinician,
+        )
 
 
 DEFAULT_PASSWORD = "demo-pass-2026"  # noqa: S105 - demo data only, printed at seeding  # nosec B105
@@ -136,7 +181,7 @@ class Command(BaseCommand):
                 # A first run takes a minute or more: say what is happening, child by child.
                 self._say(
                     f"Making {len(new)} children's histories (diary days, doses, steroids, "
-                    "growth, blood tests); a minute or two on a first run:"
+                    "growth, blood tests, visits); a minute or two on a first run:"
                 )
             for number, spec in enumerate(new, start=1):
                 started = monotonic()
@@ -150,6 +195,14 @@ class Command(BaseCommand):
                     prescribed_by=clinicians.get(child.site_id),
                 )
                 labs = self._labs(spec, child, generated, today, clinicians.get(child.site_id))
+                starts = [p["start_date"] for p in generated.prescriptions]
+                load_visits(
+                    child,
+                    min(starts, default=None),
+                    generated.entries[0]["date"] if generated.entries else today,
+                    today,
+                    clinicians.get(child.site_id),
+                )
                 self._say(
                     f"  [{number}/{len(new)}] {spec.reference} {spec.first_name}: "
                     f"{len(generated.entries)} diary days, {labs} blood results "

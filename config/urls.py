@@ -162,7 +162,7 @@ urlpatterns = [
     path("i18n/setlang/", diary_views.set_language, name="set_language"),
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
-    path("favicon.ico", favicon),
+    path("favicon.ico", favicon, name="favicon"),
     path("bench/ping", bench_ping, name="bench_ping"),
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),

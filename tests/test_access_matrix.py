@@ -37,6 +37,7 @@ from tests.seeding import Record, seed_record
 # Reachable without an account, by design. Still checked: no 5xx, nothing of a child.
 PUBLIC = {
     "healthz",
+    "favicon",  # a redirect to the app icon
     "manifest",
     "service_worker",
     "schema",

@@ -100,8 +100,12 @@ def analyze() -> None:
 
 
 def _cell(value):
-    """A generated value as COPY takes it: the JSON fields (scores, subscores) as text."""
-    return json.dumps(value) if isinstance(value, dict) else value
+    """A generated value as its table takes it: COPY wants the JSON fields (scores,
+    subscores) as text; the ORM's bulk insert (SQLite) encodes them itself, and a string given
+    to it would be stored as a JSON string."""
+    if isinstance(value, dict) and connection.vendor == "postgresql":
+        return json.dumps(value)
+    return value
 
 
 def load(n_children: int, years: float = 3, seed: int = 11) -> dict:

@@ -161,7 +161,7 @@ class Band:
     def frame(self, x0: float, x1: float, ticks: int = 4) -> tuple[list, list]:
         """Write the value ticks and the label; the grid lines' and the frame's segments."""
         values = MaxNLocator(nbins=ticks, steps=[1, 2, 2.5, 5, 10]).tick_values(self.low, self.high)
-        values = [v for v in values if self.low <= v <= self.high + 1e-9]
+        values = [v for v in values if max(self.low, 0) <= v <= self.high + 1e-9]
         ys = self.y(values)
         left = self.ax.get_yaxis_transform()  # x in axes fraction, y in inches
         for value, y in zip(values, ys, strict=True):
@@ -373,8 +373,14 @@ def draw_timeline(
     # Top to bottom: score, JAK inhibitor, steroid, then the results.
     specs = [
         (SCORE_IN, 0, max_score, gettext("daily score")),
-        (DOSE_IN, 0, _dose_high(tl, "jaki"), gettext("JAKi\nmg/kg/day")),
-        (DOSE_IN, 0, _dose_high(tl, "steroid"), gettext("steroid\nmg/kg/day")),
+        # A little below 0, so that a recorded 0 is a line of its own above the frame.
+        (DOSE_IN, -_dose_high(tl, "jaki") / 15, _dose_high(tl, "jaki"), gettext("JAKi\nmg/kg/day")),
+        (
+            DOSE_IN,
+            -_dose_high(tl, "steroid") / 15,
+            _dose_high(tl, "steroid"),
+            gettext("steroid\nmg/kg/day"),
+        ),
         *((PANEL_IN, 0, _result_high(p), p.label) for p in tl.panels),
     ]
     bands, top = [], inner
@@ -439,8 +445,8 @@ def draw_timeline(
     handles += [
         Line2D([], [], ls="", marker="o", ms=4, color=ACCENT, label=gettext("daily score")),
         Line2D([], [], color=INK, lw=1.6, label=gettext("7-day mean")),
-        Line2D([], [], color=ACCENT, lw=1.3, label=gettext("given")),
-        Line2D([], [], color=MUTED, lw=0.9, ls=(0, (3, 2)), label=gettext("prescribed")),
+        Line2D([], [], color=ACCENT, lw=1.3, label=gettext("doses given")),
+        Line2D([], [], color=MUTED, lw=0.9, ls=(0, (3, 2)), label=gettext("dose prescribed")),
     ]
     if gap:
         handles.append(Patch(color=GAP_COLOUR, label=gettext("not recorded")))

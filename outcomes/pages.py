@@ -6,6 +6,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import product
 
 from django.conf import settings
 from django.core.cache import cache
@@ -215,6 +216,11 @@ def draw_ahead(child_id: int) -> int:
                 outcome = outcome or child_outcome(child)
                 draw(child, fmt, version, outcome)
                 drawn += 1
+    if drawn and not Child.objects.filter(pk=child_id).exists():
+        # Erased while being drawn: its erasure emptied the cache, and so must this.
+        for (language, _name), fmt in product(settings.LANGUAGES, DRAWN_AHEAD):
+            cache.delete(_key(child_id, fmt, language))
+        return 0
     return drawn
 
 

@@ -478,3 +478,24 @@ def test_the_page_names_the_data_version_in_the_charts_address(world, client):
     assert 'media="(max-width: 480px)"' in page
     assert reverse("timeline_csv", args=[world.amy.pk]) in page
     assert "1 · before treatment" in page
+
+
+def test_a_child_erased_while_drawn_ahead_leaves_no_drawing_behind(world, monkeypatch):
+    from diary.models import Child
+
+    with_history(world.amy, days=60, first_dose=20)
+    assert pages.draw_ahead(world.amy.pk) == 2 and cache.get(pages._key(world.amy.pk, "svg", "en"))
+    cache.clear()
+    DiaryEntry.objects.filter(child=world.amy).first().delete()
+    original = pages.child_outcome
+
+    def then_erased(child):
+        outcome = original(child)
+        Child.objects.filter(pk=child.pk).delete()
+        return outcome
+
+    monkeypatch.setattr(pages, "child_outcome", then_erased)
+    assert pages.draw_ahead(world.amy.pk) == 0
+    assert cache.get(pages._key(world.amy.pk, "svg", "en")) is None
+    assert cache.get(pages._key(world.amy.pk, "phone", "en")) is None
+    assert pages.draw_ahead(world.amy.pk) == 0  # nobody to draw

@@ -499,3 +499,24 @@ def test_a_child_erased_while_drawn_ahead_leaves_no_drawing_behind(world, monkey
     assert cache.get(pages._key(world.amy.pk, "svg", "en")) is None
     assert cache.get(pages._key(world.amy.pk, "phone", "en")) is None
     assert pages.draw_ahead(world.amy.pk) == 0  # nobody to draw
+
+
+def test_a_broker_that_is_down_never_fails_a_save(
+    world, api_for, monkeypatch, drawing_ahead, django_capture_on_commit_callbacks, caplog
+):
+    from outcomes import tasks
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.draw_timeline, "delay", down)
+    body = {
+        "child": world.amy.pk,
+        "date": world.amy.today().isoformat(),
+        "entry": {"id": "0b6c1d58-2f7e-4a8e-9a55-3f0d3c1c2b11", "no_symptoms": True},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_for(world.alice).post("/api/days/", body, format="json")
+    assert response.status_code == 201
+    assert DiaryEntry.objects.filter(child=world.amy).count() == 1
+    assert "chart will be drawn when seen" in caplog.text

@@ -24,7 +24,7 @@ from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FixedLocator, MaxNLocator, ScalarFormatter  # noqa: E402
+from matplotlib.ticker import MaxNLocator, ScalarFormatter  # noqa: E402
 
 from outcomes import timeline as series  # noqa: E402
 from outcomes.phases import Phases  # noqa: E402
@@ -45,12 +45,11 @@ WIDTH_IN = 7.2
 LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN, GAP_IN = 0.95, 0.15, 0.95, 0.55, 0.14
 SCORE_IN, DOSE_IN, PANEL_IN = 2.0, 0.95, 0.85
 TEXT_PT, TITLE_PT = 8, 11  # the smallest text, on paper
-PHONE_WIDTH_IN, PHONE_PT = 4.0, 11  # shown about 1:1 on a phone 360–480 px wide
 GAP_LABEL_MIN = 0.06  # a gap at least this share of the axis is labelled in words
 DPI_PAGE = 96  # CSS pixels per inch
 
 
-def _day_numbers(start: date, count: int) -> np.ndarray:
+def day_numbers(start: date, count: int) -> np.ndarray:
     """Matplotlib's date numbers (days since its epoch, 1970-01-01) of COUNT days from START:
     computed once, so that no artist converts dates itself."""
     return np.arange(count, dtype=float) + (start - date(1970, 1, 1)).days
@@ -60,7 +59,7 @@ def _x(day: date) -> float:
     return float((day - date(1970, 1, 1)).days)
 
 
-def _values(values: list) -> np.ndarray:
+def as_array(values: list) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
@@ -272,7 +271,7 @@ def _gaps(band: Band, gaps: list[tuple[date, date]], span: float) -> bool:
 
 def _dose_band(band: Band, tl, x_edges, name: str, colour: str, span: float) -> bool:
     """One dose panel; whether it drew a gap."""
-    values = _values(getattr(tl, name))
+    values = as_array(getattr(tl, name))
     drawn = _gaps(band, tl.gaps(name), span)
     middle = (x_edges[0] + x_edges[-1]) / 2
     if tl.missing_weight:
@@ -284,7 +283,7 @@ def _dose_band(band: Band, tl, x_edges, name: str, colour: str, span: float) -> 
         _steps(
             band,
             x_edges,
-            _values(tl.jaki_prescribed),
+            as_array(tl.jaki_prescribed),
             color=MUTED,
             lw=0.9,
             ls=(0, (3, 2)),
@@ -329,14 +328,14 @@ def _result_high(panel: series.Panel) -> float:
     return max([panel.ceiling, *(v for _d, v in panel.points)]) * 1.15 or 1
 
 
-def _date_axis(ax, tl, fontsize: int, most: int = 8):
+def date_axis(ax, tl, fontsize: int, most: int = 8):
     ticks = date_ticks(tl.start, tl.end, most)
     ax.set_xticks([_x(d) for d, _label in ticks], [label for _d, label in ticks])
     ax.tick_params(axis="x", labelsize=fontsize, length=3)
     ax.set_xlim(_x(tl.start), _x(tl.end) + 1)
 
 
-def _drawn_at(figure: Figure, drawn_at: str, fontsize: int):
+def drawn_note(figure: Figure, drawn_at: str, fontsize: int):
     if drawn_at:
         figure.text(
             0.995,
@@ -361,7 +360,7 @@ def draw_timeline(
     ax = figure.add_axes(
         (LEFT_IN / width, BOTTOM_IN / height, 1 - (LEFT_IN + RIGHT_IN) / width, inner / height)
     )
-    x = _day_numbers(tl.start, len(tl.days))
+    x = day_numbers(tl.start, len(tl.days))
     ax.set_xlim(x[0], x[-1] + 1)
     ax.set_ylim(0, inner)
     ax.set_autoscale_on(False)  # the limits are known: no artist needs to move them
@@ -419,16 +418,16 @@ def draw_timeline(
             color=INK,
         )
 
-    score = _values(tl.score)
+    score = as_array(tl.score)
     _dots(ax, x + 0.5, score_band.y(score), size=2.6, color=ACCENT, alpha=0.55, zorder=3)
-    ax.plot(x + 0.5, score_band.y(_values(tl.mean7)), color=INK, lw=1.6, zorder=4)
+    ax.plot(x + 0.5, score_band.y(as_array(tl.mean7)), color=INK, lw=1.6, zorder=4)
     if np.all(np.isnan(score)):
         score_band.note(gettext("No diary days recorded."), (x0 + x1) / 2)
     gap = _dose_band(jaki_band, tl, x_edges, "jaki", ACCENT, span)
     gap |= _dose_band(steroid_band, tl, x_edges, "steroid", STEROID, span)
     for band, panel in zip(bands[3:], tl.panels, strict=True):
         _result_band(band, panel, x0, x1)
-    _date_axis(ax, tl, TEXT_PT)
+    date_axis(ax, tl, TEXT_PT)
 
     figure.text(
         LEFT_IN / width,
@@ -461,7 +460,7 @@ def draw_timeline(
         columnspacing=1.0,
         borderaxespad=0,
     )
-    _drawn_at(figure, drawn_at, TEXT_PT)
+    drawn_note(figure, drawn_at, TEXT_PT)
     return figure
 
 
@@ -479,109 +478,6 @@ def timeline_figure(
     height follows its panels): the visit report's call."""
     tl = series.build(data, phases, list(labs), start=start, end=end)
     return draw_timeline(tl, title, max_score, width=size[0])
-
-
-# --- The phone's chart -------------------------------------------------------------------------
-
-DOSE_STATUS_COLOURS = {
-    "given": "#2e7d32",
-    "missed": "#c25e00",
-    "not_recorded": "#ffffff",
-    "none_prescribed": "#d9d9d9",
-}
-
-
-def phone_height() -> float:
-    return 3.9
-
-
-def phone_size_px() -> tuple[int, int]:
-    return round(PHONE_WIDTH_IN * DPI_PAGE), round(phone_height() * DPI_PAGE)
-
-
-def draw_phone(tl: series.Timeline, max_score: int, drawn_at: str = "") -> Figure:
-    """The last days of TL for a phone, in words a parent reads: the daily score with its 7-day
-    mean, and each day's doses given, missed or not recorded."""
-    width, height = PHONE_WIDTH_IN, phone_height()
-    figure = Figure(figsize=(width, height))
-    top, bottom = 0.45, 1.05
-    grid = figure.add_gridspec(
-        2,
-        1,
-        height_ratios=[4, 0.55],
-        left=0.55 / width,
-        right=1 - 0.12 / width,
-        top=1 - top / height,
-        bottom=bottom / height,
-        hspace=0.25,
-    )
-    score_ax = figure.add_subplot(grid[0])
-    dose_ax = figure.add_subplot(grid[1], sharex=score_ax)
-    x = _day_numbers(tl.start, len(tl.days))
-    score = _values(tl.score)
-    score_ax.plot(x + 0.5, score, ls="", marker="o", ms=4, color=ACCENT, alpha=0.6)
-    score_ax.plot(x + 0.5, _values(tl.mean7), color=INK, lw=2.2)
-    if np.all(np.isnan(score)):
-        score_ax.text(
-            0.5,
-            0.5,
-            gettext("No diary days recorded."),
-            transform=score_ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=PHONE_PT,
-            color=MUTED,
-        )
-    score_ax.set_ylim(0, max_score)
-    score_ax.spines[["top", "right"]].set_visible(False)
-    score_ax.tick_params(labelsize=PHONE_PT, length=3)
-    score_ax.yaxis.set_major_locator(FixedLocator([0, max_score / 2, max_score]))
-    score_ax.yaxis.set_major_formatter(LocalNumbers())
-    score_ax.grid(axis="y", color="#dddddd", lw=0.8)
-    figure.text(
-        0.12 / width,
-        1 - 0.08 / height,
-        gettext("Daily score, last %(days)s days") % {"days": len(tl.days)},
-        fontsize=PHONE_PT + 1,
-        va="top",
-        ha="left",
-        color=INK,
-    )
-    statuses = tl.dose_status
-    for status, colour in DOSE_STATUS_COLOURS.items():
-        runs = [(x[i], 1) for i, s in enumerate(statuses) if s == status]
-        if runs:
-            dose_ax.broken_barh(runs, (0, 1), facecolors=colour, edgecolor="#767676", lw=0.3)
-    dose_ax.set_ylim(0, 1)
-    dose_ax.set_yticks([])
-    dose_ax.set_ylabel(gettext("doses"), fontsize=PHONE_PT, rotation=0, ha="right", va="center")
-    dose_ax.spines[["top", "right", "left"]].set_visible(False)
-    score_ax.tick_params(axis="x", labelbottom=False)
-    _date_axis(dose_ax, tl, PHONE_PT, most=4)
-    handles = [
-        Line2D([], [], ls="", marker="o", ms=6, color=ACCENT, label=gettext("daily score")),
-        Line2D([], [], color=INK, lw=2.2, label=gettext("7-day mean")),
-        Patch(facecolor=DOSE_STATUS_COLOURS["given"], label=gettext("doses given")),
-        Patch(facecolor=DOSE_STATUS_COLOURS["missed"], label=gettext("a dose missed")),
-        Patch(
-            facecolor=DOSE_STATUS_COLOURS["not_recorded"],
-            edgecolor="#767676",
-            label=gettext("not recorded"),
-        ),
-    ]
-    figure.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0.1 / width, 0.2 / height),
-        ncols=2,
-        frameon=False,
-        fontsize=PHONE_PT - 1,
-        handlelength=1.4,
-        columnspacing=0.8,
-        borderaxespad=0,
-    )
-    _drawn_at(figure, drawn_at, PHONE_PT - 1)
-    return figure
 
 
 def cohort_figure(summary, title: str, size=(7, 5)) -> Figure:

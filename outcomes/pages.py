@@ -23,7 +23,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
 )
-from outcomes import charts, summaries, timeline
+from outcomes import charts, phone_chart, summaries, timeline
 from outcomes.models import LabResult
 from outcomes.thresholds import CHART_ANALYTES
 
@@ -143,7 +143,7 @@ def draw(child: Child, fmt: str, version: str, outcome: ChildOutcome | None = No
     when = date_format(timezone.localtime(drawn_at), "SHORT_DATETIME_FORMAT")
     series = outcome.timeline()
     if fmt == "phone":
-        figure = charts.draw_phone(series.last(timeline.PHONE_DAYS), instrument.max_score, when)
+        figure = phone_chart.draw(series.last(timeline.PHONE_DAYS), instrument.max_score, when)
     else:
         title = f"{child.first_name} – {instrument.name}"
         figure = charts.draw_timeline(series, title, instrument.max_score, drawn_at=when)

@@ -4,7 +4,7 @@ from django import template
 
 from diary import language
 from diary.models import Child
-from outcomes import charts, pages, schedule, stats
+from outcomes import charts, pages, phone_chart, schedule, stats
 from outcomes.pages import child_outcome
 from outcomes.phases import NAMES
 from outcomes.words import plain_summary
@@ -38,7 +38,7 @@ def chart_context(child: Child, panels: int) -> dict:
     version = pages.data_version(child)
     latest = pages.latest_drawing(child)
     width, height = charts.timeline_size_px(panels)
-    phone_width, phone_height = charts.phone_size_px()
+    phone_width, phone_height = phone_chart.size_px()
     return {
         "version": version,
         "width": width,

@@ -21,7 +21,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
 )
-from outcomes import charts, guideline, pages, timeline
+from outcomes import charts, guideline, pages, phone_chart, timeline
 from outcomes.phases import Dose, phases
 from outcomes.summaries import ChildData, child_summary
 from tests.conftest import login, prescribe
@@ -218,7 +218,7 @@ def test_labels_are_readable_in_print_and_on_a_phone():
     assert width_pt <= 7.27 * 72
     sizes = font_sizes(svg)  # SVG user units: points
     assert sizes and min(sizes) >= 8
-    phone = charts.render(charts.draw_phone(tl.last(90), 24, "now"), "svg").decode()
+    phone = charts.render(phone_chart.draw(tl.last(90), 24, "now"), "svg").decode()
     assert min(font_sizes(phone)) >= 10  # shown about 1:1 on a 390 px phone: ≥ 13 px
 
 
@@ -352,10 +352,10 @@ def test_csv_text_cannot_run_as_a_formula(world, client, monkeypatch):
 
 def count_draws(monkeypatch) -> list:
     drawn = []
-    for name in ("draw_timeline", "draw_phone"):
-        original = getattr(charts, name)
+    for module, name in ((charts, "draw_timeline"), (phone_chart, "draw")):
+        original = getattr(module, name)
         monkeypatch.setattr(
-            charts, name, lambda *a, _o=original, **k: drawn.append(1) or _o(*a, **k)
+            module, name, lambda *a, _o=original, **k: drawn.append(1) or _o(*a, **k)
         )
     return drawn
 

@@ -107,6 +107,13 @@ def draw(tl: series.Timeline, max_score: int, drawn_at: str = "") -> Figure:
             label=gettext("not recorded"),
         ),
     ]
+    if "none_prescribed" in statuses:  # an interruption or a stop
+        handles.append(
+            Patch(
+                facecolor=DOSE_STATUS_COLOURS["none_prescribed"],
+                label=gettext("no dose prescribed"),
+            )
+        )
     figure.legend(
         handles=handles,
         loc="lower left",

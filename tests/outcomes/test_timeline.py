@@ -105,6 +105,8 @@ def test_a_recorded_zero_is_zero():
     assert tl.dose_status[tl.days.index(day(25))] == "none_prescribed"
     assert tl.dose_status[tl.days.index(day(30))] == "not_recorded"
     assert tl.dose_status[tl.days.index(day(6))] == "given"
+    phone = charts.render(phone_chart.draw(tl, 24), "svg").decode()
+    assert "no dose prescribed" in phone and "a dose missed" in phone
 
 
 def test_mg_per_kg_uses_each_days_weight():

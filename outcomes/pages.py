@@ -111,7 +111,6 @@ def child_outcome(child: Child) -> ChildOutcome:
 # signals.py); only when no worker has done so within TIMELINE_REDRAW_WAIT_SECONDS, or there
 # is no drawing yet, does the request draw it itself.
 
-FORMATS = ("svg", "png", "phone")
 DRAWN_AHEAD = ("svg", "phone")  # what the pages show; a PNG download is drawn when asked
 
 

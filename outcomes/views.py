@@ -311,9 +311,10 @@ def timeline_chart_view(request, pk: int, fmt: str):
     response = HttpResponse(drawing.body, content_type=CONTENT_TYPES[fmt])
     if fmt == "png":
         response["Content-Disposition"] = f'attachment; filename="timeline-{child.pk}.png"'
-    # The page names the data version in the address (?v=): a fresh drawing of it never
-    # changes, a stale one is asked for again next time.
-    response["Cache-Control"] = "private, max-age=86400" if drawing.fresh else "private, no-cache"
+    # The page names the data version in the address (?v=): the drawing of that version never
+    # changes; any other (a stale drawing, an address without the version) is asked again.
+    kept = drawing.fresh and request.GET.get("v") == drawing.version
+    response["Cache-Control"] = "private, max-age=86400" if kept else "private, no-cache"
     response["X-Chart-Drawn"] = drawing.drawn_at.isoformat()
     return response
 

@@ -50,7 +50,7 @@ def test_a_worker_draws_the_chart_after_a_save_so_the_next_view_need_not(
         "the worker drew nothing"
     )
     assert wait_for(lambda: (pages.latest_drawing(amy, "phone") or ("",))[0] == version, 30)
-    after = client.get(url)
+    after = client.get(f"{url}?v={version}")
     assert after.status_code == 200 and after.content != before.content
     assert drawn == []  # taken from the worker's drawing
     assert "max-age" in after["Cache-Control"]

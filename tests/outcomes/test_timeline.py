@@ -372,7 +372,11 @@ def test_the_chart_is_drawn_once_per_data_version(world, client, monkeypatch, se
     assert first["Content-Type"] == "image/svg+xml" and first.content.startswith(b"<?xml")
     again = client.get(url)
     assert again.content == first.content and len(drawn) == 1
-    assert "max-age" in again["Cache-Control"]
+    # Kept by the browser only under the address naming its data version.
+    assert again["Cache-Control"] == "private, no-cache"
+    versioned = client.get(f"{url}?v={pages.data_version(world.amy)}")
+    assert versioned["Cache-Control"] == "private, max-age=86400" and len(drawn) == 1
+    assert client.get(f"{url}?v=0123")["Cache-Control"] == "private, no-cache"
     phone = client.get(reverse("timeline_chart_phone", args=[world.amy.pk]))
     assert phone["Content-Type"] == "image/svg+xml" and len(drawn) == 2
     DiaryEntry.objects.filter(child=world.amy).order_by("date").first().delete()
@@ -447,7 +451,7 @@ def test_a_diary_save_draws_the_chart_ahead_of_the_next_view(
     assert callbacks  # the save asked for a drawing once it was committed
     # The worker drew the page's chart and the phone's, in the family's and site's language.
     assert len(drawn) == 2
-    after = client.get(url)
+    after = client.get(f"{url}?v={pages.data_version(world.amy)}")
     assert len(drawn) == 2 and after.content != before and "max-age" in after["Cache-Control"]
 
 

@@ -42,7 +42,7 @@ SEVERITY_COLOURS = {
 
 # Print size: the figure is as wide as A4's or Letter's text, so a point is a point on paper.
 WIDTH_IN = 7.2
-LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN, GAP_IN = 0.95, 0.15, 0.95, 0.55, 0.14
+LEFT_IN, RIGHT_IN, TOP_IN, BOTTOM_IN, GAP_IN = 0.95, 0.15, 1.15, 0.55, 0.14  # legend: 3 rows
 SCORE_IN, DOSE_IN, PANEL_IN = 2.0, 0.95, 0.85
 TEXT_PT, TITLE_PT = 8, 11  # the smallest text, on paper
 GAP_LABEL_MIN = 0.06  # a gap at least this share of the axis is labelled in words

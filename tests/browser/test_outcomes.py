@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import AXE, axe_violations, screenshot, sign_in
 from tests.conftest import PASSWORD, make_child
 from tests.outcomes.test_outcome_pages import with_history
 
@@ -64,6 +64,9 @@ def test_a_parents_phone_shows_the_last_90_days_readably_without_sideways_scroll
     assert smallest_pt * 4 / 3 * shown / width_px >= 12
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(phone, "child-phone-chart-390")
+    if AXE.exists():
+        found = axe_violations(phone)
+        assert found == [], [(v["id"], [n["html"][:200] for n in v["nodes"]]) for v in found]
     # A tablet gets the whole course.
     phone.set_viewport_size({"width": 1024, "height": 900})
     phone.reload()

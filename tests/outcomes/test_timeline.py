@@ -483,7 +483,7 @@ def test_the_page_names_the_data_version_in_the_charts_address(world, client):
     assert f"chart.svg?v={version}" in page and f"chart-phone.svg?v={version}" in page
     assert 'media="(max-width: 480px)"' in page
     assert reverse("timeline_csv", args=[world.amy.pk]) in page
-    assert "1 · before treatment" in page
+    assert '1<br><span class="small">before treatment</span>' in page
 
 
 def test_a_child_erased_while_drawn_ahead_leaves_no_drawing_behind(world, monkeypatch):

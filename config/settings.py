@@ -340,6 +340,11 @@ AGS_SCALE_BANDS = _bands("AGS_SCALE_BANDS", "severe=0-3,moderate=4-8,attenuated=
 # percentage of those prescribed over 14 days are missed doses.
 WORSENING_MARGIN = float(env_decimal("WORSENING_MARGIN", "0.10"))
 ADHERENCE_MIN_PERCENT = float(env_decimal("ADHERENCE_MIN_PERCENT", "80"))
+# The timeline chart (outcomes/pages.py): a worker draws it after each change of the child's
+# data; a view meanwhile shows the latest drawing, saying when it was drawn, and draws it
+# itself when no worker has within TIMELINE_REDRAW_WAIT_SECONDS.
+TIMELINE_DRAW_AHEAD = env_bool("TIMELINE_DRAW_AHEAD", default=True)
+TIMELINE_REDRAW_WAIT_SECONDS = env_int("TIMELINE_REDRAW_WAIT_SECONDS", 30, minimum=0)
 
 # Sign-in and sessions (README "Sign-in and sessions"). Staff must use a second factor and
 # are signed out after STAFF_IDLE_MINUTES without a request; caregivers stay signed in on their

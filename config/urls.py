@@ -72,6 +72,13 @@ urlpatterns = [
         outcome_views.timeline_chart_view,
         name="timeline_chart",
     ),
+    path(
+        "children/<int:pk>/chart-phone.svg",
+        outcome_views.timeline_chart_view,
+        {"fmt": "phone"},
+        name="timeline_chart_phone",
+    ),
+    path("children/<int:pk>/timeline.csv", outcome_views.timeline_csv_view, name="timeline_csv"),
     path("children/<int:pk>/report.pdf", outcome_views.visit_report_view, name="visit_report"),
     path(
         "children/<int:pk>/summary.pdf",

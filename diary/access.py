@@ -171,7 +171,8 @@ def log_views(
 
 
 def not_logged(view):
-    """Mark a view of a child's URL that shows no health data (e.g. the access log itself)."""
+    """Mark a view of a child's URL that the middleware must not log as a view: it shows no
+    health data (e.g. the access log itself), or logs itself (a download, as an export)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):

@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 LAST_DAYS = 90  # phase 4, and how long a prescription must run unchanged to be "optimal"
+
+
+# The phases' names, as the treatment page's table and the timeline's legend give them.
+NAMES = {
+    1: _("before treatment"),
+    2: _("dose escalation"),
+    3: _("optimal dose"),
+    4: _("last 90 days"),
+}
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,15 @@ from django.conf import settings
 from django.db import transaction
 
 from diary.models import (
+    Child,
     DiaryEntry,
+    DoseAdministration,
     Drug,
     GrowthMeasurement,
     Medicine,
     Prescription,
     PrescriptionReason,
+    SteroidDose,
 )
 from outcomes import labs, thresholds, treatment
 from outcomes.models import Analyte, LabResult
@@ -82,8 +85,36 @@ def medicine_saved(sender, instance: Medicine, raw: bool = False, **kwargs) -> N
     labs.flag_child(instance.child, instance.start_date, flags)
 
 
+def chart_data_changed(sender, instance, raw: bool = False, created: bool = False, **kwargs):
+    """A worker draws the child's timeline again once the change is committed, so that the
+    next view need not wait for it (outcomes.pages)."""
+    if raw or (sender is Child and created):
+        return
+    from outcomes import pages
+
+    child_id = instance.pk if sender is Child else instance.child_id
+    transaction.on_commit(lambda: pages.enqueue_drawing(child_id))
+
+
+# What the timeline draws (and pages.data_version follows).
+CHART_MODELS = (
+    Child,
+    DiaryEntry,
+    DoseAdministration,
+    SteroidDose,
+    GrowthMeasurement,
+    Prescription,
+    LabResult,
+)
+
+
 def connect() -> None:
-    from django.db.models.signals import post_save
+    from django.db.models.signals import post_delete, post_save
+
+    for model in CHART_MODELS:
+        name = model._meta.label_lower
+        post_save.connect(chart_data_changed, sender=model, dispatch_uid=f"chart-save-{name}")
+        post_delete.connect(chart_data_changed, sender=model, dispatch_uid=f"chart-del-{name}")
 
     post_save.connect(growth_saved, sender=GrowthMeasurement, dispatch_uid="outcomes-growth")
     post_save.connect(diary_saved, sender=DiaryEntry, dispatch_uid="outcomes-diary")

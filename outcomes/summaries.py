@@ -4,10 +4,12 @@ Queries are set-based (a handful per call, whatever the number of children or da
 arithmetic is in stats.py and the phase rules in phases.py.
 """
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
@@ -49,19 +51,66 @@ class ChildData:
             self.doses, cutoff, first, self.child.optimal_dose_date, settings.PHASE1_BASELINE_DAYS
         )
 
+    @cached_property
+    def _weight_index(self) -> tuple[list[date], list[float]]:
+        known = sorted((d, float(w)) for d, w in self.weights if w is not None)
+        return [d for d, _w in known], [w for _d, w in known]
+
+    def weight_on(self, day: date) -> float | None:
+        """guideline.weight_on (DOMAIN §4: on or most recently before DAY, else the nearest
+        after) by bisection, for the thousands of days of a timeline."""
+        days, kilos = self._weight_index
+        if not days:
+            return None
+        i = bisect_right(days, day)
+        return kilos[i - 1] if i else kilos[0]
+
+    @cached_property
+    def _prescribed_index(self) -> tuple[list[date], list[Dose]]:
+        ordered = sorted(self.doses, key=lambda d: d.start)
+        return [d.start for d in ordered], ordered
+
+    def prescribed_on(self, day: date) -> Dose | None:
+        """The prescription in force on DAY (the latest started on or before it)."""
+        starts, ordered = self._prescribed_index
+        i = bisect_right(starts, day)
+        return ordered[i - 1] if i else None
+
+    def per_kg_on(self, day: date, recorded: bool) -> tuple[float | None, float | None]:
+        """(steroid, JAK inhibitor) mg/kg/day on DAY with that day's weight, unrounded; None
+        where it is not known. RECORDED: the family recorded the day (a diary entry, doses).
+
+        JAK inhibitor: the doses recorded as given (0 when all were missed); on a day of an
+        interruption or after a stop (a prescription of 0 mg/day) 0, which the prescription
+        records; otherwise not recorded. Steroid (prednisone equivalent): the doses recorded;
+        on a recorded day without one 0; otherwise not recorded. The phase tables and the
+        timeline both read their days from here."""
+        weight = self.weight_on(day)
+        if not weight:
+            return None, None
+        steroid = self.steroid_mg.get(day)
+        if steroid is not None:
+            steroid_per_kg = float(steroid) / weight
+        else:
+            steroid_per_kg = 0.0 if recorded else None
+        given = self.jaki_mg.get(day)
+        if given is not None:
+            jaki_per_kg = float(given) / weight
+        else:
+            prescribed = self.prescribed_on(day)
+            stopped = prescribed is not None and prescribed.total_mg <= 0
+            jaki_per_kg = 0.0 if stopped else None
+        return steroid_per_kg, jaki_per_kg
+
     def days(self, last: date | None = None) -> list[stats.Day]:
         """One Day per recorded diary day (steroid and JAK-inhibitor doses as mg/kg)."""
         out = []
         for day, score, skin, fever, _scores in self.entries:
             if last is not None and day > last:
                 continue
-            weight = guideline.weight_on(day, self.weights)
-            weight = float(weight) if weight else None
-            jaki = self.jaki_mg.get(day)
             # Unrounded: the phase means are taken over these.
-            steroid = float(self.steroid_mg.get(day, 0)) / weight if weight else None
-            jaki_per_kg = float(jaki) / weight if jaki is not None and weight else None
-            out.append(stats.Day(day, score, skin, fever, steroid, jaki_per_kg))
+            steroid, jaki = self.per_kg_on(day, recorded=True)
+            out.append(stats.Day(day, score, skin, fever, steroid, jaki))
         return out
 
 

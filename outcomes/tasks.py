@@ -60,3 +60,11 @@ def run_export(pk: str) -> bool:
         return False
     research.send_export_ready(ExportLog.objects.select_related("requested_by", "study").get(pk=pk))
     return True
+
+
+@shared_task(acks_late=True)
+def draw_timeline(child_id: int) -> int:
+    """Draw a child's charts after a change, before anyone asks for them (pages.draw_ahead)."""
+    from outcomes import pages
+
+    return pages.draw_ahead(child_id)

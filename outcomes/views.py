@@ -1,5 +1,7 @@
 """The treatment page: prescriptions, guidance and warnings, markers, phases, eGFR."""
 
+import csv
+import io
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,8 +17,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from diary import growth, instruments
-from diary.access import log_access, logs_itself
+from diary import csvsafe, growth, instruments
+from diary.access import log_access, logs_itself, not_logged
 from diary.models import (
     AccessAction,
     Child,
@@ -302,16 +304,42 @@ def creatinine_create(request, pk: int):
 
 # --- Charts, cohort, dashboard, report ---------------------------------------------------------
 
-CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+CONTENT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "phone": "image/svg+xml"}
 
 
 @login_required
 def timeline_chart_view(request, pk: int, fmt: str):
     child = _visible(request, pk)
-    response = HttpResponse(pages.timeline_chart(child, fmt), content_type=CONTENT_TYPES[fmt])
+    # A download shows the data as it is now; a page may show the latest drawing meanwhile.
+    drawing = pages.timeline_chart(child, fmt, stale_ok=fmt != "png")
+    response = HttpResponse(drawing.body, content_type=CONTENT_TYPES[fmt])
     if fmt == "png":
         response["Content-Disposition"] = f'attachment; filename="timeline-{child.pk}.png"'
-    response["Cache-Control"] = "private, max-age=300"
+    # The page names the data version in the address (?v=): the drawing of that version never
+    # changes; any other (a stale drawing, an address without the version) is asked again.
+    kept = drawing.fresh and request.GET.get("v") == drawing.version
+    response["Cache-Control"] = "private, max-age=86400" if kept else "private, no-cache"
+    response["X-Chart-Drawn"] = drawing.drawn_at.isoformat()
+    return response
+
+
+@not_logged  # logged below as an export, not as a view
+@login_required
+def timeline_csv_view(request, pk: int):
+    """The chart's data, one row per day, for a spreadsheet."""
+    child = _visible(request, pk)
+    header, rows = pages.timeline_csv(pages.child_outcome(child))
+    buffer = io.StringIO()
+    buffer.write(csvsafe.BOM)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(csvsafe.row(row) for row in rows)
+    log_access(request, AccessAction.EXPORT, child, what="timeline_csv", rows=len(rows))
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="timeline-{child.pk}-{child.today().isoformat()}.csv"'
+    )
+    response["Cache-Control"] = "no-store"
     return response
 
 

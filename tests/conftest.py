@@ -14,6 +14,9 @@ PASSWORD = "correct horse battery staple"
 
 def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # No worker reads the broker during the tests: the charts are not drawn ahead, except in
+    # the tests of drawing ahead (tests/outcomes/test_timeline.py), which switch it on.
+    settings.TIMELINE_DRAW_AHEAD = False
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,8 +4,9 @@ from django import template
 
 from diary import language
 from diary.models import Child
-from outcomes import schedule, stats
+from outcomes import charts, pages, phone_chart, schedule, stats
 from outcomes.pages import child_outcome
+from outcomes.phases import NAMES
 from outcomes.words import plain_summary
 
 register = template.Library()
@@ -26,10 +27,32 @@ def child_outcomes(context, child: Child):
         "instrument": instrument,
         "plain": plain_summary(child, outcome.summary, instrument),
         "labs": outcome.labs,
-        # The figure grows by 1.4 in (140 px in the SVG) per blood-result panel.
-        "chart_height": 750 + 140 * len(outcome.labs),
+        "chart": chart_context(child, len(outcome.labs)),
         "request": context["request"],
     }
+
+
+def chart_context(child: Child, panels: int) -> dict:
+    """The chart's sizes (the figure grows with its result panels), the data version its
+    address names, and when the drawing the reader will get was made."""
+    version = pages.data_version(child)
+    latest = pages.latest_drawing(child)
+    width, height = charts.timeline_size_px(panels)
+    phone_width, phone_height = phone_chart.size_px()
+    return {
+        "version": version,
+        "width": width,
+        "height": height,
+        "phone_width": phone_width,
+        "phone_height": phone_height,
+        "drawn": pages.Drawing(b"", latest[0], latest[1], latest[0] == version) if latest else None,
+    }
+
+
+@register.filter
+def phase_name(number) -> str:
+    """A phase's name ("optimal dose") in the reader's language."""
+    return str(NAMES.get(number, ""))
 
 
 @register.filter

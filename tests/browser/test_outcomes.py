@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import AXE, axe_violations, screenshot, sign_in
 from tests.conftest import PASSWORD, make_child
 from tests.outcomes.test_outcome_pages import with_history
 
@@ -39,3 +39,38 @@ def test_clinician_dashboard_timeline_and_cohort(world, phone, live_server):
     assert image_loaded(phone, "figure img")
     assert "LS mean (95% CI)" in phone.locator("#cohort-table").inner_text()
     screenshot(phone, "cohort-390")
+
+
+def test_a_parents_phone_shows_the_last_90_days_readably_without_sideways_scrolling(
+    world, phone, live_server
+):
+    import re
+
+    with_history(world.amy, days=300)
+    sign_in(phone, live_server.url, "alice", PASSWORD)
+    phone.goto(f"{live_server.url}/children/{world.amy.pk}/")
+    chart = "#timeline-chart"
+    phone.wait_for_function(f"() => document.querySelector('{chart}').complete")
+    assert image_loaded(phone, chart)
+    source = phone.eval_on_selector(chart, "img => img.currentSrc")
+    assert "/chart-phone.svg?v=" in source  # the page chose the phone's chart
+    shown = phone.eval_on_selector(chart, "img => img.getBoundingClientRect().width")
+    assert 320 <= shown <= 390
+    # Readable: the smallest text, as shown at that width, is at least 12 CSS pixels.
+    svg = phone.request.get(source).text()
+    assert "90" in svg and "doses" in svg
+    width_px = float(re.search(r'<svg [^>]*width="([\d.]+)pt"', svg).group(1)) * 4 / 3
+    smallest_pt = min(float(s) for s in re.findall(r"font-size: ?([\d.]+)px", svg))
+    assert smallest_pt * 4 / 3 * shown / width_px >= 12
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(phone, "child-phone-chart-390")
+    if AXE.exists():
+        found = axe_violations(phone)
+        assert found == [], [(v["id"], [n["html"][:200] for n in v["nodes"]]) for v in found]
+    # A tablet gets the whole course.
+    phone.set_viewport_size({"width": 1024, "height": 900})
+    phone.reload()
+    phone.wait_for_function(f"() => document.querySelector('{chart}').complete")
+    assert "/chart.svg?v=" in phone.eval_on_selector(chart, "img => img.currentSrc")
+    assert phone.eval_on_selector(chart, "img => img.getBoundingClientRect().width") > 700
+    screenshot(phone, "child-course-1024")

@@ -112,7 +112,11 @@ NOT_A_READ = {
 }
 # Reads that are exports, logged once as such (whoever makes them, as the family download):
 # the route's name, and what the log row names.
-EXPORTS = {"api_fhir": "fhir_export", "family_summary": "family_summary"}
+EXPORTS = {
+    "api_fhir": "fhir_export",
+    "family_summary": "family_summary",
+    "timeline_csv": "timeline_csv",
+}
 
 
 @pytest.mark.parametrize("name,route", child_pages(), ids=lambda v: str(v))

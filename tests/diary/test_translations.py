@@ -191,11 +191,15 @@ def test_the_child_page_elides_before_amira(world, amira, client):
 def test_the_chart_speaks_french(world, amira, client):
     login(client, world.alice)
     svg = client.get(reverse("timeline_chart", args=[amira.pk, "svg"])).content.decode()
-    # Matplotlib writes each text it draws as a comment beside its glyphs.
-    texts = " ".join(re.findall(r"<!-- (.*?) -->", svg))
+    # The chart's texts are SVG text elements.
+    texts = " ".join(unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg))
     assert leftovers(texts) == []
     assert re.search(rf"\b({FRENCH_MONTHS})", texts)
-    assert "0,5" in texts and not re.search(r"\b0\.\d", texts)
+    assert re.search(r"\b0,\d", texts) and not re.search(r"\b0\.\d", texts)
+    assert "avant traitement" in texts and "Tracé le" in texts
+    phone = client.get(reverse("timeline_chart_phone", args=[amira.pk])).content.decode()
+    words = " ".join(unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", phone))
+    assert leftovers(words) == [] and "Score quotidien, 90 derniers jours" in words
 
 
 def test_the_schedule_api_words_reasons_in_the_readers_language(world, amira, client):

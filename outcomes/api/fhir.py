@@ -132,6 +132,12 @@ class FHIRLabsImportView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser, FHIRJSONParser]
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Before the method is judged: a child the caller may not see is not found, whatever
+        # the method (a 405 would be the same for every child, but 404 is the rule).
+        get_object_or_404(Child.objects.visible_to(request.user), pk=kwargs["pk"])
+
     @extend_schema(
         operation_id="children_fhir_labs_create",
         request={

@@ -41,7 +41,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Backups of DATABASE_URL (see the README's Security section): var/backups/ unless OUT is given.
+# Backups of DATABASE_URL (see docs/operations.md, Backups): var/backups/ unless OUT is given.
 backup: $(VENV)/.run-installed
 	$(BIN)/python manage.py backup_db $(if $(OUT),--out "$(OUT)")
 

@@ -1,5 +1,5 @@
 """One settings module. Embedded defaults when nothing is set; the environment switches to
-PostgreSQL, Redis/RabbitMQ, SMTP and production mode (see the README's table)."""
+PostgreSQL, Redis/RabbitMQ, SMTP and production mode (see docs/operations.md)."""
 
 import os
 from datetime import timedelta
@@ -290,10 +290,10 @@ BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", default=False)
 
 # Clinical defaults a clinic may change (DOMAIN §5, §7).
 EGFR_CONSTANT = env_decimal("EGFR_CONSTANT", "36")  # 36 per SPARN §6.2b; 36.5 bedside Schwartz
-# How recent an input must be for a guideline check (README "Missing or old inputs"): older is
-# missing, and the check says it could not be made. A weight within 90 days (a clinic visit
-# every 3 months), an eGFR within 98 days (12-weekly bloods + 2 weeks), a height within 180
-# days of the creatinine it turns into an eGFR.
+# How recent an input must be for a guideline check (docs/treatment-and-phases.md, "Missing or
+# old inputs"): older is missing, and the check says it could not be made. A weight within 90
+# days (a clinic visit every 3 months), an eGFR within 98 days (12-weekly bloods + 2 weeks), a
+# height within 180 days of the creatinine it turns into an eGFR.
 GUIDELINE_WEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_WEIGHT_MAX_AGE_DAYS", 90, minimum=1)
 GUIDELINE_EGFR_MAX_AGE_DAYS = env_int("GUIDELINE_EGFR_MAX_AGE_DAYS", 98, minimum=1)
 GUIDELINE_HEIGHT_MAX_AGE_DAYS = env_int("GUIDELINE_HEIGHT_MAX_AGE_DAYS", 180, minimum=1)
@@ -346,13 +346,13 @@ ADHERENCE_MIN_PERCENT = float(env_decimal("ADHERENCE_MIN_PERCENT", "80"))
 TIMELINE_DRAW_AHEAD = env_bool("TIMELINE_DRAW_AHEAD", default=True)
 TIMELINE_REDRAW_WAIT_SECONDS = env_int("TIMELINE_REDRAW_WAIT_SECONDS", 30, minimum=0)
 
-# Sign-in and sessions (README "Sign-in and sessions"). Staff must use a second factor and
+# Sign-in and sessions (docs/security.md). Staff must use a second factor and
 # are signed out after STAFF_IDLE_MINUTES without a request; caregivers stay signed in on their
 # phone for CAREGIVER_SESSION_DAYS after their last visit.
 STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30, minimum=1)
 CAREGIVER_SESSION_DAYS = env_int("CAREGIVER_SESSION_DAYS", 30, minimum=1)
 SESSION_COOKIE_AGE = CAREGIVER_SESSION_DAYS * 24 * 3600
-# API tokens (README "API"): one per device, stored as a digest. Staff tokens last
+# API tokens (docs/api.md): one per device, stored as a digest. Staff tokens last
 # API_TOKEN_TTL_STAFF_HOURS and end after STAFF_IDLE_MINUTES without a request, as sessions do;
 # caregivers' (a phone) last API_TOKEN_TTL_CAREGIVER_DAYS.
 API_TOKEN_TTL_STAFF_HOURS = env_int("API_TOKEN_TTL_STAFF_HOURS", 8, minimum=1)

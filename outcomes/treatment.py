@@ -23,7 +23,8 @@ def weights(child: Child) -> list[tuple[date, Decimal]]:
 
 def recency() -> dict[str, int]:
     """How recent (days) a weight, a height and an eGFR must be for the guideline's checks
-    (settings GUIDELINE_*_MAX_AGE_DAYS; README "Missing or old inputs")."""
+    (settings GUIDELINE_*_MAX_AGE_DAYS; docs/treatment-and-phases.md, "Missing or old
+    inputs")."""
     return {
         "weight_kg": settings.GUIDELINE_WEIGHT_MAX_AGE_DAYS,
         "height_cm": settings.GUIDELINE_HEIGHT_MAX_AGE_DAYS,

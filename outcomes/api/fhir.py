@@ -72,7 +72,7 @@ class FHIRExportView(APIView):
                 OpenApiTypes.OBJECT,
                 description="A FHIR R4 Bundle (type collection): Patient, RelatedPerson, "
                 "Practitioner, Questionnaire, QuestionnaireResponse, MedicationRequest, "
-                "MedicationAdministration and Observation resources (README, FHIR).",
+                "MedicationAdministration and Observation resources (docs/fhir.md).",
             )
         },
     )

@@ -4,7 +4,7 @@ drug → RxNorm and SNOMED CT. Each entry carries the code system's own display 
 `checked` says where a code and its display were compared with a published source (a
 laboratory's test catalogue, a FHIR implementation guide, the code system's own page);
 `False` means taken from the code system's usual use and not compared here: a terminology
-server should confirm it before the codes are relied on beyond this app (see README, FHIR).
+server should confirm it before the codes are relied on beyond this app (see docs/fhir.md).
 Analytes that have no LOINC code here (viral loads by specimen, the interferon score, IP-10)
 are still exported and imported under the app's own code system, with their name as text.
 """

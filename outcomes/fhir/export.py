@@ -2,7 +2,7 @@
 the family download is. Plain dicts in, plain JSON out; the tests validate every resource with
 fhir.resources.
 
-What each record becomes (README, FHIR):
+What each record becomes (docs/fhir.md):
   child → Patient; caregiver → RelatedPerson; clinician who recorded → Practitioner;
   instrument version → Questionnaire; diary day → QuestionnaireResponse;
   prescription and steroid prescription → MedicationRequest;

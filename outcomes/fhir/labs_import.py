@@ -29,7 +29,7 @@ from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, LabResult
 
 # A hospital sends a panel or a few months of results (12 tests × 25 visits). Each result
 # is stored and judged as if typed in (about 33 ms each on a loaded 2-core machine), so more
-# than this in one request is refused as a whole (README, FHIR): a request stays ~10 s.
+# than this in one request is refused as a whole (docs/fhir.md): a request stays ~10 s.
 MAX_ENTRIES = 300
 FINAL = {"final", "amended", "corrected"}
 # Resources a laboratory Bundle may carry beside its Observations: read (Patient) or passed.

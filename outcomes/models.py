@@ -289,6 +289,9 @@ class ReminderSweep(models.Model):
     queued = models.PositiveIntegerField(default=0)
     note = models.CharField(max_length=200, blank=True)  # why fewer were queued than pending
 
+    def __str__(self) -> str:
+        return f"last sweep {self.finished}: {self.made} made, {self.queued} queued"
+
 
 # --- Research: studies and the anonymised export ----------------------------------------------
 

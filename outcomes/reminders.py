@@ -132,9 +132,11 @@ def _days_due(tz: str, at: time, now: datetime, since: datetime | None) -> list[
 
 def _reachable(channel_field: str) -> Q:
     """Caregiver links whose caregiver can be reached by the channel chosen in CHANNEL_FIELD."""
-    by_email = Q(**{f"caregiver__{channel_field}__in": [Channel.EMAIL, Channel.BOTH]}) & Q(
-        caregiver__email_bounced_at__isnull=True
-    ) & ~Q(caregiver__email="")
+    by_email = (
+        Q(**{f"caregiver__{channel_field}__in": [Channel.EMAIL, Channel.BOTH]})
+        & Q(caregiver__email_bounced_at__isnull=True)
+        & ~Q(caregiver__email="")
+    )
     by_push = Q(**{f"caregiver__{channel_field}__in": [Channel.NOTIFICATION, Channel.BOTH]}) & Q(
         Exists(PushSubscription.objects.filter(user_id=OuterRef("caregiver_id")))
     )
@@ -158,7 +160,9 @@ def due_test_reminders(now: datetime, since: datetime | None = None) -> list[Rem
     }
     shifts = tuple(offsets.values())
     opted = CareLink.objects.filter(
-        _reachable("test_reminder_channel"), caregiver__test_reminders=True, caregiver__is_active=True
+        _reachable("test_reminder_channel"),
+        caregiver__test_reminders=True,
+        caregiver__is_active=True,
     )
     at = time(settings.REMINDER_LOCAL_HOUR)
     zone_days = {}  # zone: its days to make, latest (today) first
@@ -354,9 +358,7 @@ def due_diary_reminders(now: datetime, since: datetime | None = None) -> list[Re
     for (child_id, user_id), found in days.items():
         latest = reminded.get((child_id, user_id))
         missing = [
-            d
-            for d in found
-            if (child_id, d) not in recorded and (latest is None or d > latest)
+            d for d in found if (child_id, d) not in recorded and (latest is None or d > latest)
         ]
         if missing:
             rows.append(
@@ -525,7 +527,9 @@ def weekly_digest(now: datetime | None = None) -> int:
             )
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
     queued, pending, note = queue_pending(now, kind=ReminderKind.DIGEST)
-    logger.info("weekly digest: %d made, %d to send, %d queued %s", len(rows), pending, queued, note)
+    logger.info(
+        "weekly digest: %d made, %d to send, %d queued %s", len(rows), pending, queued, note
+    )
     return len(rows)
 
 
@@ -789,9 +793,9 @@ def _refused(reminder: Reminder) -> None:
     administrators per refused address (however many emails to it were queued)."""
     today = timezone.localdate()
     with transaction.atomic():
-        first = User.objects.filter(
-            pk=reminder.recipient_id, email_bounced_at__isnull=True
-        ).update(email_bounced_at=timezone.now())
+        first = User.objects.filter(pk=reminder.recipient_id, email_bounced_at__isnull=True).update(
+            email_bounced_at=timezone.now()
+        )
         if not first:
             return
         site_id = reminder.child.site_id if reminder.child else None

@@ -97,6 +97,29 @@ def subscribe(user: User, data, device: str = "") -> PushSubscription:
     return subscription
 
 
+def device_label(user_agent: str) -> str:
+    """"Firefox on Android": enough for a caregiver to tell their devices apart."""
+    browsers = (
+        ("Edg/", "Edge"),
+        ("SamsungBrowser", "Samsung Internet"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    )
+    systems = (
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "Mac"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    )
+    browser = next((name for key, name in browsers if key in user_agent), "")
+    system = next((name for key, name in systems if key in user_agent), "")
+    return " · ".join(part for part in (browser, system) if part)[:100]
+
+
 @dataclass
 class Outcome:
     """What became of one push to every device of a user."""

@@ -98,7 +98,7 @@ def subscribe(user: User, data, device: str = "") -> PushSubscription:
 
 
 def device_label(user_agent: str) -> str:
-    """"Firefox on Android": enough for a caregiver to tell their devices apart."""
+    """ "Firefox on Android": enough for a caregiver to tell their devices apart."""
     browsers = (
         ("Edg/", "Edge"),
         ("SamsungBrowser", "Samsung Internet"),

@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from diary.forms import DateInput
 from diary import webpush
+from diary.forms import DateInput
 from diary.models import Channel, Child, PushSubscription, User
 from outcomes import labs, reminders, schedule
 from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder

@@ -4,7 +4,7 @@ keys of a subscription the test made, the way a browser vendor's service and the
 
     service = PushService.start()
     device = service.device()            # a subscription: its own P-256 key pair and secret
-    device.info                          # {"endpoint", "keys": {"p256dh", "auth"}} as a browser gives it
+    device.info                          # {"endpoint", "keys": {…}}, as a browser gives it
     service.received                     # [Received(device, payload, claims, headers)]
     service.answer(device, 410)          # the next posts to it get 410 Gone
 """

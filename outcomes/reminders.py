@@ -601,7 +601,8 @@ def wording(reminder: Reminder, today: date) -> dict:
             lead = _("Yesterday's diary for %(name)s (%(day)s) is not filled in.") % values
         else:
             lead = _("The diary for %(name)s of %(day)s is not filled in.") % values
-        return {"subject": lead, "title": title, "lead": lead, "late": ago > 0}
+        subject = _("Diary for %(name)s, %(day)s") % values
+        return {"subject": subject, "title": title, "lead": lead, "late": ago > 0}
     values["tests"] = tests_named(reminder.panels)
     title = _("Blood tests for %(name)s") % values
     if reminder.kind == ReminderKind.TEST_OVERDUE and ago > 0:

@@ -46,7 +46,7 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
-    test_reminders = models.BooleanField(_("email me when a blood test is due"), default=False)
+    test_reminders = models.BooleanField(_("remind me when a blood test is due"), default=False)
     diary_reminder_time = models.TimeField(
         _("remind me to fill in the diary at"),
         null=True,

@@ -12,6 +12,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='user',
+            name='test_reminders',
+            field=models.BooleanField(default=False, verbose_name='remind me when a blood test is due'),
+        ),
         migrations.AddField(
             model_name='user',
             name='diary_reminder_channel',

@@ -9,7 +9,7 @@ import pytest
 
 from outcomes import reminders
 from outcomes.models import Reminder
-from tests.browser.conftest import PHONE, screenshot, sign_in
+from tests.browser.conftest import PHONE, axe_violations, screenshot, sign_in
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,6 +79,7 @@ def test_a_pushed_reminder_is_shown_and_a_tap_opens_the_diary(world, notified, l
     )
     state = page.locator("#push-state").inner_text()
     screenshot(page, "reminders-notifications-390")
+    assert axe_violations(page) == []
 
     # The reminder a worker would push, delivered to the service worker as a push service does.
     reminders.sweep()

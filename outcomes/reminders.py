@@ -198,25 +198,27 @@ def due_test_reminders(now: datetime, since: datetime | None = None) -> list[Rem
     anchored = Prescription.objects.filter(
         child_id__in=opted.values("child_id"), start_date__week_day__in=django_weekdays
     ).values("child_id")
-    zones = {}
-    courses = _courses(
+    prescribed = _prescription_rows(
         Prescription.objects.filter(
             Q(child_id__in=anchored) | Q(child_id__in=[*high_bk, *low_counts])
-        ),
-        zones,
+        )
     )
+    zones, starts = {}, defaultdict(set)
+    for row in prescribed:
+        zones[row[0]] = row[7]
+        starts[row[0]].add(row[2])
     candidates = {}
-    for child_id, child_courses in courses.items():
-        starts = {c.start for c in child_courses}
+    for child_id, child_starts in starts.items():
         days = [
             day
             for day in zone_days.get(zones[child_id], [])
             if schedule.may_fall_due(
-                starts, high_bk[child_id], day, shifts, low_counts=low_counts[child_id]
+                child_starts, high_bk[child_id], day, shifts, low_counts=low_counts[child_id]
             )
         ]
         if days:
             candidates[child_id] = days
+    courses = _courses_of([row for row in prescribed if row[0] in candidates])
     # Reminders concern tests due about now: two years of results settle whether they are done.
     results = _results(list(candidates), since_day)
     recipients = defaultdict(list)
@@ -256,10 +258,8 @@ def due_test_reminders(now: datetime, since: datetime | None = None) -> list[Rem
     return rows
 
 
-def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedule.Course]]:
-    """{child: courses} of PRESCRIPTIONS; fills ZONES with each child's time zone if given."""
-    courses = defaultdict(list)
-    rows = list(
+def _prescription_rows(prescriptions) -> list[tuple]:
+    return list(
         prescriptions.values_list(
             "child_id",
             "drug",
@@ -271,12 +271,16 @@ def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedul
             "child__timezone",
         )
     )
+
+
+def _courses_of(rows: list[tuple]) -> dict[int, list[schedule.Course]]:
+    """{child: courses} of prescription ROWS (whether a dose is high reads the weight and eGFR
+    at its start: the costly part, so only for the children that need a schedule)."""
+    courses = defaultdict(list)
     ids = list({row[0] for row in rows})
     known_weights = treatment.weights_of(ids) if rows else {}
     known_egfrs = treatment.egfrs(ids) if rows else {}
-    for child_id, drug, start, m, a, e, reason, zone in rows:
-        if zones is not None:
-            zones[child_id] = zone
+    for child_id, drug, start, m, a, e, reason, _zone in rows:
         courses[child_id].append(
             treatment.schedule_course(
                 drug,
@@ -288,6 +292,14 @@ def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedul
             )
         )
     return courses
+
+
+def _courses(prescriptions, zones: dict | None = None) -> dict[int, list[schedule.Course]]:
+    """{child: courses} of PRESCRIPTIONS; fills ZONES with each child's time zone if given."""
+    rows = _prescription_rows(prescriptions)
+    if zones is not None:
+        zones.update((row[0], row[7]) for row in rows)
+    return _courses_of(rows)
 
 
 def _results(child_ids, since: date | None = None) -> dict[int, list]:

@@ -417,7 +417,7 @@ def _to_send(now: datetime) -> Q:
 
 
 ENQUEUE_BATCH = 50  # reminders per message: one publish each, spread over the workers
-QUEUE_CHUNK = 5000  # ids read per query, so that memory stays bounded
+QUEUE_CHUNK = 20_000  # ids read per query (one more query each), so that memory stays bounded
 
 
 def queue_pending(now: datetime | None = None, **only) -> tuple[int, int, str]:
@@ -446,6 +446,8 @@ def _enqueue_all(rows, first: list[int] | None = None) -> tuple[int, int, str]:
         queued += done
         if note:
             return queued, pending + rows.filter(pk__gt=ids[-1]).count(), note
+        if len(ids) < QUEUE_CHUNK:
+            break
         ids = list(rows.filter(pk__gt=ids[-1]).values_list("pk", flat=True)[:QUEUE_CHUNK])
     return queued, pending, ""
 

@@ -238,6 +238,8 @@ CELERY_BEAT_SCHEDULE = {
 REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 7, minimum=0)
 REMINDER_DAYS_AFTER = env_int("REMINDER_DAYS_AFTER", 7, minimum=1)
 REMINDER_LOCAL_HOUR = env_int("REMINDER_LOCAL_HOUR", 9, minimum=0)
+if REMINDER_LOCAL_HOUR > 23:
+    raise ImproperlyConfigured(f"REMINDER_LOCAL_HOUR={REMINDER_LOCAL_HOUR}: an hour, 0 to 23")
 REMINDER_SWEEP_ON_START = env_bool("REMINDER_SWEEP_ON_START", default=True)
 # A reminder whose moment passed while no sweep ran (broker, beat or workers down) is sent when
 # they are back, worded as late, up to this many days after it; never later.

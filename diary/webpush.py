@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 GONE = {404, 410}  # the subscription expired or was withdrawn: forget it
 MAX_ENDPOINT = 1024
+MAX_DEVICES = 10  # per user: each reminder is one request per device
 
 
 class SubscriptionError(ValueError):
@@ -83,8 +84,13 @@ def check_subscription(data) -> dict:
 
 
 def subscribe(user: User, data, device: str = "") -> PushSubscription:
-    """Keep USER's subscription (a device shared by two accounts belongs to the latest)."""
+    """Keep USER's subscription (a device shared by two accounts belongs to the latest), at
+    most MAX_DEVICES of them."""
     fields = check_subscription(data)
+    # The oldest device beyond MAX_DEVICES makes room (a phone replaced, a browser reinstalled).
+    others = PushSubscription.objects.filter(user=user).exclude(endpoint=fields["endpoint"])
+    stale = list(others.order_by("-created").values_list("pk", flat=True)[MAX_DEVICES - 1 :])
+    PushSubscription.objects.filter(pk__in=stale).delete()
     subscription, _created = PushSubscription.objects.update_or_create(
         endpoint=fields["endpoint"],
         defaults={

@@ -53,6 +53,7 @@ def run_check(tmp_path, deploy=False, **variables):
         ({"VAPID_PRIVATE_KEY": "not-a-key"}, "VAPID_PRIVATE_KEY is not a P-256 private key"),
         ({"VAPID_SUBJECT": "diary@example.org"}, "VAPID_SUBJECT='diary@example.org'"),
         ({"PORT": "eighty"}, "PORT='eighty'"),
+        ({"REMINDER_LOCAL_HOUR": "24"}, "REMINDER_LOCAL_HOUR=24: an hour, 0 to 23"),
         ({"REMINDER_MAX_LATE_DAYS": "-1"}, "REMINDER_MAX_LATE_DAYS='-1' must be at least 0"),
     ],
 )

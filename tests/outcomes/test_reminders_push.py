@@ -233,3 +233,13 @@ def test_a_push_only_caregiver_is_reminded_without_an_email_address(world, servi
         assert Reminder.objects.filter(recipient=nobody, kind=ReminderKind.DIARY).count() == 1
         send_all()
     assert len(service.wait(1)) == 1 and mail.outbox == []
+
+
+def test_a_caregiver_keeps_at_most_ten_devices_the_oldest_makes_room(world, client, service):
+    from diary import webpush
+
+    first = subscribe(client, world.alice, service.device())
+    for _n in range(webpush.MAX_DEVICES):
+        subscribe(client, world.alice, service.device())
+    devices = PushSubscription.objects.filter(user=world.alice)
+    assert devices.count() == webpush.MAX_DEVICES and not devices.filter(pk=first).exists()

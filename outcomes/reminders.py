@@ -228,7 +228,7 @@ def due_test_reminders(now: datetime, since: datetime | None = None) -> list[Rem
         recipients[child_id].append(user_id)
     rows = []
     for child_id, days in candidates.items():
-        local_today = zone_days[zones[child_id]][0]
+        local_today = _local_now(zones[child_id], now).date()
         messages = defaultdict(set)  # (due date, kind): panels
         for item in schedule.schedule(
             courses[child_id], results[child_id], max(days), treatment.schedule_settings()

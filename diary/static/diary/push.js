@@ -27,6 +27,14 @@
     return bytes;
   }
 
+  // Sign-out from this page too: the worker forgets the kept pages and this device's pushes.
+  var signOut = document.querySelector("form[action$='/logout/']");
+  if (signOut && navigator.serviceWorker) {
+    signOut.addEventListener("submit", function () {
+      if (navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage("forget-pages");
+    });
+  }
+
   if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
     say(T.unsupported);
     return;

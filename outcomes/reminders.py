@@ -772,6 +772,9 @@ def send_one(pk: int, expected: int | None = None) -> bool:
             except smtplib.SMTPResponseException as error:
                 message = f"{error.smtp_code} {error.smtp_error!r}"
                 if 500 <= error.smtp_code < 600:
+                    # Our sender address refused is no fault of the recipient's address.
+                    if not isinstance(error, smtplib.SMTPSenderRefused):
+                        _refused(reminder)
                     errors.append(message)
                 else:  # 421: the server is closing; other 4xx: this message, later
                     retry = TransientSendError(message, server=error.smtp_code == 421)

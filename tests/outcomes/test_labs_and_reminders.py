@@ -363,3 +363,28 @@ def test_weekly_digest_goes_once_to_each_clinician_with_results_to_review(
     with django_capture_on_commit_callbacks(execute=False):
         assert reminders.weekly_digest() == 0
     assert not Reminder.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "bounced"),
+    [
+        (smtplib.SMTPDataError(550, b"mailbox unavailable"), True),
+        (smtplib.SMTPSenderRefused(550, b"sender refused", "diary@localhost"), False),
+    ],
+    ids=["recipient refused at DATA", "our sender refused"],
+)
+def test_a_refusal_stops_the_address_only_when_it_is_the_addresss(
+    due_child, monkeypatch, world, error, bounced
+):
+    def refuse(reminder):
+        raise error
+
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON), tick=False):
+        reminders.sweep()
+        pk = Reminder.objects.get().pk
+        monkeypatch.setattr(reminders, "deliver", refuse)
+        assert reminders.send_one(pk) is False
+    world.alice.refresh_from_db()
+    assert (world.alice.email_bounced_at is not None) is bounced
+    assert Reminder.objects.get(pk=pk).status == ReminderStatus.FAILED
+    assert Reminder.objects.filter(kind=ReminderKind.BOUNCE).exists() is bounced

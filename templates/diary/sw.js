@@ -90,8 +90,8 @@ self.addEventListener("message", (event) => {
   }
 });
 
-// Reminders pushed by the server (Web Push): {title, body, url, tag}. The tag makes a repeat
-// replace the notification instead of adding a second one.
+{# Reminders pushed by the server (Web Push): {title, body, url, tag}. The tag makes a repeat #}
+{# replace the notification instead of adding a second one. #}
 function notificationOf(data) {
   let message = {};
   try { message = data ? data.json() : {}; } catch (error) { message = {body: data.text()}; }
@@ -102,7 +102,7 @@ function notificationOf(data) {
   };
 }
 
-// Only a page of this site is ever opened from a notification.
+{# Only a page of this site is ever opened from a notification. #}
 function sameOrigin(url) {
   if (typeof url !== "string") return null;
   try {
@@ -118,8 +118,8 @@ self.addEventListener("push", (event) => {
   event.waitUntil(self.registration.showNotification(shown.title, shown.options));
 });
 
-// A tap opens the page the notification names: the window already showing it, else a window of
-// the diary moved there, else a new window.
+{# A tap opens the page the notification names: the window already showing it, else a window of #}
+{# the diary moved there, else a new window. #}
 async function openPage(url) {
   const target = new URL(sameOrigin(url) || "/", self.location.origin).href;
   const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});

@@ -427,32 +427,40 @@ def queue_pending(now: datetime | None = None, **only) -> tuple[int, int, str]:
     Inside a transaction (a request that made an alert), the rows are queued once it commits:
     (0, to send, "after commit") is returned."""
     now = now or timezone.now()
-    rows = Reminder.objects.filter(_to_send(now), **only).order_by("pk")
-    ids = list(rows.values_list("pk", flat=True)[:QUEUE_CHUNK])
-    if not ids:
-        return 0, 0, ""
     if connection.in_atomic_block:
-        transaction.on_commit(lambda: _enqueue_all(rows))
-        return 0, len(ids), "after commit"
-    return _enqueue_all(rows, ids)
+        pending = Reminder.objects.filter(_to_send(now), **only).count()
+        if not pending:
+            return 0, 0, ""
+        transaction.on_commit(lambda: _enqueue_all(now, only))
+        return 0, pending, "after commit"
+    return _enqueue_all(now, only)
 
 
-def _enqueue_all(rows, first: list[int] | None = None) -> tuple[int, int, str]:
-    queued = pending = 0
-    ids = first if first is not None else list(rows.values_list("pk", flat=True)[:QUEUE_CHUNK])
+def _enqueue_all(now: datetime, only: dict) -> tuple[int, int, str]:
+    """Take every row still to send under one lease, the queue's (no sweep queues them again
+    while it lasts; the tasks carry it to claim them), then publish them in batches."""
+    lease = timezone.now() + LEASE
+    taken = Reminder.objects.filter(_to_send(now), **only).update(
+        status=ReminderStatus.CLAIMED, lease_until=lease
+    )
+    if not taken:
+        return 0, 0, ""
+    rows = Reminder.objects.filter(status=ReminderStatus.CLAIMED, lease_until=lease).order_by("pk")
+    queued = 0
+    ids = list(rows.values_list("pk", flat=True)[:QUEUE_CHUNK])
     while ids:
-        pending += len(ids)
-        done, note = _enqueue(ids)
+        done, note = _enqueue(ids, lease)
         queued += done
-        if note:
-            return queued, pending + rows.filter(pk__gt=ids[-1]).count(), note
+        if note:  # not published: to send again at once, by the next sweep
+            rows.filter(pk__gte=ids[done]).update(status=ReminderStatus.PENDING, lease_until=None)
+            return queued, taken, note
         if len(ids) < QUEUE_CHUNK:
             break
         ids = list(rows.filter(pk__gt=ids[-1]).values_list("pk", flat=True)[:QUEUE_CHUNK])
-    return queued, pending, ""
+    return queued, taken, ""
 
 
-def _enqueue(ids: list[int]) -> tuple[int, str]:
+def _enqueue(ids: list[int], lease: datetime) -> tuple[int, str]:
     """Publish IDS in batches; (how many were published, why the rest were not). A broker
     that is down loses nothing: the rows stay to send and the next sweep queues them again."""
     from outcomes.tasks import send_reminders
@@ -461,7 +469,7 @@ def _enqueue(ids: list[int]) -> tuple[int, str]:
     for start in range(0, len(ids), ENQUEUE_BATCH):
         batch = ids[start : start + ENQUEUE_BATCH]
         try:
-            send_reminders.delay(batch)
+            send_reminders.delay(batch, lease=lease.isoformat())
         except Exception as error:  # noqa: BLE001 - any broker error; the next sweep retries
             note = f"broker unavailable: {type(error).__name__}"
             logger.warning(
@@ -668,15 +676,26 @@ def push_payload(reminder: Reminder, today: date) -> dict:
 # --- Sending ---------------------------------------------------------------------------------
 
 
-def claim(pk: int, now: datetime | None = None, expected: int | None = None) -> Reminder | None:
-    """Take the row for sending; None when another worker has it or it is done.
-
-    EXPECTED: the attempts count of the claim a retry holds (its lease is live by design)."""
-    now = now or timezone.now()
-    held = _to_send(now)
+def _held_by(now: datetime, expected: int | None, lease: datetime | None) -> Q:
+    """Rows a task may claim: those still to send, and the one it holds itself: by the
+    attempts count of a retry's claim (EXPECTED) or the queue's lease it was published with."""
+    mine = _to_send(now)
     if expected is not None:
-        held |= Q(status=ReminderStatus.CLAIMED, attempts=expected)
-    claimed = Reminder.objects.filter(held, pk=pk).update(
+        mine |= Q(status=ReminderStatus.CLAIMED, attempts=expected)
+    if lease is not None:
+        mine |= Q(status=ReminderStatus.CLAIMED, lease_until=lease)
+    return mine
+
+
+def claim(
+    pk: int,
+    now: datetime | None = None,
+    expected: int | None = None,
+    lease: datetime | None = None,
+) -> Reminder | None:
+    """Take the row for sending; None when another worker has it or it is done."""
+    now = now or timezone.now()
+    claimed = Reminder.objects.filter(_held_by(now, expected, lease), pk=pk).update(
         status=ReminderStatus.CLAIMED, lease_until=now + LEASE, attempts=F("attempts") + 1
     )
     if not claimed:
@@ -684,18 +703,17 @@ def claim(pk: int, now: datetime | None = None, expected: int | None = None) -> 
     return Reminder.objects.select_related("recipient", "child", "child__site").get(pk=pk)
 
 
-def hold(expected: dict[int, int | None], until: datetime) -> dict[int, int]:
+def hold(
+    expected: dict[int, int | None], until: datetime, lease: datetime | None = None
+) -> dict[int, int]:
     """Keep the rows of a retry claimed until UNTIL (its countdown plus a lease), so that no
     sweep queues them meanwhile. EXPECTED: {row: attempts of the claim this chain holds, or
-    None for a row it has not claimed yet}. Returns {row: attempts of the new claim} for the
-    rows it still holds."""
+    None for a row it holds by the queue's LEASE, not tried yet}. Returns {row: attempts of
+    the new claim} for the rows it still holds."""
     now = timezone.now()
     held = {}
     for pk, attempts in expected.items():
-        mine = _to_send(now)
-        if attempts is not None:
-            mine |= Q(status=ReminderStatus.CLAIMED, attempts=attempts)
-        if Reminder.objects.filter(mine, pk=pk).update(
+        if Reminder.objects.filter(_held_by(now, attempts, lease), pk=pk).update(
             status=ReminderStatus.CLAIMED, lease_until=until, attempts=F("attempts") + 1
         ):
             held[pk] = Reminder.objects.values_list("attempts", flat=True).get(pk=pk)
@@ -740,12 +758,12 @@ def _finish(reminder: Reminder, status: str, error: str = "") -> None:
     )
 
 
-def send_one(pk: int, expected: int | None = None) -> bool:
+def send_one(pk: int, expected: int | None = None, lease: datetime | None = None) -> bool:
     """Claim, send and record one reminder. True when this call sent it.
 
     Raises TransientSendError when it is worth trying later; the row then stays claimed for
     the caller's retry (or until its lease runs out)."""
-    reminder = claim(pk, expected=expected)
+    reminder = claim(pk, expected=expected, lease=lease)
     if reminder is None:
         return False
     today = reminder.child.today() if reminder.child else None

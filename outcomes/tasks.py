@@ -1,7 +1,7 @@
 """Celery tasks: beat triggers the sweeps, workers send. Each step is a small function in
 reminders.py that tests call directly."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -31,18 +31,22 @@ def countdown(round_: int) -> int:
 
 
 @shared_task(acks_late=True)
-def send_reminders(ids: list[int], held: dict | None = None, round_: int = 0) -> int:
+def send_reminders(
+    ids: list[int], held: dict | None = None, round_: int = 0, lease: str | None = None
+) -> int:
     """Send a batch. What meets a temporary failure is retried together, by one task: a mail
     server that is down stops the batch at the first email (every other would fail the same
     way). The retry holds the rows' claims until it runs, so no sweep queues them meanwhile.
 
-    HELD: {row: attempts} of the claims a retry holds (JSON keys are strings)."""
+    HELD: {row: attempts} of the claims a retry holds (JSON keys are strings); LEASE: the
+    queue's lease the sweep took the rows with (ISO 8601)."""
     held = {int(pk): attempts for pk, attempts in (held or {}).items()}
+    queued_with = datetime.fromisoformat(lease) if lease else None
     sent = 0
     again: dict[int, int | None] = {}
     for index, pk in enumerate(ids):
         try:
-            sent += reminders.send_one(pk, expected=held.get(pk))
+            sent += reminders.send_one(pk, expected=held.get(pk), lease=queued_with)
         except reminders.TransientSendError as error:
             again[pk] = error.attempts  # the claim this task made is the one to hold
             if error.server:
@@ -50,7 +54,8 @@ def send_reminders(ids: list[int], held: dict | None = None, round_: int = 0) ->
                 break
     if again and round_ < MAX_ROUNDS:
         wait = countdown(round_)
-        kept = reminders.hold(again, timezone.now() + timedelta(seconds=wait) + reminders.LEASE)
+        until = timezone.now() + timedelta(seconds=wait) + reminders.LEASE
+        kept = reminders.hold(again, until, lease=queued_with)
         if kept:
             try:
                 send_reminders.apply_async(

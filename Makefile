@@ -18,11 +18,14 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.run-installed
 
+# honcho gives each process its own PORT (web 8000, worker 8100…): SITE_URL, the address of the
+# links in emails and notifications, follows the web server's whichever process sends them.
 run: $(VENV)/.run-installed
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/ with a Celery worker and beat. Ctrl-C stops everything."
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/python -m config.procs --procfile Procfile start
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" \
+		$(BIN)/python -m config.procs --procfile Procfile start
 
 test: $(VENV)/.dev-installed browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -42,6 +42,7 @@ def _environment(port: int) -> dict:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "PSEUDONYM_KEY": secrets.token_urlsafe(32),
+        "VAPID_PRIVATE_KEY": settings.VAPID_PRIVATE_KEY,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"https://127.0.0.1:{port}",
         "VAR_DIR": str(_var_dir()),
@@ -53,6 +54,7 @@ def _environment(port: int) -> dict:
     }
     env.pop("SECRET_KEY_FILE", None)
     env.pop("PSEUDONYM_KEY_FILE", None)
+    env.pop("VAPID_PRIVATE_KEY_FILE", None)
     return env
 
 

@@ -154,13 +154,28 @@ def load(total: int, seed: int = 5) -> dict:
     return {**counts, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def measure() -> dict:
-    """One sweep from scratch (no reminder rows yet): seconds, queries, rows made."""
+def measure(missed_day: bool = False) -> dict:
+    """One sweep from scratch (no reminder rows yet): seconds, queries, rows made and queued.
+
+    As in production, the last sweep ran one interval before; MISSED_DAY: it ran yesterday
+    before the reminder hour (a day without sweeps), so the sweep also makes yesterday's
+    reminders, late.
+    What it queues is published to the broker and purged after."""
+    from django.conf import settings
+
+    from config.celery import app
+    from outcomes.models import ReminderSweep
+
     Reminder.objects.filter(child__site__code=SITE).delete()
     now = _now()
+    before = now - timedelta(seconds=settings.CELERY_BEAT_SCHEDULE["sweep-reminders"]["schedule"])
+    if missed_day:  # the last sweep was yesterday at 08:00, before the reminder hour
+        before = now - timedelta(days=1, hours=2)
+    ReminderSweep.objects.update_or_create(pk=1, defaults={"finished": before})
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         queued = reminders.sweep(now)
         seconds = time.perf_counter() - started
+    app.control.purge()  # no worker here: the queued batches are not for sending
     made = Reminder.objects.filter(child__site__code=SITE).count()
     return {"seconds": seconds, "queries": len(queries), "queued": queued, "rows": made}

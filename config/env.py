@@ -163,3 +163,50 @@ def generated_secret(path: Path) -> str:
             return key
         time.sleep(0.05)  # another process created the file and is writing it
     raise ImproperlyConfigured(f"{path} is empty: delete it to generate a new key")
+
+
+def vapid_public_key(private_key: str, name: str = "VAPID_PRIVATE_KEY") -> str:
+    """The application server key browsers subscribe with (base64url, uncompressed P-256 point)
+    of a VAPID private key given as base64url (the raw 32 bytes or DER) or PEM; a key that does
+    not parse stops start-up naming NAME."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid
+
+    try:
+        if private_key.lstrip().startswith("-----BEGIN"):
+            vapid = Vapid.from_pem(private_key.strip().encode())
+        else:
+            vapid = Vapid.from_string(private_key.strip())
+        point = vapid.public_key.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    except Exception as exc:  # noqa: BLE001 - any parse error is the same mistake
+        raise ImproperlyConfigured(
+            f"{name} is not a P-256 private key (base64url raw or DER, or PEM): {exc}"
+        ) from None
+    return base64.urlsafe_b64encode(point).decode().rstrip("=")
+
+
+def generated_vapid_key(path: Path) -> str:
+    """A VAPID private key (P-256, base64url of its 32 bytes) made once and kept in PATH."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.urlsafe_b64encode(number.to_bytes(32, "big")).decode().rstrip("="))
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.05)  # another process created the file and is writing it
+    raise ImproperlyConfigured(f"{path} is empty: delete it to generate a new key")

@@ -21,6 +21,8 @@ from config.env import (
     env_str,
     env_timezone,
     generated_secret,
+    generated_vapid_key,
+    vapid_public_key,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,7 +58,10 @@ if len(PSEUDONYM_KEY) < 32:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address of email and notification links; without SITE_URL, the development server's
+# port (`make run PORT=8001` passes it to every process).
+PORT = env_int("PORT", 8000, minimum=1)
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -236,7 +241,40 @@ CELERY_BEAT_SCHEDULE = {
 REMINDER_DAYS_BEFORE = env_int("REMINDER_DAYS_BEFORE", 7, minimum=0)
 REMINDER_DAYS_AFTER = env_int("REMINDER_DAYS_AFTER", 7, minimum=1)
 REMINDER_LOCAL_HOUR = env_int("REMINDER_LOCAL_HOUR", 9, minimum=0)
+if REMINDER_LOCAL_HOUR > 23:
+    raise ImproperlyConfigured(f"REMINDER_LOCAL_HOUR={REMINDER_LOCAL_HOUR}: an hour, 0 to 23")
 REMINDER_SWEEP_ON_START = env_bool("REMINDER_SWEEP_ON_START", default=True)
+# A reminder whose moment passed while no sweep ran (broker, beat or workers down) is sent when
+# they are back, worded as late, up to this many days after it; never later.
+REMINDER_MAX_LATE_DAYS = env_int("REMINDER_MAX_LATE_DAYS", 3, minimum=0)
+# A send that met a temporary failure is retried after this many seconds, then twice as long…
+REMINDER_RETRY_SECONDS = env_int("REMINDER_RETRY_SECONDS", 30, minimum=1)
+
+# Web Push (RFC 8030) with VAPID (RFC 8292): the key signs every push; browsers subscribe with
+# its public half, so a new key means every device turns notifications on again. Required in
+# production like the other keys; made once under VAR_DIR in development.
+_vapid = env_str("VAPID_PRIVATE_KEY")
+if not _vapid and PRODUCTION:
+    raise ImproperlyConfigured(
+        "VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE) must be set when DEBUG is off"
+    )
+VAPID_PRIVATE_KEY = _vapid or generated_vapid_key(VAR_DIR / "vapid_private_key")
+VAPID_PUBLIC_KEY = vapid_public_key(VAPID_PRIVATE_KEY)
+# Who the push services may contact about our pushes: a mailto: or https: address.
+VAPID_SUBJECT = env_str(
+    "VAPID_SUBJECT", "mailto:" + DEFAULT_FROM_EMAIL.rpartition("<")[2].rstrip(">").strip()
+)
+if not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"VAPID_SUBJECT={VAPID_SUBJECT!r}: use mailto:… or https://…")
+# Subscriptions are accepted only for these push services (host names and their subdomains):
+# the server posts to the endpoint, so any other address would let a caller aim it anywhere.
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com", "notify.windows.com"],
+)
+# How long a push service keeps a notification for a phone that is off (seconds).
+PUSH_TTL_SECONDS = env_int("PUSH_TTL_SECONDS", 24 * 3600, minimum=0)
+PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 10, minimum=1)
 # Research exports of up to this many diary days are built during the request; larger ones by a
 # worker, which emails the researcher a link.
 EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 100_000, minimum=0)

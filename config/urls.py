@@ -101,6 +101,21 @@ urlpatterns = [
     path("children/<int:pk>/labs/fhir/", lab_views.lab_fhir_import, name="lab_fhir_import"),
     path("flags/<int:pk>/acknowledge/", lab_views.flag_acknowledge, name="flag_acknowledge"),
     path("account/reminders/", lab_views.reminder_preferences, name="reminder_preferences"),
+    path(
+        "account/reminders/notifications/",
+        lab_views.push_subscribe,
+        name="push_subscribe",
+    ),
+    path(
+        "account/reminders/notifications/off/",
+        lab_views.push_unsubscribe,
+        name="push_unsubscribe",
+    ),
+    path(
+        "account/reminders/notifications/<int:pk>/remove/",
+        lab_views.push_device_remove,
+        name="push_device_remove",
+    ),
     path("unsubscribe/<str:token>/", lab_views.unsubscribe, name="unsubscribe"),
     path("cohort/", outcome_views.cohort_page, name="cohort"),
     path("cohort/chart.<chart:fmt>", outcome_views.cohort_chart, name="cohort_chart"),

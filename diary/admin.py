@@ -8,6 +8,7 @@ from diary.models import (
     Child,
     DataTransfer,
     Invitation,
+    PushSubscription,
     Site,
     SiteMembership,
     User,
@@ -91,4 +92,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    """Devices with notifications on: a superuser may turn one off (delete it); they are made
+    only by the caregiver's own browser."""
+
+    list_display = ("user", "device", "created", "last_sent")
+    search_fields = ("user__username", "device")
+    readonly_fields = ("user", "device", "created", "last_sent")
+    exclude = ("endpoint", "p256dh", "auth")
+
+    def has_add_permission(self, request):
         return False

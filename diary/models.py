@@ -35,16 +35,30 @@ class Role(models.TextChoices):
 CLINICAL_ROLES = (Role.CLINICIAN, Role.SITE_ADMIN)
 
 
+class Channel(models.TextChoices):
+    """How a caregiver is reminded: by email, by a notification on their devices, or both."""
+
+    EMAIL = "email", _("Email")
+    NOTIFICATION = "notification", _("Notification on my devices")
+    BOTH = "both", _("Both")
+
+
 class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
-    test_reminders = models.BooleanField(_("email me when a blood test is due"), default=False)
+    test_reminders = models.BooleanField(_("remind me when a blood test is due"), default=False)
     diary_reminder_time = models.TimeField(
         _("remind me to fill in the diary at"),
         null=True,
         blank=True,
         help_text=_("Only if the day's entry is still missing. Leave empty for no reminder."),
+    )
+    test_reminder_channel = models.CharField(
+        _("blood-test reminders by"), max_length=12, choices=Channel.choices, default=Channel.EMAIL
+    )
+    diary_reminder_channel = models.CharField(
+        _("diary reminder by"), max_length=12, choices=Channel.choices, default=Channel.EMAIL
     )
     # Urgent: changed only here, on the signed-in user's own preferences page; the unsubscribe
     # links of emails never turn it off.
@@ -171,6 +185,33 @@ class ApiToken(AbstractAuthToken):
 
     class Meta:
         verbose_name = _("API token")
+
+
+class PushSubscription(models.Model):
+    """One device's Web Push subscription (RFC 8030): where the push service takes messages for
+    it and the keys they are encrypted with (RFC 8291). Removed when the service says it has
+    gone (404 or 410) or the caregiver turns notifications off."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.CharField(max_length=1024, unique=True)
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=50)
+    device = models.CharField(_("device"), max_length=100, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_sent = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+        verbose_name = _("notification device")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.device or self.endpoint[:40]}"
+
+    def info(self) -> dict:
+        """What the sending library needs, in the shape a browser's subscription has."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
 
 
 class Diagnosis(models.TextChoices):

@@ -40,7 +40,7 @@ def service_worker(request):
     version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
     # The same worker for every reader (a change of bytes would reinstall it): both languages.
     with translation.override("en"):
-        title, text = _("No signal"), _(NOT_KEPT_TEXT)
+        title, text, app_name = _("No signal"), _(NOT_KEPT_TEXT), _("AGS diary")
     with translation.override("fr"):
         title_fr, text_fr = _("No signal"), _(NOT_KEPT_TEXT)
     body = render_to_string(
@@ -52,6 +52,8 @@ def service_worker(request):
             "not_kept_title": f"{title} · {title_fr}",
             "not_kept_text": text,
             "not_kept_text_fr": text_fr,
+            "app_name": app_name,
+            "icon": static("diary/icon.svg"),
         },
     )
     response = HttpResponse(body, content_type="application/javascript")

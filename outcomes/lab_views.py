@@ -1,5 +1,7 @@
 """Lab results: a whole panel on one form, the flags it raises, the schedule, the reminders."""
 
+import json
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -7,15 +9,17 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
+from diary import webpush
 from diary.forms import DateInput
-from diary.models import Child, User
+from diary.models import Channel, Child, PushSubscription, User
 from outcomes import labs, reminders, schedule
 from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder
 from outcomes.views import _visible
@@ -168,22 +172,113 @@ def flag_acknowledge(request, pk: int):
 class PreferencesForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["test_reminders", "diary_reminder_time", "clinical_emails", "digest_emails"]
+        fields = [
+            "test_reminders",
+            "test_reminder_channel",
+            "diary_reminder_time",
+            "diary_reminder_channel",
+            "clinical_emails",
+            "digest_emails",
+        ]
         widgets = {"diary_reminder_time": forms.TimeInput(attrs={"type": "time"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("test_reminder_channel", "diary_reminder_channel"):
+            # A form without the choice (an older page, a script) keeps the one saved.
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        for name in ("test_reminder_channel", "diary_reminder_channel"):
+            if not data.get(name):
+                data[name] = getattr(self.instance, name)
+        return data
+
+
+def _wants_notifications(user: User) -> bool:
+    return (user.test_reminders and user.test_reminder_channel != Channel.EMAIL) or (
+        user.diary_reminder_time is not None and user.diary_reminder_channel != Channel.EMAIL
+    )
 
 
 @login_required
 def reminder_preferences(request):
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Your email preferences are saved."))
+        user = form.save()
+        messages.success(request, _("Your reminder settings are saved."))
+        if _wants_notifications(user) and not user.push_subscriptions.exists():
+            messages.warning(
+                request,
+                _(
+                    "No device has notifications turned on yet: turn them on below on each "
+                    "phone that should receive them."
+                ),
+            )
         return redirect("reminder_preferences")
+    user = request.user
     return render(
         request,
         "outcomes/preferences.html",
-        {"form": form, "bounced": request.user.email_bounced_at},
+        {
+            "form": form,
+            "bounced": user.email_bounced_at,
+            "devices": user.push_subscriptions.all(),
+            "vapid_public_key": settings.VAPID_PUBLIC_KEY,
+            "no_device": _wants_notifications(user) and not user.push_subscriptions.exists(),
+        },
     )
+
+
+def _json_body(request) -> dict | None:
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@require_POST
+@login_required
+def push_subscribe(request):
+    """Keep this device's push subscription (the browser's PushSubscription as JSON)."""
+    data = _json_body(request)
+    try:
+        subscription = webpush.subscribe(
+            request.user,
+            data,
+            webpush.device_label(request.META.get("HTTP_USER_AGENT", "")),
+        )
+    except webpush.SubscriptionError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse({"id": subscription.pk, "device": subscription.device}, status=201)
+
+
+@require_POST
+@login_required
+def push_unsubscribe(request):
+    """Forget this device's subscription ({"endpoint": …}); someone else's is not found."""
+    data = _json_body(request) or {}
+    endpoint = data.get("endpoint")
+    if not isinstance(endpoint, str):
+        return JsonResponse({"error": "endpoint is required"}, status=400)
+    deleted, _rows = PushSubscription.objects.filter(user=request.user, endpoint=endpoint).delete()
+    return HttpResponse(status=204 if deleted else 404)
+
+
+@require_POST
+@login_required
+def push_device_remove(request, pk: int):
+    """Turn notifications off for one of the user's devices, from the list."""
+    device = get_object_or_404(PushSubscription.objects.filter(user=request.user), pk=pk)
+    device.delete()
+    messages.success(
+        request,
+        _("Notifications are off for %(device)s.")
+        % {"device": device.device or _("Unnamed device")},
+    )
+    return redirect("reminder_preferences")
 
 
 @csrf_exempt  # one-click unsubscribe (RFC 8058) comes from the mail client, without a cookie

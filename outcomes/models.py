@@ -213,6 +213,12 @@ class ReminderKind(models.TextChoices):
     DIARY = "diary", _("Diary not filled in today")
     THRESHOLD = "threshold", _("Result beyond a guideline threshold")
     DIGEST = "digest", _("Weekly digest")
+    BOUNCE = "bounce", _("Address refused by the mail server")
+
+
+# Blood-test reminders: one message per child, due date, kind and recipient, naming every test due
+# that day (the row's `test` lists the panels, e.g. "bloods+lipids").
+TEST_KINDS = (ReminderKind.TEST_BEFORE, ReminderKind.TEST_DUE, ReminderKind.TEST_OVERDUE)
 
 
 class ReminderStatus(models.TextChoices):
@@ -220,10 +226,12 @@ class ReminderStatus(models.TextChoices):
     CLAIMED = "claimed", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Not needed any more")
 
 
 class Reminder(models.Model):
-    """One email that must go out exactly once: the unique row is the claim ticket."""
+    """One message that must go out exactly once, by email, notification or both: the unique row
+    is the claim ticket."""
 
     child = models.ForeignKey(
         Child, on_delete=models.CASCADE, related_name="reminders", null=True, blank=True
@@ -232,7 +240,8 @@ class Reminder(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
     )
     kind = models.CharField(max_length=20, choices=ReminderKind.choices)
-    test = models.CharField(max_length=40, blank=True)  # panel, flag id, or "" for the diary
+    # Panels joined by "+" for blood tests, a flag or site key, or "" for the diary.
+    test = models.CharField(max_length=120, blank=True)
     due_date = models.DateField()
     status = models.CharField(
         max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
@@ -241,6 +250,9 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Each channel is done once: a retry after a failed notification never emails twice.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 
     class Meta:
@@ -249,6 +261,12 @@ class Reminder(models.Model):
             models.UniqueConstraint(
                 fields=["child", "test", "due_date", "kind", "recipient"],
                 name="one_reminder_per_child_test_date_kind_recipient",
+            ),
+            # One blood-test message a child, due date, kind and recipient, whatever its tests.
+            models.UniqueConstraint(
+                fields=["child", "due_date", "kind", "recipient"],
+                condition=Q(kind__in=TEST_KINDS),
+                name="one_test_reminder_per_child_date_kind_recipient",
             ),
             # Digests concern no single child.
             models.UniqueConstraint(
@@ -264,6 +282,23 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.test} {self.due_date} → {self.recipient_id}"
+
+    @property
+    def panels(self) -> list[str]:
+        return [p for p in self.test.split("+") if p] if self.kind in TEST_KINDS else []
+
+
+class ReminderSweep(models.Model):
+    """One row: the moment the last completed sweep made its reminders as of. A reminder whose
+    moment came after it, on an earlier day, was missed by every sweep and is made late."""
+
+    finished = models.DateTimeField(null=True, blank=True)
+    made = models.PositiveIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    note = models.CharField(max_length=200, blank=True)  # why fewer were queued than pending
+
+    def __str__(self) -> str:
+        return f"last sweep {self.finished}: {self.made} made, {self.queued} queued"
 
 
 # --- Research: studies and the anonymised export ----------------------------------------------

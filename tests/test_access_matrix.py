@@ -26,6 +26,7 @@ from diary.models import (
     CareLink,
     Child,
     Invitation,
+    PushSubscription,
     SiteMembership,
     User,
 )
@@ -125,6 +126,12 @@ def fillers(target: Record) -> dict:
         ("requests", "request_pk"): target.join_request.pk,
         ("exports", "pk"): target.export.pk,
         ("exports", "id"): target.export.pk,
+        # The target's caregiver's phone, with notifications on.
+        ("notifications", "pk"): PushSubscription.objects.get_or_create(
+            user=caregiver,
+            endpoint=f"https://fcm.googleapis.com/fcm/send/target-{caregiver.pk}",
+            defaults={"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+        )[0].pk,
         # The target's caregiver's API token (its phone), by digest.
         ("devices", "digest"): (
             ApiToken.objects.filter(user=caregiver).first() or issue_token(caregiver, "phone")[0]
@@ -226,6 +233,11 @@ def footprint(record: Record) -> dict:
         "api_tokens": sorted(
             ApiToken.objects.filter(user__care_links__child=record.child).values_list(
                 "digest", flat=True
+            )
+        ),
+        "push_devices": sorted(
+            PushSubscription.objects.filter(user__care_links__child=record.child).values_list(
+                "endpoint", "user_id"
             )
         ),
     }

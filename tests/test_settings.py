@@ -17,7 +17,7 @@ STRONG_KEY = "k" * 20 + "9Qz-long-enough-random-looking-production-secret-value"
 def clean_environ() -> dict:
     """This process's environment without the settings under test (nor test-only switches)."""
     ours = {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG", "SECRET_KEY"}
-    ours |= {"PSEUDONYM_KEY"}
+    ours |= {"PSEUDONYM_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "SITE_URL", "PORT"}
     ours |= {"DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
     return {k: v for k, v in os.environ.items() if k not in ours}
 
@@ -46,6 +46,15 @@ def run_check(tmp_path, deploy=False, **variables):
         ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY is too weak"),
         ({"DEBUG": "0", "SECRET_KEY": STRONG_KEY}, "PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE)"),
         ({"PSEUDONYM_KEY": "short"}, "PSEUDONYM_KEY is too short"),
+        (
+            {"DEBUG": "0", "SECRET_KEY": STRONG_KEY, "PSEUDONYM_KEY": "p" * 40},
+            "VAPID_PRIVATE_KEY (or VAPID_PRIVATE_KEY_FILE) must be set",
+        ),
+        ({"VAPID_PRIVATE_KEY": "not-a-key"}, "VAPID_PRIVATE_KEY is not a P-256 private key"),
+        ({"VAPID_SUBJECT": "diary@example.org"}, "VAPID_SUBJECT='diary@example.org'"),
+        ({"PORT": "eighty"}, "PORT='eighty'"),
+        ({"REMINDER_LOCAL_HOUR": "24"}, "REMINDER_LOCAL_HOUR=24: an hour, 0 to 23"),
+        ({"REMINDER_MAX_LATE_DAYS": "-1"}, "REMINDER_MAX_LATE_DAYS='-1' must be at least 0"),
     ],
 )
 def test_malformed_environment_stops_start_up(tmp_path, variables, named):
@@ -62,9 +71,53 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
         DEBUG="0",
         SECRET_KEY=STRONG_KEY,
         PSEUDONYM_KEY="p" * 40,
+        VAPID_PRIVATE_KEY=env.generated_vapid_key(tmp_path / "vapid"),
         ALLOWED_HOSTS="diary.example.org",
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def settings_of(tmp_path, *names: str, **variables) -> list[str]:
+    """The values of settings NAMES with the environment VARIABLES (a fresh process)."""
+    code = "from django.conf import settings as s;" + ";".join(f"print(s.{n})" for n in names)
+    environ = clean_environ()
+    environ.update(VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings", **variables)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+
+
+def test_site_url_follows_the_port_unless_given(tmp_path):
+    assert settings_of(tmp_path, "SITE_URL") == ["http://127.0.0.1:8000"]
+    assert settings_of(tmp_path, "SITE_URL", PORT="8123") == ["http://127.0.0.1:8123"]
+    given = settings_of(tmp_path, "SITE_URL", PORT="8123", SITE_URL="https://diary.example.org/")
+    assert given == ["https://diary.example.org"]
+
+
+def test_make_run_gives_every_process_the_web_servers_address():
+    """honcho gives the worker and beat PORTs of their own: make passes SITE_URL to them all."""
+    plan = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    ).stdout
+    assert 'SITE_URL="${SITE_URL:-http://127.0.0.1:8123}"' in plan
+
+
+def test_the_vapid_key_is_made_once_in_development_and_taken_from_the_environment(tmp_path):
+    made = settings_of(tmp_path, "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT")
+    assert made[0] == (tmp_path / "vapid_private_key").read_text()
+    assert made == settings_of(tmp_path, "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "VAPID_SUBJECT")
+    assert made[2] == "mailto:diary@localhost"
+    other = env.generated_vapid_key(tmp_path / "other")
+    given = settings_of(
+        tmp_path / "x", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", VAPID_PRIVATE_KEY=other
+    )
+    assert given == [other, env.vapid_public_key(other)] and given[1] != made[1]
 
 
 def test_embedded_defaults_keep_everything_under_var(tmp_path):

@@ -78,10 +78,70 @@ self.addEventListener("fetch", (event) => {
 });
 
 self.addEventListener("message", (event) => {
-  // Sign-out: forget the pages kept for offline use (the unsent queue stays on the phone).
+  // Sign-out: forget the pages kept for offline use (the unsent queue stays on the phone) and
+  // stop this device's notifications (the server forgets it at the next push: 410 Gone).
   if (event.data === "forget-pages") {
-    event.waitUntil(caches.delete(CACHE));
+    event.waitUntil(Promise.all([
+      caches.delete(CACHE),
+      self.registration.pushManager.getSubscription().then((sub) => sub && sub.unsubscribe()).catch(() => {}),
+    ]));
   } else if (event.data && typeof event.data.keep === "string" && SHELL.test(event.data.keep)) {
     event.waitUntil(keep(event.data.keep).catch(() => {}));
   }
+});
+
+{# Reminders pushed by the server (Web Push): {title, body, url, tag}. The tag makes a repeat #}
+{# replace the notification instead of adding a second one. #}
+function notificationOf(data) {
+  let message = {};
+  try { message = data ? data.json() : {}; } catch (error) { message = {body: data.text()}; }
+  const url = sameOrigin(message.url) || "/";
+  return {
+    title: String(message.title || "{{ app_name|escapejs }}"),
+    options: {body: String(message.body || ""), tag: String(message.tag || url), data: {url}, icon: "{{ icon|escapejs }}"},
+  };
+}
+
+{# Only a page of this site is ever opened from a notification. #}
+function sameOrigin(url) {
+  if (typeof url !== "string") return null;
+  try {
+    const target = new URL(url, self.location.origin);
+    return target.origin === self.location.origin ? target.pathname + target.search : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+self.addEventListener("push", (event) => {
+  const shown = notificationOf(event.data);
+  event.waitUntil(self.registration.showNotification(shown.title, shown.options));
+});
+
+{# A tap opens the page the notification names: the window already showing it, else a window of #}
+{# the diary moved there, else a new window. #}
+async function openPage(url) {
+  const target = new URL(sameOrigin(url) || "/", self.location.origin).href;
+  const windows = await self.clients.matchAll({type: "window", includeUncontrolled: true});
+  const showing = windows.find((client) => client.url === target);
+  if (showing) {
+    try { await showing.focus(); } catch (error) { /* focus needs the tap's permission */ }
+    return showing;
+  }
+  for (const client of windows) {
+    if (new URL(client.url).origin !== self.location.origin) continue;
+    try {
+      const moved = await client.navigate(target);
+      if (moved) {
+        try { await moved.focus(); } catch (error) { /* as above */ }
+        return moved;
+      }
+    } catch (error) { /* a window this worker does not control: open a new one */ }
+  }
+  return self.clients.openWindow(target);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openPage(event.notification.data && event.notification.data.url));
 });

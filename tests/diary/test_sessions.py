@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from config import env
 from tests.conftest import PASSWORD, login
 from tests.test_settings import STRONG_KEY, clean_environ
 
@@ -104,6 +105,7 @@ def test_production_cookies_are_secure(tmp_path):
         DEBUG="0",
         SECRET_KEY=STRONG_KEY,
         PSEUDONYM_KEY="p" * 40,
+        VAPID_PRIVATE_KEY=env.generated_vapid_key(tmp_path / "vapid"),
         ALLOWED_HOSTS="diary.example.org",
     )
     out = subprocess.run(

@@ -21,10 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Recorder:
     """An SMTP server's message handler that can say "try later" a few times first, or hold
-    the transaction of its HOLD_AT-th message (0-based) before accepting it until released."""
+    the transaction of its HOLD_AT-th message (0-based) before accepting it until released, and
+    refuses the addresses of REFUSE for good (550)."""
 
-    def __init__(self, refuse_first: int = 0, hold_at: int | None = None):
+    def __init__(self, refuse_first: int = 0, hold_at: int | None = None, refuse=()):
         self.refuse_first = refuse_first
+        self.refuse = set(refuse)
+        self.refused = []  # addresses it answered 550
         self.messages = []
         self.hold_at = hold_at
         self.recipients_seen = 0
@@ -32,6 +35,9 @@ class Recorder:
         self.release = threading.Event()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            self.refused.append(address)
+            return "550 5.1.1 No such user here"
         if self.recipients_seen == self.hold_at:
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
@@ -51,11 +57,11 @@ class Recorder:
 def smtp():
     servers = []
 
-    def start(refuse_first: int = 0, hold_at: int | None = None) -> tuple[Recorder, int]:
-        handler = Recorder(refuse_first, hold_at)
-        with socket.socket() as probe:  # a free port on loopback
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+    def start(
+        refuse_first: int = 0, hold_at: int | None = None, refuse=(), port: int | None = None
+    ) -> tuple[Recorder, int]:
+        handler = Recorder(refuse_first, hold_at, refuse)
+        port = port or free_port()
         controller = Controller(handler, hostname="127.0.0.1", port=port)
         controller.start()
         servers.append(controller)
@@ -65,6 +71,12 @@ def smtp():
     for controller in servers:
         controller.handler.release.set()
         controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:  # a free port on loopback
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def database_url() -> str:

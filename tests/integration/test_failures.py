@@ -43,11 +43,11 @@ def test_a_worker_killed_mid_sweep_and_restarted_sends_each_reminder_once(world,
     worker.wait(timeout=10)
     handler.release.set()
     assert len(handler.messages) == 1
-    statuses = Counter(Reminder.objects.values_list("status", flat=True))
+    statuses = Counter(Reminder.objects.values_list("status", "attempts"))
     assert statuses == {
-        ReminderStatus.SENT: 1,
-        ReminderStatus.CLAIMED: 1,
-        ReminderStatus.PENDING: 2,
+        (ReminderStatus.SENT, 1): 1,
+        (ReminderStatus.CLAIMED, 1): 1,  # in flight when the worker died
+        (ReminderStatus.CLAIMED, 0): 2,  # queued: held by the queue's lease, never tried
     }
 
     # The claim's lease runs out (10 minutes, made to pass here), then beat sweeps again.

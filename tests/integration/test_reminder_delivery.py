@@ -45,7 +45,11 @@ def test_two_sweeps_and_two_workers_send_one_email(world, smtp, workers):
     child, parent = due_today(world)
     handler, port = smtp()
     assert reminders.sweep() == 1
-    assert reminders.sweep() == 1  # beat ran twice: the same row is queued twice
+    assert reminders.sweep() == 0  # beat ran twice: the row queued is not queued again
+    # The queue's lease runs out before a worker took the task (a backlog, made to pass here):
+    # the next sweep queues the row again, and two tasks for one row still send one email.
+    Reminder.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert reminders.sweep() == 1
     workers(2, port)
     assert wait_for(lambda: handler.messages, 60), "no email arrived"
     assert wait_for(lambda: Reminder.objects.get().status == ReminderStatus.SENT, 20)
@@ -55,7 +59,11 @@ def test_two_sweeps_and_two_workers_send_one_email(world, smtp, workers):
     message = message_from_bytes(content)
     assert recipients == [parent.email]
     subject = str(make_header(decode_header(message["Subject"])))
-    assert subject == "Une prise de sang pour Zoé est prévue aujourd’hui"
+    # The tests and the day, in the parent's language (the subject line folds its spaces).
+    assert subject == (
+        "Zoé : NFS, urée et électrolytes, bilan hépatique avec bilirubine, CRP, VS "
+        "prévus aujourd’hui"
+    )
     assert "/unsubscribe/" in message["List-Unsubscribe"]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert Reminder.objects.count() == 1
@@ -69,5 +77,6 @@ def test_a_refusing_smtp_server_is_retried_until_it_accepts(world, smtp, workers
     assert wait_for(lambda: handler.messages, 60), "the retry never delivered"
     assert wait_for(lambda: Reminder.objects.get().status == ReminderStatus.SENT, 20)
     reminder = Reminder.objects.get()
-    assert reminder.attempts == 2 and len(handler.messages) == 1
+    # Claimed, held for the retry, claimed by the retry: one email.
+    assert reminder.attempts == 3 and len(handler.messages) == 1
     assert handler.messages[0][0] == [parent.email]

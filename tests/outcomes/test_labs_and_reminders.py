@@ -164,9 +164,9 @@ def test_a_done_test_is_not_reminded(due_child, world):
 def test_send_claims_once_and_sends_once(due_child):
     with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
         reminders.sweep()
-    pk = Reminder.objects.get().pk
-    assert reminders.send_one(pk) is True
-    assert reminders.send_one(pk) is False  # a second worker, or a retried task
+        pk = Reminder.objects.get().pk
+        assert reminders.send_one(pk) is True
+        assert reminders.send_one(pk) is False  # a second worker, or a retried task
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["alice@example.org"] and "Amy" in message.subject
@@ -186,35 +186,48 @@ def test_an_expired_lease_is_claimed_again(due_child):
 
 
 def test_a_permanent_refusal_stops_reminders_to_that_address(due_child, monkeypatch, world):
-    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
-        reminders.sweep()
+    travel = time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON))
+    travel.start()
+    reminders.sweep()
     pk = Reminder.objects.get().pk
+    deliver = reminders.deliver
 
     def refuse(reminder):
-        raise smtplib.SMTPRecipientsRefused({"alice@example.org": (550, b"no such user")})
+        if reminder.recipient.email == "alice@example.org":
+            raise smtplib.SMTPRecipientsRefused({"alice@example.org": (550, b"no such user")})
+        deliver(reminder)
 
     monkeypatch.setattr(reminders, "deliver", refuse)
     assert reminders.send_one(pk) is False
+    travel.stop()
     world.alice.refresh_from_db()
     assert world.alice.email_bounced_at is not None
-    assert Reminder.objects.get().status == ReminderStatus.FAILED
-    assert any("stopped working" in m.subject for m in mail.outbox)  # the site administrator
+    assert Reminder.objects.get(pk=pk).status == ReminderStatus.FAILED
+    # The site administrator is told once, through a row of its own.
+    notice = Reminder.objects.get(kind=ReminderKind.BOUNCE)
+    assert notice.recipient == world.sam and notice.status == ReminderStatus.SENT
+    assert [m.to for m in mail.outbox if "stopped working" in m.subject] == [[world.sam.email]]
 
 
 def test_a_temporary_failure_is_released_for_a_retry(due_child, monkeypatch):
-    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)):
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON), tick=False):
         reminders.sweep()
-    pk = Reminder.objects.get().pk
+        pk = Reminder.objects.get().pk
 
-    def later(reminder):
-        raise smtplib.SMTPDataError(451, b"try again later")
+        def later(reminder):
+            raise smtplib.SMTPDataError(451, b"try again later")
 
-    monkeypatch.setattr(reminders, "deliver", later)
-    with pytest.raises(reminders.TransientSendError):
-        reminders.send_one(pk)
-    assert Reminder.objects.get().status == ReminderStatus.PENDING
-    monkeypatch.undo()
-    assert reminders.send_one(pk) is True
+        monkeypatch.setattr(reminders, "deliver", later)
+        with pytest.raises(reminders.TransientSendError) as raised:
+            reminders.send_one(pk)
+        # The row stays claimed for its retry: no sweep queues it meanwhile.
+        row = Reminder.objects.get()
+        assert row.status == ReminderStatus.CLAIMED and raised.value.attempts == row.attempts
+        assert not raised.value.server  # this message, not the whole server
+        assert reminders.queue_pending()[1] == 0
+        monkeypatch.undo()
+        assert reminders.send_one(pk) is False  # a stray copy of the task: the claim is held
+        assert reminders.send_one(pk, expected=row.attempts) is True  # the retry
 
 
 def test_one_click_unsubscribe(world, client):
@@ -350,3 +363,28 @@ def test_weekly_digest_goes_once_to_each_clinician_with_results_to_review(
     with django_capture_on_commit_callbacks(execute=False):
         assert reminders.weekly_digest() == 0
     assert not Reminder.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "bounced"),
+    [
+        (smtplib.SMTPDataError(550, b"mailbox unavailable"), True),
+        (smtplib.SMTPSenderRefused(550, b"sender refused", "diary@localhost"), False),
+    ],
+    ids=["recipient refused at DATA", "our sender refused"],
+)
+def test_a_refusal_stops_the_address_only_when_it_is_the_addresss(
+    due_child, monkeypatch, world, error, bounced
+):
+    def refuse(reminder):
+        raise error
+
+    with time_machine.travel(datetime(2026, 3, 16, 10, 0, tzinfo=LONDON), tick=False):
+        reminders.sweep()
+        pk = Reminder.objects.get().pk
+        monkeypatch.setattr(reminders, "deliver", refuse)
+        assert reminders.send_one(pk) is False
+    world.alice.refresh_from_db()
+    assert (world.alice.email_bounced_at is not None) is bounced
+    assert Reminder.objects.get(pk=pk).status == ReminderStatus.FAILED
+    assert Reminder.objects.filter(kind=ReminderKind.BOUNCE).exists() is bounced

@@ -263,11 +263,8 @@ def clipped_data(data: ChildData, first: date, last: date) -> ChildData:
 
 
 def _chart_svg(child: Child, outcome: ChildOutcome, first: date, last: date, width: float):
-    panels = []
-    for panel in outcome.labs:
-        points = [(d, v) for d, v in panel.points if first <= d <= last]
-        if points:
-            panels.append(dataclasses.replace(panel, points=points))
+    panels = [p.since(first, last) for p in outcome.labs]
+    panels = [p for p in panels if not p.empty]
     phases = dataclasses.replace(outcome.summary.phases, cutoff=last)
     instrument = child.get_instrument()
     figure = charts.timeline_figure(

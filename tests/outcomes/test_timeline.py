@@ -686,6 +686,9 @@ def test_french_panels(world, client, visits):
     svg = client.get(reverse("timeline_chart", args=[visits.pk, "svg"])).content.decode()
     assert "Échelle AGS" in svg and "sévère 0–3" in svg
     assert "DS selon UK-WHO" in svg and "DS de taille" in svg and "DS de poids" in svg
+    page = client.get(reverse("child_detail", args=[visits.pk])).content.decode()
+    assert "Résultats tracés sur le graphique" in page
+    assert "échelle AGS, DS de taille et de poids" in page  # the chart's alt text
 
 
 def test_an_assessment_or_a_growth_row_changes_the_data_version(world, visits):

@@ -524,3 +524,87 @@ def test_no_sds_columns_without_sds_and_no_section_without_visits(world, client,
     assert "Height SDS" not in words and "Weight SDS" not in words  # ...without SDS columns
     assert "Visit assessments" not in words and "50 mm" not in words
     assert "SDS (Z-scores)" not in words
+
+
+# --- The family summary's growth in plain words -------------------------------------------
+
+
+def test_centiles_in_a_parents_words():
+    from outcomes.family_summary import centile_words
+
+    assert centile_words(24.6, "weigh less") == (
+        "About 25 in every 100 children of the same age and sex weigh less (centile 25)."
+    )
+    assert centile_words(0.3, "are shorter").startswith("Fewer than 1 in every 100")
+    assert centile_words(99.7, "weigh less").startswith("More than 99 in every 100")
+    # Half up, never "about 0" nor "about 100".
+    assert centile_words(0.5, "weigh less").startswith("About 1 in every 100")
+    assert centile_words(2.5, "weigh less").startswith("About 3 in every 100")
+    assert centile_words(99.49, "weigh less").startswith("About 99 in every 100")
+    assert centile_words(99.5, "weigh less").startswith("More than 99 in every 100")
+    with translation.override("fr"):
+        assert centile_words(0.2, "pèsent moins") == (
+            "Moins de 1 % des enfants du même âge et du même sexe pèsent moins "
+            "(centile inférieur à 1)."
+        )
+
+
+@pytest.fixture
+def measured(world):
+    """Amy weighed 30 days ago (with SDS, the save path's), measured 200 days ago (outside the
+    summary's 90 days), and weighed 10 days ago without a centile (as a weight stored before
+    SDS were computed)."""
+    import uuid
+
+    from diary import recording
+
+    amy = world.amy
+    today = amy.today()
+    for days, data in (
+        (200, {"weight_kg": "22.1", "height_cm": "119.5"}),
+        (30, {"weight_kg": "24.2"}),
+        (10, {"weight_kg": "24.6"}),
+    ):
+        recording.record(
+            GrowthMeasurement, amy, world.alice, uuid.uuid4(), today - timedelta(days=days), data
+        )
+    GrowthMeasurement.objects.filter(child=amy, date=today - timedelta(days=10)).update(
+        weight_sds=None, weight_centile=None
+    )
+    return amy, GrowthMeasurement.objects.get(child=amy, date=today - timedelta(days=30))
+
+
+def test_the_family_summary_says_the_latest_centile(world, client, measured):
+    amy, row = measured
+    assert 1 < row.weight_centile < 99  # said as "about N in every 100"
+    login(client, world.alice)
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[amy.pk])))))
+    n = round(row.weight_centile)
+    assert (
+        f"Weight on {formats.date_format(row.date, 'j F Y')}: 24.2 kg. About {n} in every 100 "
+        f"children of the same age and sex weigh less (centile {n})." in words
+    )
+    assert "24.6" not in words  # the later weight has no centile: not said
+    assert "Height on" not in words and "119.5" not in words  # measured before the 90 days
+    assert "Centiles against the UK-WHO (UK90 from 4 years) growth reference" in words
+    assert "SDS" not in words  # a clinician's number, not a parent's
+    world.alice.language = "fr"
+    world.alice.save()
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[amy.pk])))))
+    with translation.override("fr"):
+        when = formats.date_format(row.date, "j F Y")
+    assert (
+        f"Poids le {when} : 24,2 kg. Environ {n} enfants sur 100 du même âge et du même sexe "
+        f"pèsent moins (centile {n})." in words
+    )
+    assert "Croissance" in words
+
+
+def test_no_growth_words_without_a_centile_in_the_90_days(world, client):
+    GrowthMeasurement.objects.create(
+        child=world.amy, date=world.amy.today() - timedelta(days=5), weight_kg=Decimal("15")
+    )  # stored without SDS (as the benchmarks' loader does)
+    login(client, world.alice)
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[world.amy.pk])))))
+    assert "in every 100 children" not in words and "Centiles against" not in words
+    assert "Growth" not in words

@@ -520,3 +520,19 @@ def test_a_stranger_gets_no_visit_or_growth_observation(world, api_for, full_rec
         response = api_for(who).get(f"/api/children/{world.amy.pk}/fhir/")
         assert response.status_code == 404
         assert b"ags-scale" not in response.content and b"1153604005" not in response.content
+
+
+def test_an_extreme_confirmed_sds_says_so_and_an_unknown_reference_is_named(
+    world, api_for, full_record
+):
+    GrowthMeasurement.objects.filter(pk=full_record.growth.pk).update(
+        height_sds=-9.1, sds_confirmed=True, growth_reference="uk90-old"
+    )
+    bundle = fhir(api_for(world.carol), world.amy)
+    validate_bundle(bundle)
+    [height] = by_code(bundle)[codes.GROWTH_SDS["height"].code]
+    assert height["valueQuantity"]["value"] == -9.1
+    assert height["note"] == [{"text": "Beyond ±8 SDS: confirmed as measured."}]
+    assert height["method"]["coding"][0]["code"] == "uk90-old"
+    [weight] = by_code(bundle)[codes.GROWTH_SDS["weight"].code]
+    assert "note" not in weight  # its own SDS is ordinary

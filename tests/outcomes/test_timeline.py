@@ -769,3 +769,14 @@ def test_a_visit_or_growth_change_draws_the_chart_ahead(
     assert len(drawn) == 2
     after = client.get(f"{url}?v={pages.data_version(visits)}")
     assert len(drawn) == 2 and after.content != before
+
+
+def test_an_extreme_confirmed_sds_and_an_unknown_reference_are_drawn_and_named():
+    results = {"height_sds": [timeline.Result(day(1), -9.1)]}
+    [growth] = timeline.panels(results, "baricitinib", [(day(1), "uk90-old")])
+    low, _high = charts._result_range(growth)
+    assert low < -9.1  # the axis reaches it: never drawn off the panel
+    assert growth.note == "SDS against uk90-old"  # a reference the app no longer knows: its code
+    data = child_data(entries=range(5), weights=[(0, 15)])
+    tl = timeline.build(data, phases([], day(4), day(0)), [growth])
+    charts.render(charts.draw_timeline(tl, "X", 24), "svg")

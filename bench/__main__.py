@@ -112,12 +112,13 @@ def scenario_chart(scale: dict) -> dict:
 
     from django.core.cache import cache
 
-    from bench.chart import ensure_labs
+    from bench.chart import ensure_labs, ensure_visits
     from diary.models import Child, DiaryEntry
     from outcomes import pages
 
-    child = Child.objects.filter(site__code="bench").order_by("pk").first()
+    child = Child.objects.filter(site__code="bench").select_related("site").order_by("pk").first()
     labs = ensure_labs(child)
+    visits = ensure_visits(child)
 
     def uncached():
         cache.clear()
@@ -149,7 +150,9 @@ def scenario_chart(scale: dict) -> dict:
         "notes": f"uncached min {min(colds):.3f} s, cached min {min(warms) * 1000:.1f} ms; "
         f"a view after a change {statistics.median(after_change) * 1000:.1f} ms (the last "
         f"drawing), the worker's redraw {worker:.2f} s"
-        + (f"; {labs} results added" if labs else ""),
+        + (f"; {labs} results added" if labs else "")
+        + (f"; {visits} visits and growth SDS added" if visits else "")
+        + f"; {len(pages.child_outcome(child).labs)} result panels",
     }
 
 

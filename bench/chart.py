@@ -1,13 +1,15 @@
 """The chart scenario's child: 3 years of diary and doses (bench.cohort) and the blood results
 a child followed that long has — the monitoring schedule's bloods (Hb, counts, creatinine and
-eGFR, CRP) and an interferon score and IP-10 every 12 weeks — so that every panel is drawn."""
+eGFR, CRP) and an interferon score and IP-10 every 12 weeks — the visit assessments of its
+12-weekly visits and the growth SDS of its weights and heights, so that every panel is drawn."""
 
 import random
 from datetime import timedelta
 from decimal import Decimal
 
-from diary.models import Child, GrowthMeasurement, Prescription
-from outcomes import guideline, synthetic_labs
+from diary import growth
+from diary.models import Child, GrowthMeasurement, Prescription, VisitAssessment
+from outcomes import guideline, synthetic_labs, synthetic_visits
 from outcomes.models import LabResult
 
 IFN_EVERY_DAYS = 84
@@ -89,3 +91,43 @@ def ensure_labs(child: Child) -> int:
         day += timedelta(days=IFN_EVERY_DAYS)
     LabResult.objects.bulk_create(rows)
     return len(rows)
+
+
+def ensure_visits(child: Child) -> int:
+    """Give CHILD its visit assessments and the SDS of its weights and heights once (bulk; the
+    benchmarks' loader copies weights and heights alone); the rows stored or updated."""
+    if VisitAssessment.objects.filter(child=child).exists():
+        return 0
+    today = child.today()
+    rows = list(GrowthMeasurement.objects.filter(child=child).order_by("date"))
+    first_dose = (
+        Prescription.objects.filter(child=child)
+        .order_by("start_date")
+        .values_list("start_date", flat=True)
+        .first()
+    )
+    start = rows[0].date if rows else today
+    reference = child.site.growth_reference
+    fields = set()
+    for row in rows:
+        found = growth.scores(
+            reference, child.sex, child.date_of_birth, row.date, row.weight_kg, row.height_cm
+        )
+        for name, value in growth.growth_values(reference, found, confirmed=True).items():
+            setattr(row, name, value)
+            fields.add(name)
+    if rows:
+        GrowthMeasurement.objects.bulk_update(rows, sorted(fields))
+    visits = [
+        VisitAssessment(
+            child=child,
+            date=v.day,
+            ags_items=v.ags_items,
+            ags_scale=sum(v.ags_items.values()) if v.ags_items else None,
+            physician_global=v.physician_global,
+            parent_global=v.parent_global,
+        )
+        for v in synthetic_visits.visits(first_dose, start, today, "AGS", f"bench-{child.pk}")
+    ]
+    VisitAssessment.objects.bulk_create(visits)
+    return len(rows) + len(visits)

@@ -20,9 +20,10 @@ from diary.models import (
     Prescription,
     Site,
     SteroidDose,
+    VisitAssessment,
 )
 from diary.synthetic import cohort_specs, history
-from outcomes.models import LabResult
+from outcomes.models import LabFlag, LabResult
 
 SITE = "bench"
 # The columns every Recorded table starts with, then each table's own.
@@ -115,8 +116,10 @@ def load(n_children: int, years: float = 3, seed: int = 11) -> dict:
         return {"children": n_children, "loaded": False}
     started = time.perf_counter()
     with transaction.atomic():
-        # CareLink: the page scenario links its parent to the first bench child.
-        delete_site(site, [*GENERATED, Prescription, LabResult, CareLink])
+        # CareLink: the page scenario links its parent to the first bench child; visits: the
+        # chart scenario's child has them (bench.chart); flags: the chart scenario's saves of a
+        # diary day with a fever raise them (§7.3), before their results go.
+        delete_site(site, [*GENERATED, Prescription, LabFlag, LabResult, CareLink, VisitAssessment])
         specs = cohort_specs(n_children, seed=seed, days=days, sites=(SITE,), prefix="B")
         fields = {f.name for f in Child._meta.concrete_fields} - {"site", "reference", "id"}
         children = Child.objects.bulk_create(

@@ -32,6 +32,9 @@ from outcomes.phases import Phases  # noqa: E402
 PHASE_COLOURS = {1: "#f3e0c6", 2: "#fbf3d1", 3: "#dcefe0", 4: "#d6e6f5"}
 INK, ACCENT, MUTED, STEROID = "#111111", "#0b57a4", "#595959", "#8a4b00"
 GAP_COLOUR, HIGH = "#e4e4e4", "#b00020"
+# The series of a panel that has several (growth: height SDS, weight SDS), told apart by
+# colour and marker both (a printout may be grey).
+SERIES_STYLES = ({"color": "#1b7837", "marker": "o"}, {"color": STEROID, "marker": "s"})
 SEVERITY_COLOURS = {
     "stop": "#b00020",
     "adjust": "#b00020",
@@ -142,10 +145,20 @@ def _number(value: float) -> str:
 class Band:
     """One panel: BOTTOM and HEIGHT in inches up the axes, showing LOW to HIGH."""
 
-    def __init__(self, ax, bottom: float, height: float, low: float, high: float, label: str):
+    def __init__(
+        self,
+        ax,
+        bottom: float,
+        height: float,
+        low: float,
+        high: float,
+        label: str,
+        signed: bool = False,
+    ):
         self.ax, self.bottom, self.height = ax, bottom, height
         self.low, self.high = low, high if high > low else low + 1
         self.label = label
+        self.signed = signed  # values below 0 are real (an SDS), not room under a 0 line
 
     @property
     def top(self) -> float:
@@ -160,7 +173,8 @@ class Band:
     def frame(self, x0: float, x1: float, ticks: int = 4) -> tuple[list, list]:
         """Write the value ticks and the label; the grid lines' and the frame's segments."""
         values = MaxNLocator(nbins=ticks, steps=[1, 2, 2.5, 5, 10]).tick_values(self.low, self.high)
-        values = [v for v in values if max(self.low, 0) <= v <= self.high + 1e-9]
+        lowest = self.low if self.signed else max(self.low, 0)
+        values = [v for v in values if lowest - 1e-9 <= v <= self.high + 1e-9]
         ys = self.y(values)
         left = self.ax.get_yaxis_transform()  # x in axes fraction, y in inches
         for value, y in zip(values, ys, strict=True):
@@ -301,13 +315,42 @@ def _dose_high(tl, name: str) -> float:
 
 def _result_band(band: Band, panel: series.Panel, x0: float, x1: float):
     ax = band.ax
-    days = np.array([_x(d) + 0.5 for d, _v in panel.points])
-    values = np.array([v for _d, v in panel.points])
-    inside = (days >= x0) & (days <= x1)
-    ax.plot(days[inside], band.y(values[inside]), "o-", color=INK, ms=3, lw=1, zorder=4)
-    if panel.above and any(panel.above):
-        high = np.array(panel.above) & inside
-        ax.plot(days[high], band.y(values[high]), "o", color=HIGH, ms=4.5, zorder=5)
+    several = len(panel.series) > 1
+    for number, found in enumerate(panel.series):
+        if not found.points:
+            continue
+        days = np.array([_x(d) + 0.5 for d, _v in found.points])
+        values = np.array([v for _d, v in found.points])
+        inside = (days >= x0) & (days <= x1)
+        style = SERIES_STYLES[number % len(SERIES_STYLES)] if several else {"color": INK}
+        ax.plot(
+            days[inside],
+            band.y(values[inside]),
+            ls="-",
+            ms=3,
+            lw=1,
+            zorder=4,
+            **{"marker": "o", **style},
+        )
+        if number == 0 and panel.above and any(panel.above):
+            high = np.array(panel.above) & inside
+            ax.plot(days[high], band.y(values[high]), "o", color=HIGH, ms=4.5, zorder=5)
+    for low, high, text in panel.zones:
+        top = float(band.y(min(high, band.high)))
+        if low > band.low:
+            y = float(band.y(low))
+            ax.plot([x0, x1], [y, y], color=MUTED, lw=0.6, ls=":", zorder=2)
+        ax.text(
+            x1 - (x1 - x0) * 0.005,
+            (float(band.y(max(low, band.low))) + top) / 2,
+            text,
+            fontsize=TEXT_PT,
+            color=MUTED,
+            ha="right",
+            va="center",
+            zorder=7,
+            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5},
+        )
     for value, severity, text in panel.lines:
         colour = SEVERITY_COLOURS.get(severity, MUTED)
         y = float(band.y(value))
@@ -322,10 +365,47 @@ def _result_band(band: Band, panel: series.Panel, x0: float, x1: float):
             zorder=7,
             bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5},
         )
+    if panel.note:
+        ax.text(
+            x1 - (x1 - x0) * 0.005,
+            band.top - 0.02,
+            panel.note,
+            fontsize=TEXT_PT,
+            color=MUTED,
+            ha="right",
+            va="top",
+            zorder=7,
+            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5},
+        )
 
 
-def _result_high(panel: series.Panel) -> float:
-    return max([panel.ceiling, *(v for _d, v in panel.points)]) * 1.15 or 1
+def _result_range(panel: series.Panel) -> tuple[float, float]:
+    """The values a panel's axis shows: from 0 (or its floor, or its lowest value when below
+    0) to its ceiling or highest value, with a margin; room at the top for a note."""
+    values = [v for found in panel.series for _d, v in found.points]
+    low = min([panel.floor, *values, 0])
+    high = max([panel.ceiling, *values])
+    margin = (high - low) * 0.15 or 1
+    high += margin * (2 if panel.note else 1)
+    return (low - margin if low < 0 else low), high
+
+
+def series_handles(panels: list[series.Panel]) -> list:
+    """Legend entries of the panels that draw several series."""
+    return [
+        Line2D(
+            [],
+            [],
+            lw=1,
+            ms=3,
+            label=found.name,
+            **SERIES_STYLES[number % len(SERIES_STYLES)],
+        )
+        for panel in panels
+        if len(panel.series) > 1
+        for number, found in enumerate(panel.series)
+        if found.points
+    ]
 
 
 def date_axis(ax, tl, fontsize: int, most: int = 8):
@@ -380,11 +460,11 @@ def draw_timeline(
             _dose_high(tl, "steroid"),
             gettext("steroid\nmg/kg/day"),
         ),
-        *((PANEL_IN, 0, _result_high(p), p.label) for p in tl.panels),
+        *((PANEL_IN, *_result_range(p), p.label) for p in tl.panels),
     ]
     bands, top = [], inner
-    for size, low, high, label in specs:
-        bands.append(Band(ax, top - size, size, low, high, label))
+    for n, (size, low, high, label) in enumerate(specs):
+        bands.append(Band(ax, top - size, size, low, high, label, signed=n >= 3))
         top -= size + GAP_IN
     grid, frames = [], []
     for band in bands:
@@ -449,6 +529,7 @@ def draw_timeline(
     ]
     if gap:
         handles.append(Patch(color=GAP_COLOUR, label=gettext("not recorded")))
+    handles += series_handles(tl.panels)
     figure.legend(
         handles=handles,
         loc="upper left",

@@ -1,23 +1,27 @@
 """The family summary: the last 90 days in plain words, for a parent to bring to any doctor.
 
 In the reader's language: how often the diary was filled in and how the score went, the doses
-given and missed, steroids, the prescription in force, the next blood test and any overdue, and
+given and missed, steroids, the latest weight and height with their centiles when measured in
+the 90 days, the prescription in force, the next blood test and any overdue, and
 the guideline's reminders to talk to the treating team (each naming its section). No diary
 note and no number a parent would need a clinician to read.
 """
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from diary import language
+from diary.growth import GrowthReference
 from diary.models import (
     Child,
     DiaryEntry,
     DoseAdministration,
+    GrowthMeasurement,
     Medicine,
     Prescription,
     SteroidDose,
@@ -260,6 +264,63 @@ def blood_test_words(child: Child, today: date) -> list[str]:
     return lines
 
 
+def centile_words(centile: float, compare: str) -> str:
+    """A centile as a parent reads it: how many in every 100 children of the same age and sex
+    COMPARE ("weigh less")."""
+    if centile < 0.5:
+        text = _(
+            "Fewer than 1 in every 100 children of the same age and sex %(compare)s (centile "
+            "below 1)."
+        )
+    elif centile >= 99.5:
+        text = _(
+            "More than 99 in every 100 children of the same age and sex %(compare)s (centile "
+            "above 99)."
+        )
+    else:
+        text = _(
+            "About %(n)s in every 100 children of the same age and sex %(compare)s (centile %(n)s)."
+        )
+    # Half up, as a reader rounds (0.5 is 1, never Python's banker's 0).
+    n = int(Decimal(str(centile)).quantize(Decimal(1), ROUND_HALF_UP))
+    return text % {"n": n, "compare": compare}
+
+
+def growth_words(child: Child, span: Period) -> list[str]:
+    """The latest weight and height of SPAN that have a centile (DOMAIN §6b), in plain words;
+    nothing when none was measured with one."""
+    rows = GrowthMeasurement.objects.filter(child=child, date__range=(span.first, span.last))
+    lines, references = [], []
+    for field, centile_field, text, compare in (
+        ("weight_kg", "weight_centile", _("Weight on %(day)s: %(value)s kg."), _("weigh less")),
+        ("height_cm", "height_centile", _("Height on %(day)s: %(value)s cm."), _("are shorter")),
+    ):
+        row = (
+            rows.filter(**{f"{centile_field}__isnull": False, f"{field}__isnull": False})
+            .order_by("-date")
+            .first()
+        )
+        if row is None:
+            continue
+        words = text % {
+            "day": pdf.long_day(row.date),
+            "value": language.number(getattr(row, field)),
+        }
+        lines.append(f"{words} {centile_words(getattr(row, centile_field), compare)}")
+        name = dict(GrowthReference.choices).get(row.growth_reference, row.growth_reference)
+        if name not in references:
+            references.append(name)
+    if lines:
+        lines.append(
+            _(
+                "Centiles against the %(reference)s growth reference; the treating team reads "
+                "them with the child's earlier measurements."
+            )
+            % {"reference": " / ".join(str(r) for r in references)}
+        )
+    return lines
+
+
 def medicine_words(child: Child, today: date) -> list[str]:
     taken = (
         Medicine.objects.filter(child=child, start_date__lte=today)
@@ -362,6 +423,7 @@ def family_summary(child: Child, paper: str = "a4") -> bytes:
     part(_("The diary"), diary)
     part(_("Treatment"), prescription_words(child, today) + dose_words(child, span))
     part(_("Steroid"), steroid_words(child, span))
+    part(_("Growth"), growth_words(child, span))
     part(_("Blood tests"), blood_test_words(child, today))
     part(_("Other medicines taken now"), medicine_words(child, today))
     part(_("Talk to the treating team"), reminders(child, treated.exists()))

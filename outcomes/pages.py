@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from diary import assessments
 from diary.models import (
     Child,
     DiaryEntry,
@@ -22,6 +23,7 @@ from diary.models import (
     GrowthMeasurement,
     Prescription,
     SteroidDose,
+    VisitAssessment,
 )
 from outcomes import charts, phone_chart, summaries, timeline
 from outcomes.models import LabResult
@@ -29,7 +31,7 @@ from outcomes.thresholds import CHART_ANALYTES
 
 logger = logging.getLogger(__name__)
 
-VERSIONED = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement)
+VERSIONED = (DiaryEntry, DoseAdministration, SteroidDose, GrowthMeasurement, VisitAssessment)
 
 
 def _latest(model, field: str):
@@ -98,8 +100,21 @@ def child_outcome(child: Child) -> ChildOutcome:
             results[analyte].append(
                 timeline.Result(sampled, float(value), None if limit is None else float(limit))
             )
+    for name, points in assessments.child_series(child).items():
+        results[name] = [timeline.Result(day, value) for day, value in points]
+    references = []
+    for day, height, weight, reference in (
+        GrowthMeasurement.objects.filter(child=child)
+        .filter(Q(height_sds__isnull=False) | Q(weight_sds__isnull=False))
+        .order_by("date")
+        .values_list("date", "height_sds", "weight_sds", "growth_reference")
+    ):
+        for name, sds in (("height_sds", height), ("weight_sds", weight)):
+            if sds is not None:
+                results[name].append(timeline.Result(day, sds))
+        references.append((day, reference))
     drugs = [dose.drug for dose in sorted(data.doses, key=lambda d: d.start) if dose.total_mg]
-    labs = timeline.panels(results, drugs[-1] if drugs else "baricitinib")
+    labs = timeline.panels(results, drugs[-1] if drugs else "baricitinib", references)
     return ChildOutcome(child, data, summaries.summarise(data), labs)
 
 

@@ -10,16 +10,17 @@ get, has none).
 
 import dataclasses
 from datetime import date, timedelta
-from decimal import Decimal
 
 import reportlab
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from diary import language
+from diary import assessments, language
+from diary.growth import GrowthReference
 from diary.models import (
     Child,
     DiaryEntry,
@@ -28,6 +29,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
     SteroidPrescription,
+    VisitAssessment,
 )
 from outcomes import charts, course, guideline, labs, pdf, schedule, treatment
 from outcomes.models import Analyte, LabFlag, LabResult
@@ -67,25 +69,82 @@ def per_day(value) -> str:
     return _("%(mg)s mg/day") % {"mg": mg(value)}
 
 
-# --- Places kept for what is not recorded yet ---------------------------------------------------
+# --- Growth SDS and visit assessments ----------------------------------------------------------
 
 
-def growth_sds(child: Child, first: date, last: date) -> dict[date, dict[str, Decimal]]:
-    """Growth SDS per measurement day, {day: {"height": sds, "weight": sds, "bmi": sds}}.
-
-    Empty until SDS are recorded against a growth reference (issue "The NIH analysis, complete"
-    adds them with rcpchgrowth, DOMAIN §6b). The weight and height table shows an SDS column for
+def growth_sds(child: Child, first: date, last: date) -> dict[date, dict[str, float]]:
+    """Growth SDS per measurement day from FIRST to LAST, {day: {"height": sds, "weight": sds,
+    "bmi": sds}}, each measure only where it was computed (DOMAIN §6b: rcpchgrowth, against
+    the growth reference stored with it). The weight and height table shows an SDS column for
     each measure that has values here, and none otherwise."""
-    return {}
+    out: dict[date, dict[str, float]] = {}
+    for day, *values in (
+        GrowthMeasurement.objects.filter(child=child, date__range=(first, last))
+        .order_by("date")
+        .values_list("date", "height_sds", "weight_sds", "bmi_sds")
+    ):
+        found = {
+            key: value
+            for key, value in zip(("height", "weight", "bmi"), values, strict=True)
+            if value is not None
+        }
+        if found:
+            out[day] = found
+    return out
+
+
+def growth_references(child: Child, first: date, last: date) -> list[str]:
+    """The growth references the range's SDS were computed against, in the order used."""
+    codes = (
+        GrowthMeasurement.objects.filter(child=child, date__range=(first, last))
+        .filter(
+            Q(height_sds__isnull=False) | Q(weight_sds__isnull=False) | Q(bmi_sds__isnull=False)
+        )
+        .order_by("date")
+        .values_list("growth_reference", flat=True)
+    )
+    names = []
+    for code in codes:
+        name = str(GrowthReference(code).label) if code in GrowthReference.values else code
+        if name and name not in names:
+            names.append(name)
+    return names
 
 
 def visit_assessments(child: Child, first: date, last: date) -> list[tuple[date, str, str]]:
     """The clinician-scored assessments of the range's visits as (day, what, value): the AGS
-    Scale (0–11) and the physician's and parent's global assessments (DOMAIN §3).
-
-    Empty until visits are recorded (issue "The NIH analysis, complete" adds them); the report
-    then has no "Visit assessments" section."""
-    return []
+    Scale (0–11, its severity band and the milestones achieved) and the physician's and
+    parent's global assessments (0–100 mm, 100 = worst; DOMAIN §3). Empty when none was
+    recorded: the report then has no "Visit assessments" section."""
+    rows = []
+    for visit in VisitAssessment.objects.filter(child=child, date__range=(first, last)).order_by(
+        "date", "pk"
+    ):
+        if visit.ags_scale is not None:
+            value = _("%(score)s of %(max)s (%(band)s)") % {
+                "score": visit.ags_scale,
+                "max": assessments.AGS_SCALE_MAX,
+                "band": visit.get_severity_band_display() or "–",
+            }
+            achieved = [
+                str(item.label)
+                for item in assessments.AGS_SCALE_ITEMS
+                if (visit.ags_items or {}).get(item.key)
+            ]
+            value += "\n" + (
+                _("Achieved: %(items)s.") % {"items": ", ".join(achieved)}
+                if achieved
+                else _("No milestone achieved.")
+            )
+            rows.append((visit.date, _("AGS Scale"), value))
+        for field, what in (
+            ("physician_global", _("Physician's global assessment")),
+            ("parent_global", _("Parent's global assessment")),
+        ):
+            mm = getattr(visit, field)
+            if mm is not None:
+                rows.append((visit.date, what, _("%(mm)s mm") % {"mm": plain(mm)}))
+    return rows
 
 
 # --- The report ----------------------------------------------------------------------------------
@@ -263,11 +322,8 @@ def clipped_data(data: ChildData, first: date, last: date) -> ChildData:
 
 
 def _chart_svg(child: Child, outcome: ChildOutcome, first: date, last: date, width: float):
-    panels = []
-    for panel in outcome.labs:
-        points = [(d, v) for d, v in panel.points if first <= d <= last]
-        if points:
-            panels.append(dataclasses.replace(panel, points=points))
+    panels = [p.since(first, last) for p in outcome.labs]
+    panels = [p for p in panels if not p.empty]
     phases = dataclasses.replace(outcome.summary.phases, cutoff=last)
     instrument = child.get_instrument()
     figure = charts.timeline_figure(
@@ -815,7 +871,20 @@ def _growth_section(child, first, last, st) -> list:
         + [_fmt(sds.get(day, {}).get(key)) for key, _label in measures]
         for day, kg, cm in rows
     ]
-    return [pdf.table(header, table_rows, [1.2, 1, 1] + [1] * len(measures), st)]
+    content = [pdf.table(header, table_rows, [1.2, 1, 1] + [1] * len(measures), st)]
+    references = growth_references(child, first, last)
+    if references:
+        content.append(
+            pdf.text(
+                _(
+                    "SDS (Z-scores) for age and sex against %(references)s, computed with the "
+                    "RCPCH's rcpchgrowth when each was recorded."
+                )
+                % {"references": "; ".join(references)},
+                st.small,
+            )
+        )
+    return content
 
 
 def _assessments(child, first, last, st) -> list:
@@ -826,9 +895,22 @@ def _assessments(child, first, last, st) -> list:
         pdf.table(
             [_("Date"), _("Assessment"), _("Value")],
             [[pdf.day(day), what, value] for day, what, value in rows],
-            [1, 3, 2],
+            [1, 2.2, 4.8],
             st,
-        )
+        ),
+        pdf.text(
+            _(
+                "AGS Scale: %(max)s milestones, one point each (%(source)s); severity bands are "
+                "configurable defaults. Global assessments: 0–100 mm visual-analogue scale, "
+                "100 = worst (NIH, Sanchez 2018, Figure 2)."
+            )
+            % {
+                "max": assessments.AGS_SCALE_MAX,
+                # "Adang et al., …": the paper, without the scale's name around it.
+                "source": assessments.AGS_SCALE_SOURCE.partition(" (")[2].removesuffix(")"),
+            },
+            st.small,
+        ),
     ]
 
 

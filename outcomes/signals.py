@@ -16,6 +16,7 @@ from diary.models import (
     Prescription,
     PrescriptionReason,
     SteroidDose,
+    VisitAssessment,
 )
 from outcomes import labs, thresholds, treatment
 from outcomes.models import Analyte, LabResult
@@ -105,6 +106,7 @@ CHART_MODELS = (
     GrowthMeasurement,
     Prescription,
     LabResult,
+    VisitAssessment,
 )
 
 

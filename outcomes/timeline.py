@@ -7,13 +7,16 @@ interpolated; a recorded 0 is 0. Doses are mg/kg/day with that day's weight (DOM
 same per-day rule as the phase tables (summaries.ChildData.per_kg_on).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from diary import assessments
+from diary.growth import GrowthReference
 from outcomes import thresholds
 from outcomes.phases import NAMES, Phases
 from outcomes.summaries import ChildData
@@ -33,8 +36,18 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Series:
+    """A further series drawn in a panel (the growth panel's weight SDS beside its height SDS)."""
+
+    column: str  # its column in the CSV
+    name: str  # its name in the legend and the page's table
+    points: list[tuple[date, float]]
+
+
+@dataclass(frozen=True)
 class Panel:
-    """One series under the doses: points, with limits drawn across the panel."""
+    """One series under the doses (or a few on one scale): points, with limits drawn across
+    the panel."""
 
     key: str
     column: str  # its column in the CSV
@@ -43,6 +56,53 @@ class Panel:
     lines: list[tuple[float, str, str]] = ()  # (value, severity, text naming its source)
     above: list[bool] = ()  # per point: above its own limit
     ceiling: float = 0.0  # the axis shows at least up to here
+    floor: float = 0.0  # ...and down to here (an SDS is as often below 0 as above)
+    name: str = ""  # the first series' name, where the panel has others
+    others: tuple[Series, ...] = ()
+    zones: tuple[tuple[float, float, str], ...] = ()  # named ranges (the AGS Scale's bands)
+    note: str = ""  # said in the panel (the growth reference the SDS are against)
+    texts: tuple[tuple[str, tuple[tuple[date, str], ...]], ...] = ()  # CSV-only text columns
+
+    @property
+    def series(self) -> list[Series]:
+        return [Series(self.column, self.name or self.label, self.points), *self.others]
+
+    @property
+    def columns(self) -> list[str]:
+        return [s.column for s in self.series] + [column for column, _cells in self.texts]
+
+    def since(self, start: date, end: date | None = None) -> "Panel":
+        """The panel with only the points from START (to END); a growth panel's note names
+        the references of those only."""
+
+        def keep(day: date) -> bool:
+            return day >= start and (end is None or day <= end)
+
+        kept = [i for i, (d, _v) in enumerate(self.points) if keep(d)]
+        texts = tuple(
+            (column, tuple((d, t) for d, t in cells if keep(d))) for column, cells in self.texts
+        )
+        references = dict(texts).get("growth_reference")
+        return replace(
+            self,
+            points=[self.points[i] for i in kept],
+            above=[self.above[i] for i in kept] if self.above else (),
+            others=tuple(
+                replace(s, points=[(d, v) for d, v in s.points if keep(d)]) for s in self.others
+            ),
+            note=self.note if references is None else reference_note(list(references)),
+            texts=texts,
+        )
+
+    def rows(self) -> list[tuple[date, list[float | None]]]:
+        """One row per day with a value of any series: (day, [each series' value or None])."""
+        found = [dict(s.points) for s in self.series]
+        days = sorted({d for s in self.series for d, _v in s.points})
+        return [(day, [values.get(day) for values in found]) for day in days]
+
+    @property
+    def empty(self) -> bool:
+        return not any(s.points for s in self.series)
 
 
 @dataclass(frozen=True)
@@ -151,16 +211,7 @@ class Timeline:
 
 
 def _clip(panel: Panel, start: date) -> Panel:
-    kept = [i for i, (d, _v) in enumerate(panel.points) if d >= start]
-    return Panel(
-        panel.key,
-        panel.column,
-        panel.label,
-        [panel.points[i] for i in kept],
-        panel.lines,
-        [panel.above[i] for i in kept] if panel.above else (),
-        panel.ceiling,
-    )
+    return panel.since(start)
 
 
 def rolling_mean(score: list[float | None]) -> list[float | None]:
@@ -261,12 +312,25 @@ def panel(
     results: list[Result] | None,
     lines: list[tuple] = (),
     ceiling: float = 0.0,
+    *,
+    floor: float = 0.0,
+    name: str = "",
+    others: list[tuple[str, str, list[Result] | None]] = (),
+    zones: list[tuple[float, float, str]] = (),
+    note: str = "",
+    texts: list[tuple[str, list[tuple[date, str]]]] = (),
 ) -> Panel | None:
     """One panel of RESULTS, or None when the child has none; points above their own limit
-    are marked. Adding a series to the chart (and its CSV) is one call of this in `panels`."""
-    if not results:
+    are marked. OTHERS, (column, name, results), are drawn on the same scale. Adding a series
+    to the chart (and its CSV) is one call of this in `panels`."""
+    series = tuple(
+        Series(c, n, [(r.date, float(r.value)) for r in sorted(found, key=lambda r: r.date)])
+        for c, n, found in others
+        if found
+    )
+    if not results and not series:
         return None
-    ordered = sorted(results, key=lambda r: r.date)
+    ordered = sorted(results or (), key=lambda r: r.date)
     lines = [(float(v), severity, text) for v, severity, text in lines]
     return Panel(
         key,
@@ -276,7 +340,39 @@ def panel(
         lines,
         [r.limit is not None and r.value > r.limit for r in ordered],
         max([ceiling, *(v * 1.25 for v, _s, _t in lines)]),
+        min([floor, *(v * 1.25 for v, _s, _t in lines)]),
+        name,
+        series,
+        tuple(zones),
+        note,
+        tuple((c, tuple(sorted(cells))) for c, cells in texts),
     )
+
+
+def ags_scale_zones() -> list[tuple[float, float, str]]:
+    """The AGS Scale's severity bands as named ranges (AGS_SCALE_BANDS: unconfirmed defaults
+    severe 0–3, moderate 4–8, attenuated 9–11)."""
+    return [
+        (low - 0.5, high + 0.5, f"{assessments.BAND_LABELS.get(band, band)} {low}–{high}")
+        for band, (low, high) in settings.AGS_SCALE_BANDS.items()
+    ]
+
+
+def growth_lines() -> list[tuple]:
+    return [
+        (-2, "reference", _("−2 SDS (2nd centile)")),
+        (2, "reference", _("+2 SDS (98th centile)")),
+    ]
+
+
+def reference_note(references: list[tuple[date, str]]) -> str:
+    """The growth references the SDS were computed against, in the order they were used."""
+    names = []
+    for _day, code in sorted(references):
+        label = str(GrowthReference(code).label) if code in GrowthReference.values else code
+        if label and label not in names:
+            names.append(label)
+    return _("SDS against %(references)s") % {"references": "; ".join(names)} if names else ""
 
 
 def _own_limits(results: list[Result] | None, text: str) -> list[tuple]:
@@ -292,12 +388,13 @@ def egfr_lines() -> list[tuple]:
     ]
 
 
-def panels(results: dict[str, list[Result]], drug: str) -> list[Panel]:
+def panels(
+    results: dict[str, list[Result]], drug: str, growth_references: list[tuple[date, str]] = ()
+) -> list[Panel]:
     """The panels of the series the child has, in the chart's order: disease activity (CRP,
-    interferon score, IP-10), then the blood counts and eGFR against DRUG's guideline limits.
-
-    The AGS Scale and growth SDS join here as one `panel(...)` call each (their results as
-    Result(date, value)), placed after IP-10; the chart, the CSV and the page follow."""
+    interferon score, IP-10), the AGS Scale, growth SDS (height and weight, against the
+    GROWTH_REFERENCES of their measurement days), then the blood counts and eGFR against
+    DRUG's guideline limits."""
     limits = thresholds.chart_lines(drug)
     found = [
         panel(
@@ -315,6 +412,25 @@ def panels(results: dict[str, list[Result]], drug: str) -> list[Panel]:
             _own_limits(results.get("ifn_score"), _("interferon score %(limit)s: positive above")),
         ),
         panel("ip10", "ip10_pg_ml", _("IP-10\npg/mL"), results.get("ip10")),
+        panel(
+            "ags_scale",
+            "ags_scale",
+            _("AGS Scale\n0–11"),
+            results.get("ags_scale"),
+            ceiling=assessments.AGS_SCALE_MAX,
+            zones=ags_scale_zones(),
+        ),
+        panel(
+            "growth_sds",
+            "height_sds",
+            _("growth\nSDS"),
+            results.get("height_sds"),
+            growth_lines(),
+            name=_("height SDS"),
+            others=[("weight_sds", _("weight SDS"), results.get("weight_sds"))],
+            note=reference_note(growth_references),
+            texts=[("growth_reference", list(growth_references))],
+        ),
         panel("hb", "hb_g_dl", _("Hb\ng/dL"), results.get("hb"), limits.get("hb", [])),
         panel(
             "neutrophils",
@@ -362,13 +478,17 @@ def table(timeline: Timeline) -> tuple[list[str], list[list]]:
         "jaki_given_mg_per_kg",
         "jaki_prescribed_mg_per_kg",
         "steroid_prednisone_mg_per_kg",
-        *(p.column for p in timeline.panels),
+        *(column for p in timeline.panels for column in p.columns),
     ]
     phase_of = {}
     for band in timeline.phases:
         for n in range((band.end - band.start).days + 1):
             phase_of[band.start + timedelta(days=n)] = band
-    by_day = [dict(p.points) for p in timeline.panels]
+    # Each panel's columns in the header's order: its series (numbers), then its texts.
+    by_day = []
+    for p in timeline.panels:
+        by_day += [(dict(s.points), True) for s in p.series]
+        by_day += [(dict(cells), False) for _column, cells in p.texts]
     rows = []
     for i, day in enumerate(timeline.days):
         band = phase_of.get(day)
@@ -383,7 +503,10 @@ def table(timeline: Timeline) -> tuple[list[str], list[list]]:
                 _cell(timeline.jaki[i]),
                 _cell(timeline.jaki_prescribed[i]),
                 _cell(timeline.steroid[i]),
-                *(_cell(points.get(day), 3) for points in by_day),
+                *(
+                    _cell(cells.get(day), 3) if number else cells.get(day, "")
+                    for cells, number in by_day
+                ),
             ]
         )
     return header, rows

@@ -137,3 +137,33 @@ def test_the_bench_database_is_never_the_apps(tmp_path):
     )
     own = "postgres://bench@10.0.0.2/figures"
     assert bench_database_url({"DATABASE_URL": pg, "BENCH_DATABASE_URL": own}) == own
+
+
+def test_the_chart_childs_visits_and_sds_are_added_once(world):
+    """The chart scenario draws the AGS Scale and growth SDS panels: its child gets visits and
+    the SDS the benchmarks' loader leaves out, once."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from bench.chart import ensure_visits
+    from diary.models import VisitAssessment
+    from outcomes import pages
+    from tests.conftest import prescribe
+
+    amy = world.amy
+    today = amy.today()
+    prescribe(amy, start=today - timedelta(days=300))
+    for days, kg, cm in ((400, "17.0", "104.0"), (100, "18.5", "110.2")):
+        GrowthMeasurement.objects.create(
+            child=amy, date=today - timedelta(days=days), weight_kg=Decimal(kg), height_cm=cm
+        )
+    assert not GrowthMeasurement.objects.filter(child=amy, height_sds__isnull=False).exists()
+    added = ensure_visits(amy)
+    visits = VisitAssessment.objects.filter(child=amy).count()
+    assert visits >= 3 and added == visits + 2
+    for row in GrowthMeasurement.objects.filter(child=amy):
+        assert row.growth_reference == "uk-who" and row.height_sds is not None
+        assert row.weight_sds is not None and row.bmi_sds is not None
+    keys = [p.key for p in pages.child_outcome(amy).labs]
+    assert "ags_scale" in keys and "growth_sds" in keys
+    assert ensure_visits(amy) == 0

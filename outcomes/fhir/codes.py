@@ -1,5 +1,6 @@
 """The code tables of the FHIR export and import, in one place: analyte → LOINC, unit → UCUM,
-drug → RxNorm and SNOMED CT. Each entry carries the code system's own display name.
+drug → RxNorm and SNOMED CT, growth SDS and centiles → SNOMED CT, visit assessments → the app's
+own codes. Each entry carries the code system's own display name.
 
 `checked` says where a code and its display were compared with a published source (a
 laboratory's test catalogue, a FHIR implementation guide, the code system's own page);
@@ -106,6 +107,48 @@ ANALYTE_LOINC: dict[str, tuple[Code, ...] | None] = {
 # Growth measurements: LOINC's vital-signs codes (FHIR's vital signs profile requires them).
 BODY_HEIGHT = _loinc("8302-2", "Body height", "FHIR R4 vital signs profile")
 BODY_WEIGHT = _loinc("29463-7", "Body weight", "FHIR R4 vital signs profile")
+BODY_MASS_INDEX = _loinc("39156-5", "Body mass index (BMI) [Ratio]", "FHIR R4 vital signs profile")
+
+# Growth SDS (Z-scores) and centiles against a growth reference (DOMAIN §6b). Each is an
+# Observation of its own, derived from the measurement, as the common guides model a child's
+# growth centile (US Core's pediatric BMI-for-age and weight-for-length profiles: a separate
+# vital-signs Observation with its own code). LOINC has centile codes (e.g. 8303-0, body height
+# percentile) but no Z-score code was found; SNOMED CT has "for age z-score" and "for age
+# percentile" observable entities, which the RCPCH suggests for storing rcpchgrowth's results
+# (the library that computes them here). The centile travels as a component of its SDS
+# Observation. The app's own code (growth_system in export.py) is written beside each.
+RCPCH_CODES = "RCPCH Digital Growth Charts docs, SNOMED CT codes for storing results"
+GROWTH_SDS: dict[str, Code] = {
+    "height": Code(
+        SNOMED, "1153604005", "Body height for age z-score (observable entity)", RCPCH_CODES
+    ),
+    "weight": Code(SNOMED, "1153593003", "Weight for age z-score (observable entity)", RCPCH_CODES),
+    "bmi": Code(
+        SNOMED, "1153596006", "Body mass index for age z-score (observable entity)", RCPCH_CODES
+    ),
+}
+GROWTH_CENTILE: dict[str, Code] = {
+    "height": Code(
+        SNOMED, "1153605006", "Body height for age percentile (observable entity)", RCPCH_CODES
+    ),
+    "weight": Code(
+        SNOMED, "1153592008", "Weight for age percentile (observable entity)", RCPCH_CODES
+    ),
+    "bmi": Code(
+        SNOMED, "1153602009", "Body mass index for age percentile (observable entity)", RCPCH_CODES
+    ),
+}
+
+# Visit assessments (DOMAIN §3) have no LOINC or SNOMED CT code: none was found for the AGS
+# Scale (Adang et al. 2020), and LOINC's global assessments (e.g. 75846-6, 75844-1) are 0–10
+# numeric ratings of other instruments, not the NIH's 100 mm visual-analogue scale. They travel
+# under the app's own code systems (export.py: SITE_URL/fhir/CodeSystem/visit-assessment, and
+# .../ags-scale-item for the scale's items, coded by the item's key): code → display.
+ASSESSMENT_CODES: dict[str, tuple[str, str]] = {
+    "ags_scale": ("ags-scale", "AGS Scale total score (0-11)"),
+    "physician_global": ("physician-global", "Physician's global assessment (0-100 mm VAS)"),
+    "parent_global": ("parent-global", "Parent's global assessment (0-100 mm VAS)"),
+}
 
 # The app's unit → (UCUM code, UCUM's name of the unit). UCUM's print symbols are not
 # codes: 10⁹/L is written 10*9/L, µ is u, and an annotation in braces names what is counted.
@@ -132,6 +175,10 @@ UNIT_UCUM: dict[str, tuple[str, str]] = {
     "kg": ("kg", "kilogram"),
     "cm": ("cm", "centimeter"),
     "mL/min/1.73m²": ("mL/min/{1.73_m2}", "milliliter per minute per 1.73 square meter"),
+    "kg/m²": ("kg/m2", "kilogram per square meter"),
+    "SDS": ("{SDS}", "standard deviation score"),
+    "%": ("%", "percent"),
+    "mm": ("mm", "millimeter"),
 }
 
 # UCUM codes the import reads, to the app's unit (several spellings laboratories send).

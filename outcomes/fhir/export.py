@@ -7,8 +7,9 @@ What each record becomes (docs/fhir.md):
   instrument version → Questionnaire; diary day → QuestionnaireResponse;
   prescription and steroid prescription → MedicationRequest;
   dose slot and steroid dose → MedicationAdministration;
-  lab result (and its eGFR), weight, height → Observation.
-Growth SDS and visit assessments are not recorded yet and so not exported.
+  lab result (and its eGFR), weight, height, BMI, growth SDS → Observation;
+  visit assessment → an Observation per measure recorded (AGS Scale with its items as
+  components, physician's and parent's global assessments).
 """
 
 import uuid
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 
-from diary import instruments
+from diary import assessments, growth, instruments
 from diary.models import (
     CareLink,
     Child,
@@ -31,6 +32,7 @@ from diary.models import (
     SteroidDose,
     SteroidPrescription,
     User,
+    VisitAssessment,
 )
 from outcomes.fhir import codes
 from outcomes.models import Analyte, LabFlag, LabResult
@@ -53,6 +55,19 @@ def questionnaire_url(key: str) -> str:
 def analyte_system() -> str:
     """The app's own code system of analytes (for those without a LOINC code, and beside it)."""
     return f"{base_url()}/CodeSystem/analyte"
+
+
+def growth_system() -> str:
+    """The app's own codes of growth SDS and centiles (beside SNOMED CT's) and references."""
+    return f"{base_url()}/CodeSystem/growth"
+
+
+def assessment_system() -> str:
+    return f"{base_url()}/CodeSystem/visit-assessment"
+
+
+def ags_item_system() -> str:
+    return f"{base_url()}/CodeSystem/ags-scale-item"
 
 
 def child_identifier_system(site_code: str) -> str:
@@ -576,6 +591,150 @@ def growth_observation(row: GrowthMeasurement, which: str, patient_url: str) -> 
     }
 
 
+GROWTH_NAMES = {"height": "Height", "weight": "Weight", "bmi": "BMI"}
+
+
+def bmi_observation(row: GrowthMeasurement, patient_url: str, derived: list[str]) -> dict:
+    """The BMI computed from the day's weight and height (FHIR's vital signs BMI profile)."""
+    code = codes.BODY_MASS_INDEX
+    return {
+        "resourceType": "Observation",
+        "identifier": [identifier("growth", f"{row.pk}-bmi")],
+        "status": "final",
+        "category": [_category("vital-signs", "Vital Signs")],
+        "code": {"coding": [code.coding()], "text": code.display},
+        "subject": ref(patient_url),
+        "effectiveDateTime": row.date.isoformat(),
+        "valueQuantity": quantity(row.bmi, "kg/m²"),
+        "derivedFrom": [ref(url) for url in derived],
+    }
+
+
+def sds_observation(
+    row: GrowthMeasurement, measure: str, patient_url: str, measured_url: str
+) -> dict:
+    """MEASURE's SDS (Z-score) for age and sex, with its centile as a component, against the
+    growth reference stored with it (DOMAIN §6b), derived from the measurement."""
+    sds = getattr(row, f"{measure}_sds")
+    centile = getattr(row, f"{measure}_centile")
+    name = GROWTH_NAMES[measure]
+    code = codes.GROWTH_SDS[measure]
+    own = {"system": growth_system(), "code": f"{measure}-sds", "display": f"{name} SDS"}
+    # A reference the app no longer knows is still named by its code.
+    reference = str(
+        dict(growth.GrowthReference.choices).get(row.growth_reference, row.growth_reference)
+    )
+    resource = {
+        "resourceType": "Observation",
+        "identifier": [identifier("growth", f"{row.pk}-{measure}-sds")],
+        "status": "final",
+        "category": [_category("vital-signs", "Vital Signs")],
+        "code": {"coding": [code.coding(), own], "text": f"{name} SDS (Z-score) for age and sex"},
+        "subject": ref(patient_url),
+        "effectiveDateTime": row.date.isoformat(),
+        "valueQuantity": {
+            "value": round(sds, 3),
+            "unit": "SDS",
+            "system": codes.UCUM,
+            "code": codes.unit_ucum("SDS")[0],
+        },
+        "method": {
+            "coding": [
+                {"system": growth_system(), "code": row.growth_reference, "display": reference}
+            ],
+            "text": f"Growth reference {reference} (rcpchgrowth)",
+        },
+        "derivedFrom": [ref(measured_url)],
+    }
+    if centile is not None:
+        percentile = codes.GROWTH_CENTILE[measure]
+        resource["component"] = [
+            {
+                "code": {
+                    "coding": [
+                        percentile.coding(),
+                        {
+                            "system": growth_system(),
+                            "code": f"{measure}-centile",
+                            "display": f"{name} centile",
+                        },
+                    ],
+                    "text": f"{name} centile for age and sex",
+                },
+                "valueQuantity": quantity(Decimal(str(centile)), "%"),
+            }
+        ]
+    if row.sds_confirmed and abs(sds) > growth.SDS_LIMITS[measure]:
+        resource["note"] = [
+            {"text": f"Beyond ±{growth.SDS_LIMITS[measure]:g} SDS: confirmed as measured."}
+        ]
+    return resource
+
+
+def assessment_observations(
+    visit: VisitAssessment, patient_url: str, performer: dict | None
+) -> list[tuple[str, dict]]:
+    """(measure, Observation) for each measure recorded at VISIT: the AGS Scale with its 11
+    items as components and its severity band, and the global assessments in mm."""
+    out = []
+    for measure in assessments.SERIES:
+        value = getattr(visit, measure)
+        if value is None:
+            continue
+        code, display = codes.ASSESSMENT_CODES[measure]
+        resource = {
+            "resourceType": "Observation",
+            "identifier": [identifier("visit-assessments", f"{visit.pk}-{code}")],
+            "status": "final",
+            "category": [_category("survey", "Survey")],
+            "code": {
+                "coding": [{"system": assessment_system(), "code": code, "display": display}],
+                "text": display,
+            },
+            "subject": ref(patient_url),
+            "effectiveDateTime": visit.date.isoformat(),
+        }
+        if measure == "ags_scale":
+            resource["valueInteger"] = int(value)
+            resource["component"] = [
+                {
+                    "code": {
+                        "coding": [
+                            {
+                                "system": ags_item_system(),
+                                "code": item.key,
+                                "display": str(item.label),
+                            }
+                        ],
+                        "text": str(item.label),
+                    },
+                    "valueInteger": int((visit.ags_items or {}).get(item.key, 0)),
+                }
+                for item in assessments.AGS_SCALE_ITEMS
+            ]
+            band = visit.severity_band
+            if band:
+                low, high = settings.AGS_SCALE_BANDS[band]
+                resource["interpretation"] = [{"text": f"{band} ({low}-{high})"}]
+            notes = [
+                f"{assessments.AGS_SCALE_SOURCE}: {assessments.AGS_SCALE_MAX} milestones, one "
+                "point each. Severity bands are configurable defaults, not confirmed."
+            ]
+        else:
+            resource["valueQuantity"] = quantity(value, "mm")
+            notes = [
+                "100 mm visual-analogue scale, 100 = worst (NIH, Sanchez 2018, Figure 2)."
+                + (" The parent's own assessment." if measure == "parent_global" else "")
+            ]
+        if performer and measure != "parent_global":
+            resource["performer"] = [performer]
+        if visit.note:
+            notes.append(visit.note)
+        resource["note"] = [{"text": n} for n in notes]
+        out.append((code, resource))
+    return out
+
+
 def _category(code: str, display: str) -> dict:
     return {"coding": [{"system": codes.OBSERVATION_CATEGORY, "code": code, "display": display}]}
 
@@ -669,13 +828,31 @@ def _bundle(child: Child) -> tuple[dict, dict[str, int]]:
             ),
         )
 
-    # Observations: growth, then results with their flags.
+    # Observations: growth (the measurements, the BMI and the SDS derived from them), visit
+    # assessments, then results with their flags.
     for row in GrowthMeasurement.objects.filter(child=child).order_by("date"):
+        measured = {}
         for which in ("weight", "height"):
             if getattr(row, "weight_kg" if which == "weight" else "height_cm") is not None:
-                out.add(
+                measured[which] = out.add(
                     urn("growth", f"{row.pk}-{which}"), growth_observation(row, which, patient_url)
                 )
+        if row.bmi is not None and len(measured) == 2:
+            measured["bmi"] = out.add(
+                urn("growth", f"{row.pk}-bmi"),
+                bmi_observation(row, patient_url, [measured["weight"], measured["height"]]),
+            )
+        for measure in growth.MEASURES:
+            if measure in measured and getattr(row, f"{measure}_sds") is not None:
+                out.add(
+                    urn("growth", f"{row.pk}-{measure}-sds"),
+                    sds_observation(row, measure, patient_url, measured[measure]),
+                )
+    for visit in VisitAssessment.objects.filter(child=child).order_by("date", "pk"):
+        for code, resource in assessment_observations(
+            visit, patient_url, person(visit.recorded_by_id)
+        ):
+            out.add(urn("visit-assessment", f"{visit.pk}-{code}"), resource)
     flags: dict[int, list[LabFlag]] = defaultdict(list)
     for flag in LabFlag.objects.filter(child=child, result__isnull=False).order_by("pk"):
         flags[flag.result_id].append(flag)

@@ -72,12 +72,15 @@ def test_export_validates_resource_by_resource(world, api_for, full_record):
     counts = validate_bundle(bundle)
     assert counts == {
         "Patient": 1,
-        "RelatedPerson": 1,  # every row was recorded by the mother: no Practitioner
+        "RelatedPerson": 1,  # the mother recorded the diary, doses and growth
+        "Practitioner": 1,  # the clinician who scored the visit
         "MedicationRequest": 3,  # two baricitinib prescriptions, one steroid
         "Questionnaire": 1,
         "QuestionnaireResponse": 2,
         "MedicationAdministration": 4,  # given, missed, different, a steroid dose
-        "Observation": 7,  # weight, height, Hb, creatinine and its eGFR, ALT, BK
+        # Weight, height, BMI and their three SDS; the visit's AGS Scale and physician's
+        # global; Hb, creatinine and its eGFR, ALT, BK.
+        "Observation": 13,
     }
     assert bundle["type"] == "collection" and "total" not in bundle
 
@@ -221,7 +224,7 @@ def test_export_is_logged_as_an_export(world, api_for, full_record):
     fhir(api_for(world.carol), world.amy)
     log = DataTransfer.objects.get(kind=DataTransfer.Kind.FHIR_EXPORT)
     assert (log.user, log.child, log.finished is not None) == (world.carol, world.amy, True)
-    assert log.row_counts["Observation"] == 7 and len(log.sha256) == 64
+    assert log.row_counts["Observation"] == 13 and len(log.sha256) == 64
     event = AccessEvent.objects.get(what="fhir_export")
     assert (event.action, event.child, event.role) == ("export", world.amy, "clinician")
     assert not AccessEvent.objects.filter(what="api_fhir").exists()  # not also a "view"
@@ -335,7 +338,7 @@ def test_every_analyte_unit_and_drug_has_codes():
 
 def test_codes_are_well_formed_and_named():
     loinc = [c for found in codes.ANALYTE_LOINC.values() for c in found or ()]
-    loinc += [codes.BODY_HEIGHT, codes.BODY_WEIGHT]
+    loinc += [codes.BODY_HEIGHT, codes.BODY_WEIGHT, codes.BODY_MASS_INDEX]
     assert len({c.code for c in loinc}) == len(loinc)  # one analyte per code
     for code in loinc:
         assert code.system == codes.LOINC and luhn_ok(code.code) and code.display, code
@@ -350,6 +353,26 @@ def test_codes_are_well_formed_and_named():
         # The code the export writes measures the canonical unit's property.
         if loinc_codes and UNITS[analyte][0] in ("µmol/L", "mmol/L"):
             assert "[Moles/volume]" in loinc_codes[0].display, analyte
+
+
+def test_growth_and_visit_assessment_codes_cover_every_measure():
+    from diary import assessments, growth
+
+    assert set(codes.GROWTH_SDS) == set(codes.GROWTH_CENTILE) == set(growth.MEASURES)
+    snomed = [*codes.GROWTH_SDS.values(), *codes.GROWTH_CENTILE.values()]
+    assert len({c.code for c in snomed}) == len(snomed)
+    for code in snomed:
+        assert code.system == codes.SNOMED and code.checked, code
+        # A concept id: partition 00, then the Verhoeff digit; an observable entity.
+        assert code.code[-3:-1] == "00" and verhoeff_ok(code.code), code
+        assert code.display.endswith("(observable entity)"), code
+    assert all("z-score" in c.display for c in codes.GROWTH_SDS.values())
+    assert all("percentile" in c.display for c in codes.GROWTH_CENTILE.values())
+    assert set(codes.ASSESSMENT_CODES) == set(assessments.SERIES)
+    own = [code for code, _display in codes.ASSESSMENT_CODES.values()]
+    assert len(set(own)) == len(own) and all(d for _c, d in codes.ASSESSMENT_CODES.values())
+    for unit in ("SDS", "%", "mm", "kg/m²"):
+        assert codes.UNIT_UCUM[unit][0], unit
 
 
 def test_code_checks_catch_a_typo():
@@ -369,3 +392,147 @@ def test_every_exported_unit_is_ucum():
                 "valueQuantity": export.quantity(1, unit),
             }
         )
+
+
+# --- Growth SDS, BMI and visit assessments --------------------------------------------------
+
+
+def by_code(bundle: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for observation in resources(bundle, "Observation"):
+        out.setdefault(observation["code"]["coding"][0]["code"], []).append(observation)
+    return out
+
+
+def test_growth_sds_and_bmi_are_observations_of_their_own(world, api_for, full_record):
+    row = GrowthMeasurement.objects.get(pk=full_record.growth.pk)
+    assert row.height_sds is not None and row.weight_sds is not None and row.bmi_sds is not None
+    bundle = fhir(api_for(world.carol), world.amy)
+    urls = {e["resource"]["id"]: e["fullUrl"] for e in bundle["entry"]}
+    found = by_code(bundle)
+    [weight], [height] = found["29463-7"], found["8302-2"]
+    [bmi] = found["39156-5"]
+    assert bmi["valueQuantity"] == {
+        "value": float(row.bmi),
+        "unit": "kg/m²",
+        "system": codes.UCUM,
+        "code": "kg/m2",
+    }
+    assert [r["reference"] for r in bmi["derivedFrom"]] == [urls[weight["id"]], urls[height["id"]]]
+    assert bmi["category"][0]["coding"][0]["code"] == "vital-signs"
+    for measure, measured, loinc_of_source in (
+        ("height", height, "8302-2"),
+        ("weight", weight, "29463-7"),
+        ("bmi", bmi, "39156-5"),
+    ):
+        [sds] = found[codes.GROWTH_SDS[measure].code]
+        assert sds["code"]["coding"][0] == codes.GROWTH_SDS[measure].coding()
+        assert sds["code"]["coding"][1]["system"] == export.growth_system()
+        assert sds["valueQuantity"]["value"] == pytest.approx(getattr(row, f"{measure}_sds"))
+        assert sds["valueQuantity"]["code"] == "{SDS}"
+        assert sds["method"]["coding"][0]["code"] == "uk-who"
+        assert "UK-WHO" in sds["method"]["text"]
+        assert sds["derivedFrom"] == [{"reference": urls[measured["id"]]}], loinc_of_source
+        [centile] = sds["component"]
+        assert centile["code"]["coding"][0] == codes.GROWTH_CENTILE[measure].coding()
+        assert centile["valueQuantity"]["value"] == pytest.approx(
+            getattr(row, f"{measure}_centile")
+        )
+        assert centile["valueQuantity"]["code"] == "%"
+        assert "note" not in sds  # an ordinary value: nothing to confirm
+
+
+def test_no_sds_without_a_reference_and_no_bmi_without_both(world, api_for):
+    """A child of unstated sex has no SDS (the references are by sex); a day with a weight
+    alone has no BMI."""
+    world.amy.sex = "X"
+    world.amy.save()
+    prescribe(world.amy, start=world.amy.today() - timedelta(days=30))
+    for days, data in ((3, {"weight_kg": "15", "height_cm": "100"}), (1, {"weight_kg": "15.2"})):
+        recording.record(
+            GrowthMeasurement,
+            world.amy,
+            world.alice,
+            uuid.uuid4(),
+            world.amy.today() - timedelta(days=days),
+            data,
+        )
+    bundle = fhir(api_for(world.carol), world.amy)
+    validate_bundle(bundle)
+    found = by_code(bundle)
+    assert len(found["29463-7"]) == 2 and len(found["8302-2"]) == 1
+    assert len(found["39156-5"]) == 1  # the BMI of the day with both, computed without a sex
+    assert not set(found) & {c.code for c in codes.GROWTH_SDS.values()}
+
+
+def test_visit_assessments_are_observations(world, api_for, full_record):
+    from diary import assessments
+    from diary.models import VisitAssessment
+
+    later = VisitAssessment.objects.create(
+        child=world.amy,
+        date=world.amy.today() - timedelta(days=1),
+        ags_items={k: int(i < 5) for i, k in enumerate(assessments.ITEM_KEYS)},
+        ags_scale=5,
+        parent_global=Decimal("55.5"),
+        recorded_by=world.carol,
+    )
+    bundle = fhir(api_for(world.alice), world.amy)
+    validate_bundle(bundle)
+    urls = {e["resource"]["id"]: e["fullUrl"] for e in bundle["entry"]}
+    [practitioner] = resources(bundle, "Practitioner")
+    found = by_code(bundle)
+    first, second = found["ags-scale"]
+    assert first["code"]["coding"][0]["system"] == export.assessment_system()
+    assert first["category"][0]["coding"][0]["code"] == "survey"
+    assert first["valueInteger"] == 11 and first["interpretation"] == [
+        {"text": "attenuated (9-11)"}
+    ]
+    assert [c["code"]["coding"][0]["code"] for c in first["component"]] == list(
+        assessments.ITEM_KEYS
+    )
+    assert all(
+        c["code"]["coding"][0]["system"] == export.ags_item_system() for c in first["component"]
+    )
+    assert [c["valueInteger"] for c in first["component"]] == [1] * 11
+    assert first["performer"] == [{"reference": urls[practitioner["id"]], "display": "Carol"}]
+    assert any("AssessmentF at the visit" in n["text"] for n in first["note"])
+    assert any("not confirmed" in n["text"] for n in first["note"])
+    # The later visit: 5 items achieved, their sum the value; a parent's global, no physician's.
+    assert second["valueInteger"] == 5 == sum(c["valueInteger"] for c in second["component"])
+    assert second["interpretation"] == [{"text": "moderate (4-8)"}]
+    assert second["effectiveDateTime"] == later.date.isoformat()
+    [physician] = found["physician-global"]
+    assert physician["valueQuantity"] == {
+        "value": 12,
+        "unit": "mm",
+        "system": codes.UCUM,
+        "code": "mm",
+    }
+    assert physician["effectiveDateTime"] == full_record.assessment.date.isoformat()
+    [parent] = found["parent-global"]
+    assert parent["valueQuantity"]["value"] == 55.5 and "performer" not in parent
+    assert "100 = worst" in parent["note"][0]["text"]
+
+
+def test_a_stranger_gets_no_visit_or_growth_observation(world, api_for, full_record):
+    for who in (world.bob, world.dan, world.rita):
+        response = api_for(who).get(f"/api/children/{world.amy.pk}/fhir/")
+        assert response.status_code == 404
+        assert b"ags-scale" not in response.content and b"1153604005" not in response.content
+
+
+def test_an_extreme_confirmed_sds_says_so_and_an_unknown_reference_is_named(
+    world, api_for, full_record
+):
+    GrowthMeasurement.objects.filter(pk=full_record.growth.pk).update(
+        height_sds=-9.1, sds_confirmed=True, growth_reference="uk90-old"
+    )
+    bundle = fhir(api_for(world.carol), world.amy)
+    validate_bundle(bundle)
+    [height] = by_code(bundle)[codes.GROWTH_SDS["height"].code]
+    assert height["valueQuantity"]["value"] == -9.1
+    assert height["note"] == [{"text": "Beyond ±8 SDS: confirmed as measured."}]
+    assert height["method"]["coding"][0]["code"] == "uk90-old"
+    [weight] = by_code(bundle)[codes.GROWTH_SDS["weight"].code]
+    assert "note" not in weight  # its own SDS is ordinary

@@ -98,11 +98,13 @@ def test_timeline_has_blood_count_panels_with_the_drugs_thresholds(world, client
     assert "Neutrophils 1.0: consider stopping" in svg
     assert "Lymphocytes" not in svg  # no lymphocyte results: no empty panel
     page = client.get(reverse("child_detail", args=[world.amy.pk])).content.decode()
-    table = page.split("Blood results drawn on the chart")[1]
+    table = page.split("Results drawn on the chart")[1]
     assert "7.6" in table and "10.5" in table and "0.8" in table
-    # Two panels: the picture grows with them.
-    assert f'height="{charts.timeline_size_px(2)[1]}"' in page
-    assert charts.timeline_size_px(2)[1] > charts.timeline_size_px(0)[1]
+    # Hb and neutrophils, and the growth SDS of the history's weights: the picture grows
+    # with its panels.
+    assert "growth<br>SDS" in table
+    assert f'height="{charts.timeline_size_px(3)[1]}"' in page
+    assert charts.timeline_size_px(3)[1] > charts.timeline_size_px(0)[1]
 
 
 def count_queries(client, url) -> int:

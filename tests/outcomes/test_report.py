@@ -425,3 +425,186 @@ def test_a_chart_of_any_height_fits_the_page_it_is_on(height):
     text = text_of(reader)
     assert "top of the chart" in text and "After the chart." in text
     assert len(reader.pages) <= 3
+
+
+# --- Growth SDS and visit assessments -------------------------------------------------------
+
+
+@pytest.fixture
+def visits_and_sds(world, amy_course):
+    """Amy's course with visit assessments and growth SDS inside the range (day -60), before it
+    (day -200) and after it (day -5 and -4)."""
+    from diary import assessments, growth
+    from diary.models import VisitAssessment
+
+    amy, first, last, ago = amy_course
+    achieved = ("normocephaly", "social_smile", "vocalisations", "head_control", "sitting")
+    for n, items, physician, parent in (
+        (200, ("normocephaly",), Decimal("77"), None),
+        (60, achieved, Decimal("42.5"), Decimal("30")),
+        (5, None, None, Decimal("88.5")),
+    ):
+        VisitAssessment.objects.create(
+            child=amy,
+            date=ago(n),
+            ags_items={k: int(k in items) for k in assessments.ITEM_KEYS} if items else None,
+            ags_scale=len(items) if items else None,
+            physician_global=physician,
+            parent_global=parent,
+            recorded_by=world.carol,
+        )
+    sds = {}
+    for n, height in ((200, Decimal("104.0")), (60, Decimal("108.3")), (4, Decimal("110.1"))):
+        row = GrowthMeasurement.objects.get(child=amy, date=ago(n))
+        found = growth.scores("uk-who", "F", amy.date_of_birth, ago(n), row.weight_kg, height)
+        values = growth.growth_values("uk-who", found, confirmed=False)
+        GrowthMeasurement.objects.filter(pk=row.pk).update(height_cm=height, **values)
+        sds[n] = values
+    return amy, first, last, ago, sds
+
+
+def test_visit_assessments_and_growth_sds_of_the_range(world, client, visits_and_sds):
+    amy, first, last, ago, sds = visits_and_sds
+    login(client, world.carol)
+    words = flat(text_of(read(client.get(report_url(amy, first, last)))))
+    section = words.split("Visit assessments")[1]
+    assert f"{day(ago(60))} AGS Scale 5 of 11 (moderate)" in section
+    assert (
+        "Achieved: Normocephaly (no microcephaly), Social smile, Vocalisations (cooing or "
+        "babbling), Head control (more than 60 seconds), Independent sitting (more than 2 "
+        "minutes)." in section
+    )
+    assert "Physician's global assessment 42.5 mm" in section
+    assert "Parent's global assessment 30 mm" in section
+    assert "severity bands are configurable defaults" in section
+    # Before and after the range: not there.
+    assert "77 mm" not in words and "88.5" not in words and "1 of 11 (" not in words
+    # SDS columns, the range's values only, and the reference they were computed against.
+    assert "Height SDS" in words and "Weight SDS" in words and "BMI SDS" in words
+    inside = sds[60]
+    for key in ("height_sds", "weight_sds", "bmi_sds"):
+        assert pdf.number(inside[key]) in words, key
+    for n in (200, 4):
+        assert pdf.number(sds[n]["height_sds"]) not in words
+    assert "SDS (Z-scores) for age and sex against UK-WHO (UK90 from 4 years)" in words
+    # The chart names its phases and draws the range's visit and SDS panels.
+    assert "3 optimal dose" in words and "4 last 90 days" in words
+    assert "SDS against UK-WHO" in words and "moderate 4–8" in words
+
+
+def test_visit_assessments_and_sds_in_french(world, client, visits_and_sds):
+    amy, first, last, ago, sds = visits_and_sds
+    world.carol.language = "fr"
+    world.carol.save()
+    login(client, world.carol)
+    words = flat(text_of(read(client.get(report_url(amy, first, last)))))
+    with translation.override("fr"):
+        short = day(ago(60))
+    assert f"{short} Échelle AGS 5 sur 11 (modérée)" in words
+    assert "Acquis : Normocéphalie" in words
+    assert "Évaluation globale du médecin 42,5 mm" in words and "42.5" not in words
+    assert "Taille (DS)" in words and "Poids (DS)" in words
+    with translation.override("fr"):
+        height = pdf.number(sds[60]["height_sds"])
+    assert "," in height and height in words
+    assert "DS (Z-scores) pour l’âge et le sexe selon UK-WHO (UK90 à partir de 4 ans)" in words
+
+
+def test_no_sds_columns_without_sds_and_no_section_without_visits(world, client, amy_course):
+    from diary.models import VisitAssessment
+
+    amy, first, last, ago = amy_course
+    # A visit outside the range only.
+    VisitAssessment.objects.create(
+        child=amy, date=ago(200), physician_global=50, recorded_by=world.carol
+    )
+    login(client, world.carol)
+    words = flat(text_of(read(client.get(report_url(amy, first, last)))))
+    assert "16.35" in words  # the weight is there...
+    assert "Height SDS" not in words and "Weight SDS" not in words  # ...without SDS columns
+    assert "Visit assessments" not in words and "50 mm" not in words
+    assert "SDS (Z-scores)" not in words
+
+
+# --- The family summary's growth in plain words -------------------------------------------
+
+
+def test_centiles_in_a_parents_words():
+    from outcomes.family_summary import centile_words
+
+    assert centile_words(24.6, "weigh less") == (
+        "About 25 in every 100 children of the same age and sex weigh less (centile 25)."
+    )
+    assert centile_words(0.3, "are shorter").startswith("Fewer than 1 in every 100")
+    assert centile_words(99.7, "weigh less").startswith("More than 99 in every 100")
+    # Half up, never "about 0" nor "about 100".
+    assert centile_words(0.5, "weigh less").startswith("About 1 in every 100")
+    assert centile_words(2.5, "weigh less").startswith("About 3 in every 100")
+    assert centile_words(99.49, "weigh less").startswith("About 99 in every 100")
+    assert centile_words(99.5, "weigh less").startswith("More than 99 in every 100")
+    with translation.override("fr"):
+        assert centile_words(0.2, "pèsent moins") == (
+            "Moins de 1 % des enfants du même âge et du même sexe pèsent moins "
+            "(centile inférieur à 1)."
+        )
+
+
+@pytest.fixture
+def measured(world):
+    """Amy weighed 30 days ago (with SDS, the save path's), measured 200 days ago (outside the
+    summary's 90 days), and weighed 10 days ago without a centile (as a weight stored before
+    SDS were computed)."""
+    import uuid
+
+    from diary import recording
+
+    amy = world.amy
+    today = amy.today()
+    for days, data in (
+        (200, {"weight_kg": "22.1", "height_cm": "119.5"}),
+        (30, {"weight_kg": "24.2"}),
+        (10, {"weight_kg": "24.6"}),
+    ):
+        recording.record(
+            GrowthMeasurement, amy, world.alice, uuid.uuid4(), today - timedelta(days=days), data
+        )
+    GrowthMeasurement.objects.filter(child=amy, date=today - timedelta(days=10)).update(
+        weight_sds=None, weight_centile=None
+    )
+    return amy, GrowthMeasurement.objects.get(child=amy, date=today - timedelta(days=30))
+
+
+def test_the_family_summary_says_the_latest_centile(world, client, measured):
+    amy, row = measured
+    assert 1 < row.weight_centile < 99  # said as "about N in every 100"
+    login(client, world.alice)
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[amy.pk])))))
+    n = round(row.weight_centile)
+    assert (
+        f"Weight on {formats.date_format(row.date, 'j F Y')}: 24.2 kg. About {n} in every 100 "
+        f"children of the same age and sex weigh less (centile {n})." in words
+    )
+    assert "24.6" not in words  # the later weight has no centile: not said
+    assert "Height on" not in words and "119.5" not in words  # measured before the 90 days
+    assert "Centiles against the UK-WHO (UK90 from 4 years) growth reference" in words
+    assert "SDS" not in words  # a clinician's number, not a parent's
+    world.alice.language = "fr"
+    world.alice.save()
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[amy.pk])))))
+    with translation.override("fr"):
+        when = formats.date_format(row.date, "j F Y")
+    assert (
+        f"Poids le {when} : 24,2 kg. Environ {n} enfants sur 100 du même âge et du même sexe "
+        f"pèsent moins (centile {n})." in words
+    )
+    assert "Croissance" in words
+
+
+def test_no_growth_words_without_a_centile_in_the_90_days(world, client):
+    GrowthMeasurement.objects.create(
+        child=world.amy, date=world.amy.today() - timedelta(days=5), weight_kg=Decimal("15")
+    )  # stored without SDS (as the benchmarks' loader does)
+    login(client, world.alice)
+    words = flat(text_of(read(client.get(reverse("family_summary", args=[world.amy.pk])))))
+    assert "in every 100 children" not in words and "Centiles against" not in words
+    assert "Growth" not in words

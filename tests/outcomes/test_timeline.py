@@ -526,3 +526,257 @@ def test_a_broker_that_is_down_never_fails_a_save(
     assert response.status_code == 201
     assert DiaryEntry.objects.filter(child=world.amy).count() == 1
     assert "chart will be drawn when seen" in caplog.text
+
+
+# --- The AGS Scale and growth SDS panels ---------------------------------------------------
+
+
+def visit_results() -> dict:
+    return {
+        "ags_scale": [timeline.Result(day(20), 3), timeline.Result(day(110), 9)],
+        "height_sds": [timeline.Result(day(20), -2.6)],
+        "weight_sds": [timeline.Result(day(20), -1.25), timeline.Result(day(60), -0.5)],
+        "ip10": [timeline.Result(day(5), 500.0)],
+        "hb": [timeline.Result(day(5), 11.0)],
+    }
+
+
+def test_ags_scale_and_growth_sds_panels_after_ip10():
+    references = [(day(20), "uk-who"), (day(60), "who")]
+    found = timeline.panels(visit_results(), "baricitinib", references)
+    assert [p.key for p in found] == ["ip10", "ags_scale", "growth_sds", "hb"]
+    ags, growth = found[1], found[2]
+    assert ags.points == [(day(20), 3.0), (day(110), 9.0)] and ags.ceiling == 11
+    # The bands as configured (unconfirmed defaults), each named with its range.
+    assert [text for _lo, _hi, text in ags.zones] == [
+        "severe 0–3",
+        "moderate 4–8",
+        "attenuated 9–11",
+    ]
+    assert [(s.column, s.name) for s in growth.series] == [
+        ("height_sds", "height SDS"),
+        ("weight_sds", "weight SDS"),
+    ]
+    assert growth.others[0].points == [(day(20), -1.25), (day(60), -0.5)]
+    assert [v for v, _s, _t in growth.lines] == [-2, 2] and growth.floor < -2
+    # Both references used are named, in the order they were used.
+    assert growth.note == "SDS against UK-WHO (UK90 from 4 years); WHO 2006/2007"
+    assert growth.columns == ["height_sds", "weight_sds", "growth_reference"]
+    # Without visits or SDS, no panel; weights with SDS alone still make the growth panel.
+    assert [p.key for p in timeline.panels({"hb": visit_results()["hb"]}, "baricitinib")] == ["hb"]
+    weights = {"weight_sds": [timeline.Result(day(3), 0.4)]}
+    [alone] = timeline.panels(weights, "baricitinib", [(day(3), "cdc")])
+    assert alone.points == [] and alone.others[0].points == [(day(3), 0.4)]
+    assert alone.note == "SDS against CDC 2000 (WHO under 2 years)"
+
+
+def test_the_panels_are_drawn_below_zero_with_their_bands_and_reference():
+    found = timeline.panels(visit_results(), "baricitinib", [(day(20), "uk-who")])
+    data = child_data(entries=range(120), weights=[(0, 15)])
+    tl = timeline.build(data, phases([], day(119), day(0)), found)
+    svg = charts.render(charts.draw_timeline(tl, "X", 24), "svg").decode()
+    for text in (
+        "AGS Scale",
+        "severe 0–3",
+        "attenuated 9–11",
+        "SDS against UK-WHO (UK90 from 4 years)",
+        "−2 SDS (2nd centile)",
+        "height SDS",  # the legend tells the two series apart
+        "weight SDS",
+    ):
+        assert text in svg, text
+    assert ">-2.5<" in svg  # the growth panel's ticks go below 0
+    sizes = font_sizes(svg)
+    assert min(sizes) >= 8
+    # The height SDS of -2.6 is inside the panel: its axis reaches below it.
+    growth = next(p for p in tl.panels if p.key == "growth_sds")
+    low, high = charts._result_range(growth)
+    assert low < -2.6 and high > 2
+
+
+def test_the_csv_has_the_visit_and_growth_columns():
+    references = [(day(20), "uk-who"), (day(60), "uk-who")]
+    data = child_data(entries=range(120), weights=[(0, 15)])
+    tl = timeline.build(
+        data, phases([], day(119), day(0)), timeline.panels(visit_results(), "x", references)
+    )
+    header, rows = timeline.table(tl)
+    assert header[-6:] == [
+        "ip10_pg_ml",
+        "ags_scale",
+        "height_sds",
+        "weight_sds",
+        "growth_reference",
+        "hb_g_dl",
+    ]
+    by_date = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    visit = by_date[day(20).isoformat()]
+    assert (visit["ags_scale"], visit["height_sds"], visit["weight_sds"]) == (3.0, -2.6, -1.25)
+    assert visit["growth_reference"] == "uk-who"
+    weighed = by_date[day(60).isoformat()]
+    assert (weighed["height_sds"], weighed["weight_sds"]) == ("", -0.5)  # not measured: empty
+    quiet = by_date[day(61).isoformat()]
+    assert quiet["ags_scale"] == quiet["weight_sds"] == quiet["growth_reference"] == ""
+    # The phone's last days keep only the points in them, in every series.
+    late = tl.last(30)
+    growth = next(p for p in late.panels if p.key == "growth_sds")
+    assert growth.points == [] and growth.others[0].points == [] and growth.texts[0][1] == ()
+    assert next(p for p in late.panels if p.key == "ags_scale").points == [(day(110), 9.0)]
+
+
+@pytest.fixture
+def visits(world):
+    """Amy's history with two visit assessments and weights and heights whose SDS the save
+    path computes (UK-WHO, the site's default)."""
+    import uuid
+
+    from diary import assessments, recording
+    from diary.models import VisitAssessment
+
+    amy = with_history(world.amy, days=200, first_dose=60)
+    today = amy.today()
+    for n, achieved in ((150, 4), (30, 9)):
+        VisitAssessment.objects.create(
+            child=amy,
+            date=today - timedelta(days=n),
+            ags_items={k: int(i < achieved) for i, k in enumerate(assessments.ITEM_KEYS)},
+            ags_scale=achieved,
+            physician_global=40,
+            recorded_by=world.carol,
+        )
+    GrowthMeasurement.objects.filter(child=amy).delete()
+    recording.record(
+        GrowthMeasurement,
+        amy,
+        world.carol,
+        uuid.uuid4(),
+        today - timedelta(days=20),
+        {"weight_kg": "15.2", "height_cm": "104.5"},
+    )
+    return amy
+
+
+def test_the_childs_visits_and_sds_reach_the_chart_page_and_csv(world, client, visits):
+    row = GrowthMeasurement.objects.get(child=visits)
+    assert row.height_sds is not None and row.growth_reference == "uk-who"
+    outcome = pages.child_outcome(visits)
+    keys = [p.key for p in outcome.labs]
+    assert "ags_scale" in keys and "growth_sds" in keys
+    login(client, world.carol)
+    svg = client.get(reverse("timeline_chart", args=[visits.pk, "svg"])).content.decode()
+    assert "moderate 4–8" in svg and "SDS against UK-WHO (UK90 from 4 years)" in svg
+    rows = read_csv(client.get(reverse("timeline_csv", args=[visits.pk])))
+    measured = next(r for r in rows if r["date"] == row.date.isoformat())
+    assert float(measured["height_sds"]) == pytest.approx(row.height_sds, abs=1e-3)
+    assert float(measured["weight_sds"]) == pytest.approx(row.weight_sds, abs=1e-3)
+    assert measured["growth_reference"] == "uk-who"
+    visit = next(r for r in rows if r["date"] == (visits.today() - timedelta(days=30)).isoformat())
+    assert visit["ags_scale"] == "9.0"
+    page = client.get(reverse("child_detail", args=[visits.pk])).content.decode()
+    table = page.split("Results drawn on the chart")[1]
+    assert "AGS Scale" in table and "height SDS" in table and "weight SDS" in table
+    login(client, world.dan)  # another site's clinician
+    assert client.get(reverse("timeline_csv", args=[visits.pk])).status_code == 404
+
+
+def test_french_panels(world, client, visits):
+    world.carol.language = "fr"
+    world.carol.save()
+    login(client, world.carol)
+    svg = client.get(reverse("timeline_chart", args=[visits.pk, "svg"])).content.decode()
+    assert "Échelle AGS" in svg and "sévère 0–3" in svg
+    assert "DS selon UK-WHO" in svg and "DS de taille" in svg and "DS de poids" in svg
+    page = client.get(reverse("child_detail", args=[visits.pk])).content.decode()
+    assert "Résultats tracés sur le graphique" in page
+    assert "échelle AGS, DS de taille et de poids" in page  # the chart's alt text
+
+
+def test_an_assessment_or_a_growth_row_changes_the_data_version(world, visits):
+    import uuid
+
+    from diary import recording
+    from diary.models import VisitAssessment
+
+    versions = [pages.data_version(visits)]
+
+    def changed() -> bool:
+        versions.append(pages.data_version(visits))
+        return versions[-1] != versions[-2]
+
+    assessment = VisitAssessment.objects.filter(child=visits).order_by("date").first()
+    assessment.physician_global = 35
+    assessment.save()
+    assert changed()  # an older visit edited
+    assessment.delete()
+    assert changed()
+    VisitAssessment.objects.create(
+        child=visits, date=visits.today(), parent_global=20, recorded_by=world.carol
+    )
+    assert changed()
+    assert not changed()  # nothing happened
+    growth = GrowthMeasurement.objects.get(child=visits)
+    recording.record(
+        GrowthMeasurement,
+        visits,
+        world.carol,
+        uuid.uuid4(),
+        visits.today() - timedelta(days=2),
+        {"height_cm": "105"},
+    )
+    assert changed()
+    growth.delete()
+    assert changed()
+    # Another child's visit changes nothing of Amy's.
+    VisitAssessment.objects.create(
+        child=world.ben, date=world.ben.today(), parent_global=20, recorded_by=world.dan
+    )
+    assert not changed()
+
+
+@pytest.mark.parametrize("what", ["assessment saved", "assessment deleted", "growth deleted"])
+def test_a_visit_or_growth_change_draws_the_chart_ahead(
+    world,
+    client,
+    visits,
+    monkeypatch,
+    drawing_ahead,
+    django_capture_on_commit_callbacks,
+    what,
+):
+    from diary import assessments
+    from diary.models import VisitAssessment
+
+    login(client, world.carol)
+    url = reverse("timeline_chart", args=[visits.pk, "svg"])
+    before = client.get(url).content
+    drawn = count_draws(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        if what == "assessment saved":
+            VisitAssessment.objects.create(
+                child=visits,
+                date=visits.today() - timedelta(days=1),
+                ags_items=dict.fromkeys(assessments.ITEM_KEYS, 0),
+                ags_scale=0,
+                recorded_by=world.carol,
+            )
+        elif what == "assessment deleted":
+            VisitAssessment.objects.filter(child=visits).order_by("date").first().delete()
+        else:
+            GrowthMeasurement.objects.filter(child=visits).delete()
+    assert callbacks
+    # The worker drew the page's and the phone's charts for the new version (English only:
+    # the family and the clinician read English).
+    assert len(drawn) == 2
+    after = client.get(f"{url}?v={pages.data_version(visits)}")
+    assert len(drawn) == 2 and after.content != before
+
+
+def test_an_extreme_confirmed_sds_and_an_unknown_reference_are_drawn_and_named():
+    results = {"height_sds": [timeline.Result(day(1), -9.1)]}
+    [growth] = timeline.panels(results, "baricitinib", [(day(1), "uk90-old")])
+    low, _high = charts._result_range(growth)
+    assert low < -9.1  # the axis reaches it: never drawn off the panel
+    assert growth.note == "SDS against uk90-old"  # a reference the app no longer knows: its code
+    data = child_data(entries=range(5), weights=[(0, 15)])
+    tl = timeline.build(data, phases([], day(4), day(0)), [growth])
+    charts.render(charts.draw_timeline(tl, "X", 24), "svg")

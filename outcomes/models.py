@@ -116,7 +116,9 @@ class LabResult(models.Model):
     egfr_height_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     # A result imported from a hospital's FHIR Observation: SHA-256 of its identifier (else of
     # its code, time and value), so that the same Observation sent again is stored once.
-    source_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    source_key = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
     created = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -1224,6 +1224,12 @@ class VisitAssessment(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} {self.child_id} {self.date}"
 
+    @classmethod
+    def series_for(cls, child) -> dict[str, list[tuple[date, float]]]:
+        """`assessments.series` of CHILD's recorded assessments (one query)."""
+        rows = cls.objects.filter(child=child).values_list("date", *assessments.SERIES)
+        return assessments.series(rows.order_by("date"))
+
     @property
     def severity_band(self) -> str | None:
         return assessments.severity_band(self.ags_scale)

@@ -23,7 +23,7 @@ from diary.models import (
     Prescription,
     SteroidDose,
 )
-from outcomes import charts, phone_chart, summaries, timeline
+from outcomes import charts, phone_chart, queueing, summaries, timeline
 from outcomes.models import LabResult
 from outcomes.thresholds import CHART_ANALYTES
 
@@ -236,10 +236,8 @@ def enqueue_drawing(child_id: int, force: bool = False) -> None:
     if not force and now - _enqueued.get(child_id, -ENQUEUE_AGAIN_AFTER) < ENQUEUE_AGAIN_AFTER:
         return
     _enqueued[child_id] = now
-    from outcomes.tasks import draw_timeline
-
     try:
-        draw_timeline.delay(child_id)
+        queueing.enqueue(queueing.DRAW_TIMELINE, child_id)
     except Exception:  # noqa: BLE001 - any broker error: the page draws it instead
         logger.warning("broker unavailable: child %s's chart will be drawn when seen", child_id)
 

@@ -515,7 +515,7 @@ def test_a_broker_that_is_down_never_fails_a_save(
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(app, "send_task", down)
+    monkeypatch.setattr(app.tasks["outcomes.tasks.draw_timeline"], "apply_async", down)
     body = {
         "child": world.amy.pk,
         "date": world.amy.today().isoformat(),

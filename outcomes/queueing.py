@@ -14,4 +14,7 @@ TASKS = (SEND_REMINDERS, RUN_EXPORT, DRAW_TIMELINE)
 def enqueue(task: str, *args, **kwargs):
     """Publish TASK with ARGS and KWARGS; raises what the broker raises. Through the
     registered task, not `send_task`, so that `CELERY_TASK_ALWAYS_EAGER` is honoured."""
-    return current_app.tasks[task].apply_async(args, kwargs)
+    app = current_app
+    if task not in app.tasks:
+        app.loader.import_default_modules()  # a web process reads the apps' tasks.py lazily
+    return app.tasks[task].apply_async(args, kwargs)

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "csp",
     "diary",
     "outcomes",
+    "exchange",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from diary import views as diary_views
 from diary.access import not_logged
 from diary.api.token import TokenLogoutView, TokenView
 from diary.api.views import DayView
-from diary.portability import views as portability_views
+from exchange import views as portability_views
 from outcomes import lab_views, research_views
 from outcomes import views as outcome_views
 from outcomes.api.fhir import FHIRExportView, FHIRLabsImportView

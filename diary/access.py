@@ -17,7 +17,9 @@ from functools import wraps
 from django.db import models, transaction
 
 from diary import security
-from diary.models import AccessAction, AccessEvent, CareLink, Child, Site, SiteMembership
+from diary.models.access_log import AccessAction, AccessEvent
+from diary.models.children import CareLink, Child
+from diary.models.people import Site, SiteMembership
 
 logger = logging.getLogger(__name__)
 

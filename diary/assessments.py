@@ -154,12 +154,3 @@ def series(rows) -> dict[str, list[tuple[date, float]]]:
             if value is not None:
                 out[name].append((day, float(value)))
     return out
-
-
-def child_series(child) -> dict[str, list[tuple[date, float]]]:
-    """`series` of CHILD's recorded assessments (one query), for the timeline chart."""
-    from diary.models import VisitAssessment
-
-    return series(
-        VisitAssessment.objects.filter(child=child).values_list("date", *SERIES).order_by("date")
-    )

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from diary.models import CareLink, Invitation, SiteMembership
+from diary.models.children import CareLink, Invitation
+from diary.models.people import SiteMembership
 
 SALT = "diary.invitation"
 

@@ -19,7 +19,7 @@ from knox.auth import TokenAuthentication
 from rest_framework import exceptions
 
 from diary.middleware import use_language_of
-from diary.models import ApiToken, SiteMembership
+from diary.models.people import ApiToken, SiteMembership
 from diary.twofactor import is_staff_role
 
 # Last use is written at most this often, to spare a write per request.

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
-from diary.models import PushSubscription, User
+from diary.models.people import PushSubscription, User
 
 logger = logging.getLogger(__name__)
 

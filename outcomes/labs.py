@@ -12,6 +12,7 @@ from diary.models import Child, Prescription
 from outcomes import schedule, thresholds, treatment
 from outcomes.guideline import number as guideline_number
 from outcomes.models import NEEDS_ULN, PLAUSIBLE, UNITS, Analyte, LabFlag, LabResult
+from outcomes.thresholds import exact_value
 
 
 def to_canonical(analyte: str, value, unit: str) -> tuple[Decimal, str]:
@@ -256,11 +257,3 @@ def schedule_results(rows) -> list[tuple[str, date, Decimal]]:
     """(analyte, date, value) from (analyte, date, value, entered value, entered unit) rows,
     BK loads entered in copies/mL as their unrounded log10."""
     return [(a, d, exact_value(v, ev, eu)) for a, d, v, ev, eu in rows]
-
-
-def exact_value(value: Decimal, entered_value: Decimal, entered_unit: str) -> Decimal:
-    """The canonical value unrounded: a load in copies/mL is stored as a log10 rounded to
-    3 places (10,001 copies/mL → 4.000), while §6.8's "> 4" needs the exact log."""
-    if entered_unit == "copies/mL" and entered_value and entered_value > 0:
-        return Decimal(entered_value).log10()
-    return value

@@ -15,7 +15,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from diary import assessments
 from diary.models import (
     Child,
     DiaryEntry,
@@ -25,7 +24,7 @@ from diary.models import (
     SteroidDose,
     VisitAssessment,
 )
-from outcomes import charts, phone_chart, summaries, timeline
+from outcomes import charts, phone_chart, queueing, summaries, timeline
 from outcomes.models import LabResult
 from outcomes.thresholds import CHART_ANALYTES
 
@@ -100,7 +99,7 @@ def child_outcome(child: Child) -> ChildOutcome:
             results[analyte].append(
                 timeline.Result(sampled, float(value), None if limit is None else float(limit))
             )
-    for name, points in assessments.child_series(child).items():
+    for name, points in VisitAssessment.series_for(child).items():
         results[name] = [timeline.Result(day, value) for day, value in points]
     references = []
     for day, height, weight, reference in (
@@ -251,10 +250,8 @@ def enqueue_drawing(child_id: int, force: bool = False) -> None:
     if not force and now - _enqueued.get(child_id, -ENQUEUE_AGAIN_AFTER) < ENQUEUE_AGAIN_AFTER:
         return
     _enqueued[child_id] = now
-    from outcomes.tasks import draw_timeline
-
     try:
-        draw_timeline.delay(child_id)
+        queueing.enqueue(queueing.DRAW_TIMELINE, child_id)
     except Exception:  # noqa: BLE001 - any broker error: the page draws it instead
         logger.warning("broker unavailable: child %s's chart will be drawn when seen", child_id)
 

@@ -47,8 +47,7 @@ from diary.models import (
     SiteMembership,
     User,
 )
-from outcomes import schedule, treatment
-from outcomes.labs import exact_value
+from outcomes import queueing, schedule, thresholds, treatment
 from outcomes.models import (
     TEST_KINDS,
     LabFlag,
@@ -311,7 +310,7 @@ def _results(child_ids, since: date | None = None) -> dict[int, list]:
     for child_id, analyte, sampled, value, entered, unit in rows.values_list(
         "child_id", "analyte", "sample_date", "value", "entered_value", "entered_unit"
     ):
-        results[child_id].append((analyte, sampled, exact_value(value, entered, unit)))
+        results[child_id].append((analyte, sampled, thresholds.exact_value(value, entered, unit)))
     return results
 
 
@@ -463,13 +462,11 @@ def _enqueue_all(now: datetime, only: dict) -> tuple[int, int, str]:
 def _enqueue(ids: list[int], lease: datetime) -> tuple[int, str]:
     """Publish IDS in batches; (how many were published, why the rest were not). A broker
     that is down loses nothing: the rows stay to send and the next sweep queues them again."""
-    from outcomes.tasks import send_reminders
-
     queued = 0
     for start in range(0, len(ids), ENQUEUE_BATCH):
         batch = ids[start : start + ENQUEUE_BATCH]
         try:
-            send_reminders.delay(batch, lease=lease.isoformat())
+            queueing.enqueue(queueing.SEND_REMINDERS, batch, lease=lease.isoformat())
         except Exception as error:  # noqa: BLE001 - any broker error; the next sweep retries
             note = f"broker unavailable: {type(error).__name__}"
             logger.warning(

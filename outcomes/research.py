@@ -21,7 +21,7 @@ from django.utils import timezone
 from diary import emails
 from diary.access import log_access
 from diary.models import AccessAction, Role, Site, User
-from outcomes import export
+from outcomes import export, queueing
 from outcomes.models import ExportApproval, ExportLog, ExportStatus, Study
 
 logger = logging.getLogger(__name__)
@@ -171,9 +171,7 @@ def _start(log: ExportLog, options: export.Options) -> bool:
         run_export(log.pk)
         log.refresh_from_db()
         return False
-    from outcomes.tasks import run_export as task
-
-    transaction.on_commit(lambda: task.delay(str(log.pk)))
+    transaction.on_commit(lambda: queueing.enqueue(queueing.RUN_EXPORT, str(log.pk)))
     return True
 
 

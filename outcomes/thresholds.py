@@ -447,3 +447,11 @@ def zoster_flag(drug: str, interrupted: bool) -> Flag:
             "SPARN VZV guideline. The treating team decides."
         )
     return Flag("infection", "zoster", STOP, message % {"drug": drug, "source": source}, source)
+
+
+def exact_value(value: Decimal, entered_value: Decimal, entered_unit: str) -> Decimal:
+    """The canonical value unrounded: a load in copies/mL is stored as a log10 rounded to
+    3 places (10,001 copies/mL → 4.000), while §6.8's "> 4" needs the exact log."""
+    if entered_unit == "copies/mL" and entered_value and entered_value > 0:
+        return Decimal(entered_value).log10()
+    return value

@@ -231,5 +231,5 @@ def test_the_childs_change_history_names_the_items_that_changed(world, api_for, 
 def test_a_childs_series_come_from_its_own_assessments(world):
     VisitAssessment.objects.create(child=world.amy, date=date(2024, 6, 1), ags_scale=4)
     VisitAssessment.objects.create(child=world.ben, date=date(2024, 6, 1), ags_scale=9)
-    out = assessments.child_series(world.amy)
+    out = VisitAssessment.series_for(world.amy)
     assert out["ags_scale"] == [(date(2024, 6, 1), 4.0)] and out["parent_global"] == []

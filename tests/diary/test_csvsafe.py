@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from diary import csvsafe, recording
 from diary.models import Child, DiaryEntry
-from diary.portability import exporting, tables
-from diary.portability.importing import import_data, parse_cell, source_from_file
+from exchange import exporting, tables
+from exchange.importing import import_data, parse_cell, source_from_file
 from outcomes.labs import record_lab
 from outcomes.models import LabResult
 from tests.conftest import login

@@ -19,8 +19,8 @@ from django.utils import translation
 from diary import recording
 from diary.history import changes_for_child
 from diary.models import DiaryEntry
-from diary.portability import tables
-from diary.portability.importing import import_data, source_from_file
+from exchange import tables
+from exchange.importing import import_data, source_from_file
 from outcomes import export
 from outcomes.models import Study, StudyLink
 from tests.conftest import AGS_ANSWERS, login

@@ -510,12 +510,12 @@ def test_a_child_erased_while_drawn_ahead_leaves_no_drawing_behind(world, monkey
 def test_a_broker_that_is_down_never_fails_a_save(
     world, api_for, monkeypatch, drawing_ahead, django_capture_on_commit_callbacks, caplog
 ):
-    from outcomes import tasks
+    from config.celery import app
 
     def down(*args, **kwargs):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(tasks.draw_timeline, "delay", down)
+    monkeypatch.setattr(app.tasks["outcomes.tasks.draw_timeline"], "apply_async", down)
     body = {
         "child": world.amy.pk,
         "date": world.amy.today().isoformat(),

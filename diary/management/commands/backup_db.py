@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config import backups
+from diary import backups
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from diary import csvsafe
-from diary.portability.tables import (
+from exchange.tables import (
     DICTIONARY_FILENAME,
     DICTIONARY_HEADER,
     MANIFEST_FILENAME,

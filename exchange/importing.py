@@ -46,8 +46,8 @@ from diary.models import (
     SteroidPrescription,
     VisitAssessment,
 )
-from diary.portability import tables as t
-from diary.portability.tables import Column, Table, Type, Use
+from exchange import tables as t
+from exchange.tables import Column, Table, Type, Use
 from outcomes.labs import record_lab, to_canonical, uln_missing
 from outcomes.models import NEEDS_ULN, LabResult
 

@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy
 
 from diary.access import log_access
 from diary.models import AccessAction, Child, DataTransfer
-from diary.portability import tables
-from diary.portability.exporting import Written, stream_zip
-from diary.portability.importing import SourceError, import_data, source_from_uploads
+from exchange import tables
+from exchange.exporting import Written, stream_zip
+from exchange.importing import SourceError, import_data, source_from_uploads
 
 
 def _zip_response(children, log: DataTransfer, about: dict) -> StreamingHttpResponse:

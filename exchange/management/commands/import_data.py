@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from diary.models import User
-from diary.portability import tables
-from diary.portability.importing import SourceError, import_data, source_from_path
+from exchange import tables
+from exchange.importing import SourceError, import_data, source_from_path
 
 
 class Command(BaseCommand):

@@ -28,9 +28,9 @@ from diary.models import (
     SteroidPrescription,
     VisitAssessment,
 )
-from diary.portability import tables
-from diary.portability.exporting import stream_zip, write_zip
-from diary.portability.importing import (
+from exchange import tables
+from exchange.exporting import stream_zip, write_zip
+from exchange.importing import (
     SourceError,
     import_data,
     parse_cell,

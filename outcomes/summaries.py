@@ -444,6 +444,23 @@ def cohort_summary(
     )
 
 
+def _phase_statistics(r, number) -> dict:
+    """A phase's n, median (IQR) and least-squares mean with its SE, df and 95% CI, as JSON
+    (NUMBER rounds)."""
+    return {
+        "phase": r.phase,
+        "n_children": r.n_children,
+        "median": number(r.median),
+        "q1": number(r.q1),
+        "q3": number(r.q3),
+        "ls_mean": number(r.ls_mean),
+        "se": number(r.se),
+        "df": number(r.df),
+        "ci_low": number(r.ci_low),
+        "ci_high": number(r.ci_high),
+    }
+
+
 def as_dict(summary: CohortSummary) -> dict:
     """The summary as plain JSON-ready data (floats rounded to 6 places; None stays null)."""
 
@@ -459,16 +476,7 @@ def as_dict(summary: CohortSummary) -> dict:
         "n_children": summary.n_children,
         "phases": [
             {
-                "phase": r.phase,
-                "n_children": r.n_children,
-                "median": number(r.median),
-                "q1": number(r.q1),
-                "q3": number(r.q3),
-                "ls_mean": number(r.ls_mean),
-                "se": number(r.se),
-                "df": number(r.df),
-                "ci_low": number(r.ci_low),
-                "ci_high": number(r.ci_high),
+                **_phase_statistics(r, number),
                 "steroid_mg_per_kg": {
                     "n_children": r.steroid_n,
                     "median": number(r.steroid_median),
@@ -540,16 +548,7 @@ def _outcome_dict(outcome, number, p_value) -> dict:
         "model": cohort_outcomes.MODEL,
         "phases": [
             {
-                "phase": r.phase,
-                "n_children": r.n_children,
-                "median": number(r.median),
-                "q1": number(r.q1),
-                "q3": number(r.q3),
-                "ls_mean": number(r.ls_mean),
-                "se": number(r.se),
-                "df": number(r.df),
-                "ci_low": number(r.ci_low),
-                "ci_high": number(r.ci_high),
+                **_phase_statistics(r, number),
                 "note": r.reason,
             }
             for r in outcome.phases

@@ -531,9 +531,12 @@ def _dose_section(doses: Doses, data: ChildData, first, last, st) -> list:
         )
         content.append(
             pdf.text(
-                _(
-                    "Steroid given on %(n)s of %(days)s days; the latest: %(mg)s mg of "
-                    "%(drug)s on %(day)s."
+                ngettext(
+                    "Steroid given on %(n)s day of %(days)s; the latest: %(mg)s mg of "
+                    "%(drug)s on %(day)s.",
+                    "Steroid given on %(n)s days of %(days)s; the latest: %(mg)s mg of "
+                    "%(drug)s on %(day)s.",
+                    len(steroid_days),
                 )
                 % {
                     "n": len(steroid_days),

@@ -608,3 +608,17 @@ def test_no_growth_words_without_a_centile_in_the_90_days(world, client):
     words = flat(text_of(read(client.get(reverse("family_summary", args=[world.amy.pk])))))
     assert "in every 100 children" not in words and "Centiles against" not in words
     assert "Growth" not in words
+
+
+@pytest.mark.parametrize(
+    "language,expected",
+    [("en", "Steroid given on 1 day of 3;"), ("fr", "Corticoïde donné 1 jour sur 3 ;")],
+)
+def test_one_steroid_day_is_said_in_the_singular(world, client, amy_course, language, expected):
+    amy, _first, _last, ago = amy_course
+    world.carol.language = language
+    world.carol.save()
+    login(client, world.carol)
+    words = flat(text_of(read(client.get(report_url(amy, ago(3), ago(1))))))
+    assert expected in words
+    assert "1 jours" not in words and "1 days" not in words

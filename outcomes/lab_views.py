@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from diary import webpush
 from diary.forms import DateInput
 from diary.models import Channel, Child, PushSubscription, User
+from diary.twofactor import is_staff_role
 from outcomes import labs, reminders, schedule
 from outcomes.models import NEEDS_ULN, UNITS, Analyte, LabFlag, Reminder
 from outcomes.views import _visible
@@ -184,6 +185,10 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not is_staff_role(self.instance):
+            # A family has no clinical alerts or digests to turn on or off.
+            for name in ("clinical_emails", "digest_emails"):
+                del self.fields[name]
         for name in ("test_reminder_channel", "diary_reminder_channel"):
             # A form without the choice (an older page, a script) keeps the one saved.
             self.fields[name].required = False

@@ -85,3 +85,21 @@ def test_the_signed_in_clinician_changes_urgent_alerts_and_the_digest_apart(worl
     assert response.status_code == 302
     world.carol.refresh_from_db()
     assert (world.carol.clinical_emails, world.carol.digest_emails) == (True, False)
+
+
+def test_a_family_is_not_offered_clinical_alerts_and_cannot_set_them(world, client):
+    """The clinical alert and digest switches are the clinicians' own; a caregiver's page has
+    none, and a post naming them changes nothing."""
+    world.alice.clinical_emails = world.alice.digest_emails = True
+    world.alice.save(update_fields=["clinical_emails", "digest_emails"])
+    login(client, world.alice)
+    page = client.get(reverse("reminder_preferences")).content.decode()
+    assert 'name="clinical_emails"' not in page and 'name="digest_emails"' not in page
+    assert 'name="test_reminders"' in page
+    response = client.post(reverse("reminder_preferences"), {"test_reminders": "on"})
+    assert response.status_code == 302
+    world.alice.refresh_from_db()
+    assert (world.alice.clinical_emails, world.alice.digest_emails) == (True, True)
+    assert world.alice.test_reminders is True
+    login(client, world.carol)
+    assert 'name="clinical_emails"' in client.get(reverse("reminder_preferences")).content.decode()

@@ -66,6 +66,20 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    def save(self, *args, update_fields=None, **kwargs):
+        # A corrected address is tried again: the refusal was the old address's.
+        if (
+            self.pk
+            and self.email_bounced_at
+            and (update_fields is None or "email" in update_fields)
+        ):
+            stored = User.objects.filter(pk=self.pk).values_list("email", flat=True).first()
+            if stored is not None and stored != self.email:
+                self.email_bounced_at = None
+                if update_fields is not None:
+                    update_fields = {*update_fields, "email_bounced_at"}
+        super().save(*args, update_fields=update_fields, **kwargs)
+
     def clinical_sites(self) -> models.QuerySet["Site"]:
         return Site.objects.filter(
             memberships__user=self, memberships__role__in=CLINICAL_ROLES

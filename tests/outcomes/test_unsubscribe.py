@@ -103,3 +103,18 @@ def test_a_family_is_not_offered_clinical_alerts_and_cannot_set_them(world, clie
     assert world.alice.test_reminders is True
     login(client, world.carol)
     assert 'name="clinical_emails"' in client.get(reverse("reminder_preferences")).content.decode()
+
+
+def test_a_corrected_address_is_tried_again(world):
+    from django.utils import timezone
+
+    world.alice.email_bounced_at = timezone.now()
+    world.alice.save(update_fields=["email_bounced_at"])
+    world.alice.first_name = "Alicia"
+    world.alice.save()  # another change keeps the pause
+    world.alice.refresh_from_db()
+    assert world.alice.email_bounced_at is not None
+    world.alice.email = "alice.new@example.org"
+    world.alice.save(update_fields=["email"])
+    world.alice.refresh_from_db()
+    assert world.alice.email_bounced_at is None

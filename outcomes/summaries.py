@@ -205,22 +205,13 @@ def child_summary(child: Child, cutoff: date | None = None) -> ChildSummary:
 
 
 @dataclass
-class PhaseRow:
-    phase: int
-    n_children: int = 0
-    median: float | None = None
-    q1: float | None = None
-    q3: float | None = None
-    ls_mean: float | None = None
-    se: float | None = None
-    df: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
+class PhaseRow(cohort_outcomes.OutcomePhase):
+    """The daily score's phase, with the steroid dose's spread beside it."""
+
     steroid_n: int = 0
     steroid_median: float | None = None
     steroid_q1: float | None = None
     steroid_q3: float | None = None
-    reason: str | None = None
 
 
 @dataclass
@@ -381,11 +372,11 @@ def cohort_summary(
             ls.df if ls else None,
             ls.ci_low if ls else None,
             ls.ci_high if ls else None,
-            steroid.n,
-            steroid.median,
-            steroid.q1,
-            steroid.q3,
-            reason,
+            reason=reason,
+            steroid_n=steroid.n,
+            steroid_median=steroid.median,
+            steroid_q1=steroid.q1,
+            steroid_q3=steroid.q3,
         )
         if min_cell and 0 < spread.n < min_cell:
             suppressed += 1
